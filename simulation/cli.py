@@ -1,0 +1,113 @@
+"""The ``simulation`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from simulation.config import ConfigError, load_config
+
+
+class UsageError(Exception):
+    """A bad command line (exit code 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and exit code 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _nonneg_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="simulation", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+    r = sub.add_parser("run", help="run one scenario and write a run directory")
+    r.add_argument("config", nargs="?", default=None,
+                   help="scenario or resolved config (default configs/scenarios/japan_2026.toml)")
+    r.add_argument("--seed", type=_nonneg_int, help="override run.seed")
+    r.add_argument("--steps", type=_positive_int, help="weeks to run (<= horizon)")
+    r.add_argument("--strategy", help="strategy name (configs/strategies/NAME.toml) or file")
+    r.add_argument("--out", type=Path, help="run directory (default runs/<scenario>-<strategy>-<time>)")
+    r.add_argument("--no-figures", action="store_true", help="skip figures/*.png")
+    return p
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.3g}" if abs(x) < 1e4 else f"{x:,.0f}"
+
+
+def print_summary(summary: dict, run_dir: Path | None, wall: float) -> None:
+    esc = summary["escalation"]
+    print(f"scenario {summary['scenario']}  strategy {summary['strategy']}  seed {summary['seed']}  "
+          f"weeks {summary['steps']}  ({wall:.1f} s)")
+    print(f"escalation: peak level {esc['peak_level']} ({esc['peak_stage']}) after "
+          f"{esc['weeks_to_peak']} weeks; conceded: {'yes' if esc['conceded'] else 'no'}")
+    target = summary["target"]
+    head = f"{'country':8} {'cum loss':>18} {'% GDP':>8} {'peak jobs':>10} {'peak short':>10} {'wks short':>9}"
+    print(head)
+    print("-" * len(head))
+    for c, row in summary["countries"].items():
+        if c != target and c not in ("JP", "KR", "US", "EU", "CN"):
+            continue
+        mark = "*" if c == target else " "
+        loss = f"{_fmt(row['cum_output_loss'])} {row['currency']}"
+        print(f"{c + mark:8} {loss:>18} {row['cum_output_loss_pct_gdp']:8.3f} "
+              f"{row['peak_jobs_lost']:10,.0f} {row['peak_shortage_share']:10.2%} "
+              f"{row['weeks_in_shortage']:9d}")
+    if run_dir is not None:
+        print(f"run directory: {run_dir}")
+
+
+def cmd_run(args) -> int:
+    from simulation.runner import default_run_dir, run, write_run
+
+    config = load_config(args.config, seed=args.seed, steps=args.steps, strategy=args.strategy)
+    out = args.out if args.out is not None else default_run_dir(config)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"simulation run: --out {out} exists and is not an empty directory")
+    results = run(config)
+    path = write_run(results, out, figures=not args.no_figures)
+    print_summary(results.summary, path, results.wall_time_s)
+    return 0
+
+
+COMMANDS = {"run": cmd_run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``simulation`` console script."""
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""The registry of output metrics and the per-step recorder.
+
+Names tell their kind: ``cum_`` cumulative, ``n_`` a count, ``_share`` a fraction,
+``_t`` tonnes, ``_pct_gdp`` percent of annual GDP, ``_days`` days of use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from simulation.population import POS_MANUFACTURER, POS_STOCKPILE
+
+if TYPE_CHECKING:
+    from simulation.model import CoercionModel
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    table: str  # model | country | country_commodity
+    unit: str
+    label: str
+
+
+METRICS = [
+    Metric("escalation_level", "model", "level", "China's level on the escalation ladder (0 = calm)"),
+    Metric("escalation_stage", "model", "name", "Name of that level"),
+    Metric("secondary_boycott", "model", "bool", "Secondary-boycott clause in force"),
+    Metric("transshipped_t", "model", "t/week",
+           "Chinese-origin tonnes delivered to the target through transit-hub traders"),
+    Metric("detected_transshipments", "model", "count/week", "Transshipments detected by China"),
+    Metric("blacklisted_traders", "model", "count", "Traders cut off from Chinese supply"),
+    Metric("output_loss", "country", "LCU/week", "Value added lost (country's currency)"),
+    Metric("output_loss_pct_gdp", "country", "% of annual GDP", "Weekly loss in % of annual GDP"),
+    Metric("cum_output_loss_pct_gdp", "country", "% of annual GDP", "Cumulative loss"),
+    Metric("jobs_lost", "country", "jobs", "Job equivalents lost at this week's rate of loss"),
+    Metric("demand_t", "country_commodity", "t/week", "Manufacturers' need at full output"),
+    Metric("supplied_t", "country_commodity", "t/week", "Used by manufacturers"),
+    Metric("shortage_t", "country_commodity", "t/week", "Need not met"),
+    Metric("shortage_share", "country_commodity", "share", "shortage_t / demand_t"),
+    Metric("china_share", "country_commodity", "share",
+           "Chinese-origin share of the tonnes shipped to the country this week (direct, via "
+           "traders, spot); empty when nothing was shipped"),
+    Metric("stockpile_days", "country_commodity", "days", "State stockpile, days of use"),
+    Metric("recycled_t", "country_commodity", "t/week", "Secondary supply from recycling"),
+    Metric("price", "country_commodity", "USD/t", "Price outside China"),
+    Metric("price_china", "country_commodity", "USD/t", "Price inside China"),
+    Metric("inventory_days", "country_commodity", "days", "Firms' inventories, days of use"),
+]
+COLUMNS = {
+    "model": ["step", "date"] + [m.name for m in METRICS if m.table == "model"],
+    "country": ["step", "date", "country"] + [m.name for m in METRICS if m.table == "country"],
+    "country_commodity": ["step", "date", "country", "commodity"]
+    + [m.name for m in METRICS if m.table == "country_commodity"],
+}
+
+
+class Recorder:
+    """Preallocated per-step arrays; :meth:`tables` turns them into tidy DataFrames."""
+
+    def __init__(self, model: CoercionModel):
+        self.model = model
+        e = model.eco
+        n = model.config.n_steps
+        k, m = len(e.countries), len(e.commodities)
+        self.n = n
+        self.manuf = e.pos_kind == POS_MANUFACTURER
+        self.stock = e.pos_kind == POS_STOCKPILE
+        self.buyer = self.manuf | self.stock
+        self.cc = e.pos_cc
+        demand_cc = np.bincount(self.cc[self.manuf], e.pos_base_use_t[self.manuf], minlength=k * m)
+        self.pairs = np.flatnonzero(demand_cc > 0)  # country-commodity pairs with use
+        self.daily_use = demand_cc[self.pairs] / 7.0
+        p = len(self.pairs)
+        self.level = np.zeros(n, np.int64)
+        self.stage = [""] * n
+        self.boycott = np.zeros(n, bool)
+        self.transshipped = np.zeros(n)
+        self.detected = np.zeros(n, np.int64)
+        self.blacklisted = np.zeros(n, np.int64)
+        self.output_loss = np.zeros((n, k))
+        self.jobs_lost = np.zeros((n, k))
+        self.holding_cost_usd = np.zeros((n, k))
+        self.stock_purchase_usd = np.zeros((n, k))
+        names = ("demand_t", "supplied_t", "china_share", "stockpile_days", "recycled_t",
+                 "price", "price_china", "inventory_days")
+        self.cc_vals = {name: np.zeros((n, p)) for name in names}
+        # material ledger per commodity (conservation tests)
+        self.ledger = {name: np.zeros((n, m)) for name in
+                       ("supply_t", "use_t", "inventory_change_t", "losses_t")}
+        self._held = self._holdings()
+
+    def _holdings(self) -> np.ndarray:
+        e, s = self.model.eco, self.model.state
+        m = len(e.commodities)
+        return (np.bincount(e.pos_commodity, s.inventory, minlength=m)
+                + np.bincount(e.pos_commodity, s.in_transit, minlength=m))
+
+    def record(self) -> None:
+        """Store the week just simulated (row ``model.t``)."""
+        mdl, e, s = self.model, self.model.eco, self.model.state
+        t = mdl.t
+        k, m = len(e.countries), len(e.commodities)
+        self.level[t] = mdl.level
+        self.stage[t] = mdl.stage
+        self.boycott[t] = mdl.secondary_boycott
+        tr = s.transshipped
+        self.transshipped[t] = tr[e.pos_country[e.edge_pos] == e.target].sum()
+        self.detected[t] = mdl.new_detections
+        self.blacklisted[t] = mdl.n_blacklisted
+        self.output_loss[t] = s.output_loss
+        self.jobs_lost[t] = s.jobs_lost
+        self.holding_cost_usd[t] = s.holding_cost_usd
+        st = np.flatnonzero(self.stock)
+        com = e.pos_commodity
+        self.stock_purchase_usd[t] = np.bincount(e.pos_country[st], s.shipped[st] * s.price[com[st]],
+                                                 minlength=k)
+        pairs, cc = self.pairs, self.cc
+        mf = self.manuf
+        demand = np.bincount(cc[mf], s.required[mf], minlength=k * m)[pairs]
+        used = np.bincount(cc[mf], s.use[mf], minlength=k * m)[pairs]
+        buyer = self.buyer
+        ship = np.bincount(cc[buyer], s.shipped[buyer], minlength=k * m)[pairs]
+        ship_cn = np.bincount(cc[buyer], s.shipped_cn[buyer], minlength=k * m)[pairs]
+        stock = np.bincount(cc[self.stock], s.inventory[self.stock], minlength=k * m)[pairs]
+        inv = np.bincount(cc[mf], s.inventory[mf], minlength=k * m)[pairs]
+        v = self.cc_vals
+        v["demand_t"][t] = demand
+        v["supplied_t"][t] = used
+        v["china_share"][t] = np.divide(ship_cn, ship, out=np.full(len(pairs), np.nan), where=ship > 1e-12)
+        v["stockpile_days"][t] = stock / self.daily_use
+        v["inventory_days"][t] = inv / self.daily_use
+        v["recycled_t"][t] = np.bincount(cc[mf], s.recycled[mf], minlength=k * m)[pairs]
+        v["price"][t] = s.price[pairs % m]
+        v["price_china"][t] = s.price_cn[pairs % m]
+        held = self._holdings()
+        lg = self.ledger
+        lg["supply_t"][t] = s.production_t + np.bincount(com, s.recycled, minlength=m)
+        lg["use_t"][t] = np.bincount(com, s.use, minlength=m)
+        lg["inventory_change_t"][t] = held - self._held
+        lg["losses_t"][t] = s.losses_t
+        self._held = held
+
+    # ------------------------------------------------------------------ tables
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The three contract tables over the weeks recorded so far."""
+        mdl, e = self.model, self.model.eco
+        n = mdl.t
+        steps = np.arange(n)
+        dates = [mdl.config.date_of(int(i)).isoformat() for i in steps]
+        k = len(e.countries)
+        model_df = pd.DataFrame({
+            "step": steps, "date": dates,
+            "escalation_level": self.level[:n], "escalation_stage": self.stage[:n],
+            "secondary_boycott": self.boycott[:n], "transshipped_t": self.transshipped[:n],
+            "detected_transshipments": self.detected[:n], "blacklisted_traders": self.blacklisted[:n],
+        })
+        gdp = np.array([mdl.config.world.countries[c].gdp_lcu_per_year for c in e.countries])
+        pct = self.output_loss[:n] / gdp * 100.0
+        country_df = pd.DataFrame({
+            "step": np.repeat(steps, k), "date": np.repeat(dates, k),
+            "country": np.tile(e.countries, n),
+            "output_loss": self.output_loss[:n].ravel(),
+            "output_loss_pct_gdp": pct.ravel(),
+            "cum_output_loss_pct_gdp": np.cumsum(pct, axis=0).ravel(),
+            "jobs_lost": self.jobs_lost[:n].ravel(),
+        })
+        pairs = self.pairs
+        p = len(pairs)
+        m = len(e.commodities)
+        v = {name: arr[:n] for name, arr in self.cc_vals.items()}
+        shortage = np.maximum(v["demand_t"] - v["supplied_t"], 0.0)
+        cc_df = pd.DataFrame({
+            "step": np.repeat(steps, p), "date": np.repeat(dates, p),
+            "country": np.tile([e.countries[i // m] for i in pairs], n),
+            "commodity": np.tile([e.commodities[i % m] for i in pairs], n),
+            "demand_t": v["demand_t"].ravel(), "supplied_t": v["supplied_t"].ravel(),
+            "shortage_t": shortage.ravel(),
+            "shortage_share": np.divide(shortage, v["demand_t"], out=np.zeros_like(shortage),
+                                        where=v["demand_t"] > 0).ravel(),
+            "china_share": v["china_share"].ravel(), "stockpile_days": v["stockpile_days"].ravel(),
+            "recycled_t": v["recycled_t"].ravel(), "price": v["price"].ravel(),
+            "price_china": v["price_china"].ravel(), "inventory_days": v["inventory_days"].ravel(),
+        })
+        return {"model": model_df[COLUMNS["model"]], "country": country_df[COLUMNS["country"]],
+                "country_commodity": cc_df[COLUMNS["country_commodity"]]}

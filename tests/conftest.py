@@ -1,0 +1,32 @@
+"""Shared fixtures: the tiny test world and helpers to edit configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulation.config import Config, config_from_dict, config_to_dict, load_config
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+TINY = DATA / "tiny.toml"
+JAPAN = ROOT / "configs" / "scenarios" / "japan_2026.toml"
+KOREA = ROOT / "configs" / "scenarios" / "korea_coerced.toml"
+
+
+@pytest.fixture
+def tiny() -> Config:
+    return load_config(TINY)
+
+
+def edited(config: Config, **dotted) -> Config:
+    """A copy of ``config`` with dotted-path values replaced (``a__b`` for ``a.b``)."""
+    data = config_to_dict(config)
+    for key, value in dotted.items():
+        parts = key.split("__")
+        cur = data
+        for p in parts[:-1]:
+            cur = cur[p]
+        cur[parts[-1]] = value
+    return config_from_dict(data)

@@ -1,0 +1,159 @@
+"""Each mechanism in isolation, against expectations computed by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulation.config import Measure
+from simulation.mechanisms.escalation import control_specs, measures_in_force
+from simulation.mechanisms.export_controls import GRANTED
+from simulation.mechanisms.market import _pool
+from simulation.model import CoercionModel
+from simulation.population import MANUFACTURER, POS_MANUFACTURER, POS_STOCKPILE, PRODUCER
+from tests.conftest import edited
+
+
+def test_pool_allocates_pro_rata_per_commodity():
+    request = np.array([2.0, 6.0, 1.0])
+    req_com = np.array([0, 0, 1])
+    spare = np.array([3.0, 5.0, 4.0])
+    firm_com = np.array([0, 0, 1])
+    in_pool = np.array([True, False, True])
+    got, used = _pool(request, req_com, spare, firm_com, in_pool, 2)
+    assert got == pytest.approx([0.75, 2.25, 1.0])  # 3 t for 8 t asked; 4 t for 1 t asked
+    assert used == pytest.approx([3.0, 1.0])
+    assert spare == pytest.approx([0.0, 5.0, 3.0])  # the producer outside the pool is untouched
+
+
+def test_control_specs_keep_the_most_restrictive():
+    coms = {"a": type("C", (), {"dual_use": True, "rare_earth": True})(),
+            "b": type("C", (), {"dual_use": False, "rare_earth": False})()}
+    m1 = Measure(kind="export_control", commodities="dual_use", approval_probability=0.6, delay_weeks=4)
+    m2 = Measure(kind="export_control", commodities="rare_earths", approval_probability=0.2, delay_weeks=2)
+    m3 = Measure(kind="export_control", commodities=["b"], end_use="military")
+    specs = control_specs([m1, m2, m3], coms)
+    assert specs["a"].approval_probability == 0.2 and specs["a"].delay_weeks == 4
+    assert specs["b"].approval_probability == 1.0  # military only: civilians not controlled
+    assert not specs["b"].all_end_uses
+
+
+def test_measures_are_cumulative(tiny):
+    levels = tiny.escalation.levels
+    assert measures_in_force(levels, 0) == []
+    assert len(measures_in_force(levels, 1)) == 1
+
+
+def test_scripted_escalation_moves_in_the_week_of_the_date(tiny):
+    model = CoercionModel(tiny)
+    seen = []
+    for _ in range(6):
+        model.step()
+        seen.append(model.level)
+    # 2026-01-30 is 28 days after the start: week 4
+    assert seen == [0, 0, 0, 0, 1, 1]
+    assert model.stage == "controls"
+
+
+def test_refused_licences_close_direct_chinese_edges_to_the_target_only(tiny):
+    model = CoercionModel(tiny)
+    for _ in range(5):
+        model.step()
+    e, s = model.eco, model.state
+    from_cn = e.firm_country[e.edge_supplier] == e.coercer
+    to_jp = e.pos_country[e.edge_pos] == e.target
+    direct = from_cn & to_jp & ~e.edge_via_trader
+    assert direct.any()
+    assert not s.edge_open[direct].any()
+    assert s.edge_open[~direct].all()
+    jp_buyers = (e.pos_country == e.target) & (e.pos_kind != 2)
+    assert s.pos_controlled[jp_buyers].all()
+    assert not s.pos_controlled[~jp_buyers].any()
+
+
+def test_certain_approval_without_delay_grants_at_once(tiny):
+    cfg = edited(tiny)
+    cfg.escalation.levels[1].measures[0].approval_probability = 1.0
+    cfg.escalation.levels[1].measures[0].military_approval_probability = 1.0
+    model = CoercionModel(cfg)
+    for _ in range(5):
+        model.step()
+    ec = model.export_controls
+    assert (ec.status[ec.candidate] == GRANTED).all()
+    assert model.state.edge_open.all()
+
+
+def test_short_producer_fills_every_order_pro_rata(tiny):
+    model = CoercionModel(tiny)
+    e, s = model.eco, model.state
+    prod = np.flatnonzero((e.firm_kind == PRODUCER) & (e.firm_country == e.coercer))[0]
+    s.capacity_factor[prod] = 0.25
+    model.market.step()
+    desired = s.desired
+    mk = model.market
+    edges = np.flatnonzero(e.edge_supplier == prod)
+    placed = np.where(mk.up_edge[edges], 0.0, desired[e.edge_pos[edges]] * e.edge_share[edges])
+    trader_orders = np.bincount(mk.via_trader_pos, (desired[e.edge_pos] * e.edge_share)[mk.via_edge],
+                                minlength=e.n_pos)
+    placed = np.where(mk.up_edge[edges], trader_orders[e.edge_pos[edges]] * e.edge_share[edges], placed)
+    cap = e.firm_capacity_t[prod] * 0.25
+    assert placed.sum() > cap  # the producer is short
+    production = s.production_t[e.firm_commodity[prod]]
+    # all producers' contract deliveries + spot: the short one delivers exactly its capacity
+    assert production <= e.firm_capacity_t[e.firm_commodity == e.firm_commodity[prod]].sum()
+    # direct buyers of that producer lacked (placed * (1 - cap/orders)) before the spot market
+    assert s.spot[e.edge_pos[edges][~mk.up_edge[edges]]].sum() > 0
+
+
+def test_calm_prices_hold_and_controls_split_them(tiny):
+    model = CoercionModel(tiny)
+    p0 = model.market.p0.copy()
+    for _ in range(4):
+        model.step()
+    assert model.state.price == pytest.approx(p0, rel=0.02)
+    for _ in range(10):
+        model.step()
+    s = model.state
+    assert (s.price > 1.2 * p0).all()  # outside: the target's Chinese supply is gone
+    assert (s.price_cn <= model.market.p0_cn * 1.0001).all()  # inside: capacity idles
+
+
+def test_stockpile_release_follows_the_rule_by_hand(tiny):
+    cfg = edited(tiny)
+    model = CoercionModel(cfg)
+    e, s = model.eco, model.state
+    inv = model.inventories
+    jp_ree = (e.pos_country == e.target) & (e.pos_commodity == e.commodities.index("ree"))
+    manuf = np.flatnonzero(jp_ree & (e.pos_kind == POS_MANUFACTURER))
+    stock = np.flatnonzero(jp_ree & (e.pos_kind == POS_STOCKPILE))[0]
+    s.ring[:] = 0.0  # nothing arrives this week
+    s.in_transit[:] = 0.0
+    s.inventory[manuf] = 0.0
+    s.required[:] = e.pos_base_use_t
+    stock_before = s.inventory[stock]
+    pol = cfg.policy_of("JP")
+    need = (s.required[manuf] * pol.stockpile_release_trigger_days / 7.0).sum()
+    release = min(need, stock_before * pol.stockpile_max_release_share_per_week)
+    inv.step()
+    assert s.inventory[stock] == pytest.approx(stock_before - release)
+    # what was released was used (it is less than one week's need here) or kept
+    assert (s.use[manuf].sum() + s.inventory[manuf].sum()) == pytest.approx(release)
+
+
+def test_output_loss_is_worst_critical_input_times_value_added(tiny):
+    model = CoercionModel(tiny)
+    e, s = model.eco, model.state
+    firm = np.flatnonzero((e.firm_kind == MANUFACTURER) & (e.firm_country == e.target)
+                          & (e.firm_sector == e.sectors.index("chips")))[0]
+    a, b = e.firm_pos_start[firm], e.firm_pos_end[firm]
+    s.required[:] = e.pos_base_use_t
+    s.use = s.required.copy()
+    s.use[a:b] = s.required[a:b] * np.array([0.5, 0.0])[: b - a]  # gallium half, ree none
+    crit = e.pos_criticality[a:b]
+    expected_share = max(crit * (1 - np.array([0.5, 0.0])[: b - a]))
+    model.trade_ban_loss_share = 0.0
+    model.output.step()
+    assert s.firm_output_loss_share[firm] == pytest.approx(expected_share)
+    assert s.output_loss[e.target] == pytest.approx(e.firm_va_week[firm] * expected_share)
+    gdp, emp = 600e12, 68e6
+    assert s.jobs_lost[e.target] == pytest.approx(emp * s.output_loss[e.target] * 52 / gdp)
