@@ -17,7 +17,7 @@ import difflib
 import tomllib
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -428,30 +428,36 @@ def _format_loc(loc: tuple) -> str:
 
 def _field_names_at(model: type[BaseModel], loc: tuple) -> list[str]:
     """Known keys of the table that holds ``loc[-1]`` (for 'did you mean')."""
-    cur: Any = model
+    ann: Any = model
     for part in loc[:-1]:
-        if isinstance(part, int) or cur is None:
-            cur = cur
-            continue
-        fields = getattr(cur, "model_fields", None)
-        if fields and part in fields:
-            ann = fields[part].annotation
-            cur = _inner_model(ann)
+        ann = _unwrap(ann)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            field = ann.model_fields.get(part)
+            if field is None:
+                return []
+            ann = field.annotation
+        elif get_origin(ann) in (dict, list):
+            ann = get_args(ann)[-1]  # a dict key or a list index: step into the value type
         else:
-            # a dict key (country, commodity): the value type stays the same
-            cur = cur if fields is None else None
-    fields = getattr(cur, "model_fields", None)
-    return list(fields) if fields else []
-
-
-def _inner_model(ann: Any) -> Any:
+            return []
+    ann = _unwrap(ann)
     if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return ann
-    for arg in getattr(ann, "__args__", ()) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
+        return list(ann.model_fields)
+    return []
+
+
+def _unwrap(ann: Any) -> Any:
+    """Strip Optional/Annotated/unions down to a model, dict or list type."""
+    while True:
+        origin = get_origin(ann)
+        if origin in (dict, list):
+            return ann
+        args = [a for a in get_args(ann) if a is not type(None)]
+        if origin is None or not args:
+            return ann
+        candidates = [a for a in args if (isinstance(a, type) and issubclass(a, BaseModel))
+                      or get_origin(a) in (dict, list)]
+        ann = candidates[0] if candidates else args[0]
 
 
 def _pydantic_error(exc: ValidationError, prov: dict, default_file: str) -> ConfigError:

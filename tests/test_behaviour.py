@@ -1,0 +1,56 @@
+"""The default scenario behaves like the record (DESIGN section 6, issue 2 checks)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from simulation import load_config, run
+from tests.conftest import JAPAN
+
+
+@pytest.fixture(scope="module")
+def japan():
+    return run(load_config(JAPAN))
+
+
+def _series(res, country, commodity, col):
+    cc = res.country_commodity
+    rows = cc[(cc.country == country) & (cc.commodity == commodity)]
+    return pd.Series(rows[col].to_numpy(), index=pd.to_datetime(rows["date"]))
+
+
+def test_secondary_boycott_in_force_from_mofcom_announcement(japan):
+    m = japan.model.set_index(pd.to_datetime(japan.model["date"]))
+    assert not m.loc[:"2025-12-31", "secondary_boycott"].any()
+    assert m.loc["2026-01-09":, "secondary_boycott"].all()
+    assert m.loc["2026-01-09", "escalation_stage"] == "secondary_boycott"
+
+
+def test_japan_heavy_rare_earth_supply_from_china_falls(japan):
+    share = _series(japan, "JP", "dy_tb", "china_share")
+    before = share[:"2025-12-31"].mean()
+    after = share["2026-02-01":"2026-06-30"].mean()
+    assert after < before - 0.03
+
+
+def test_prices_jump_outside_china_not_inside(japan):
+    out = _series(japan, "JP", "dy_tb", "price")
+    inside = _series(japan, "JP", "dy_tb", "price_china")
+    assert out["2026-03-01":].max() > 1.5 * out.iloc[0]
+    assert inside["2026-03-01":].max() <= inside.iloc[0] * 1.01
+
+
+def test_buffers_delay_the_shortage(japan):
+    days = _series(japan, "JP", "dy_tb", "stockpile_days")
+    short = _series(japan, "JP", "dy_tb", "shortage_share")
+    first_draw = days[days < days.iloc[0] - 1].index[0]
+    first_short = short[short > 0.01].index[0]
+    assert pd.Timestamp("2026-01-06") <= first_draw < first_short
+    assert (first_short - pd.Timestamp("2026-01-06")).days > 90  # months of buffer
+
+
+def test_japan_loses_output(japan):
+    jp = japan.summary["countries"]["JP"]
+    assert jp["cum_output_loss"] > 0 and jp["cum_output_loss_pct_gdp"] > 0
+    assert japan.summary["countries"]["US"]["cum_output_loss"] == 0
