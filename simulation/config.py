@@ -76,6 +76,15 @@ class Commodity(Strict):
     )
     dual_use: bool = Field(True, description="In the scope of dual-use export controls.")
     rare_earth: bool = False
+    substitutability_share: Share = Field(
+        0.3, description="Largest long-run cut in material per unit of output (thrift, alternatives)."
+    )
+    substitution_share_per_year: Share = Field(
+        0.10, description="Fastest cut per year under price pressure (Sprecher et al. 2017: ~10%/yr)."
+    )
+    recyclability_share: Share = Field(
+        0.3, description="Share of a country's use that becomes recoverable scrap."
+    )
     source: str = ""
 
 
@@ -102,6 +111,7 @@ class CountryCommodity(Strict):
     )
     inventory_days: NonNeg = Field(30.0, description="Firms' private inventory target, days of use.")
     stockpile_days: NonNeg = Field(0.0, description="State stockpile at the start, days of use.")
+    recycled_share: Share = Field(0.0, description="Recycling capacity at the start, share of use.")
     source: str = ""
 
 
@@ -132,6 +142,27 @@ class Policy(Strict):
     stockpile_holding_cost_share_per_year: NonNeg = Field(
         0.03, description="Holding cost per year as a share of the stock's value."
     )
+    recycling_target_share: Share | None = Field(
+        None, description="Recycling capacity target, share of use, every commodity (None: keep)."
+    )
+    recycling_target_date: date | None = Field(None, description="Date the recycling target is reached.")
+    recycling_capex_price_multiple: NonNeg = Field(
+        1.0, description="Cost of 1 t/yr of recycling capacity, in years of output value at calm prices."
+    )
+    dependence_ceiling_share: Share | None = Field(
+        None, description="Ceiling on firms' China share of sourcing, enforced on contracts."
+    )
+    diversification_subsidy_share: Share = Field(
+        0.0, description="Tax incentive: share of the premium for non-Chinese supply paid by the state; "
+        "slows the drift back to China in calm by the same share."
+    )
+    forge_offtake_share: Share = Field(
+        0.0, description="Share of sourcing held with FORGE-member origins (offtake), no drift back."
+    )
+    substitution_boost: NonNeg = Field(
+        0.0, description="R&D for alternatives: substitution pace and reach times (1 + boost)."
+    )
+    substitution_rd_usd_per_year: NonNeg = Field(0.0, description="Yearly cost of that R&D programme.")
     source: str = ""
 
 
@@ -203,6 +234,80 @@ class Output(Strict):
     )
 
 
+class Diversification(Strict):
+    """How firms re-source after disruption and drift back in calm."""
+
+    shift_share_per_week: Share = Field(
+        0.04, description="Share of a disrupted position's Chinese sourcing moved per week at full disruption."
+    )
+    drift_share_per_week: Share = Field(
+        0.01, description="Share of the gap back to the cheapest (calm) sourcing closed per week in calm."
+    )
+    calm_weeks: Annotated[int, Field(ge=0)] = Field(12, description="Weeks without disruption before drifting.")
+    memory_weeks: Positive = Field(8.0, description="Time constant of a firm's memory of disruption.")
+    ceiling_share_per_week: Share = Field(
+        0.05, description="Share of the excess over a dependence ceiling moved per week."
+    )
+
+
+class Transshipment(Strict):
+    """Rerouting through transit-hub traders and China's detection of it."""
+
+    markup_share: NonNeg = Field(0.15, description="Premium over the outside price paid via a hub.")
+    adoption_share_per_week: Share = Field(
+        0.15, description="Share of the gap to full rerouting closed per week by a blocked buyer."
+    )
+    max_reroute_share: Share = Field(
+        0.6, description="Most of a blocked buyer's Chinese orders it tries to send through hubs."
+    )
+    detection_base_per_week: Share = Field(
+        0.02, description="Weekly detection probability of a trader at full enforcement, normal exports."
+    )
+    detection_anomaly_weight: NonNeg = Field(
+        0.05, description="Added detection probability per unit of export anomaly (x history - 1)."
+    )
+    history_weeks: Positive = Field(26.0, description="Time constant of a trader's export history.")
+
+
+class Project(Strict):
+    """A dated new-supply project (capacity outside China)."""
+
+    name: str
+    commodity: str
+    country: str
+    capacity_t_per_year: Positive
+    online_date: date
+    ramp_weeks: Annotated[int, Field(ge=0)] = 52
+    capex_usd: NonNeg = 0.0
+    source: str = ""
+
+
+class Investment(Strict):
+    """Price-driven investment in non-Chinese capacity."""
+
+    price_threshold_multiple: Positive = Field(1.3, description="Invest while price / calm price exceeds this.")
+    response_share_per_year: NonNeg = Field(
+        0.04, description="Capacity started per year, share of world capacity, at twice the threshold "
+        "(Sprecher et al. 2017: non-Chinese output grew ~4% of market volume a year)."
+    )
+    lead_weeks: Annotated[int, Field(ge=1)] = Field(
+        260, description="Decision to output (new mines up to ~7 years, Argonne 2021)."
+    )
+    max_share: Share = Field(0.5, description="Cap on price-driven capacity, share of world capacity.")
+
+
+class Forge(Strict):
+    """FORGE: price floors for members, tariffs on non-member minerals."""
+
+    price_floor_multiple: NonNeg = Field(
+        0.9, description="Members' producers are paid at least this multiple of the calm price: their "
+        "investment decisions see max(price, floor)."
+    )
+    tariff_share: NonNeg = Field(
+        0.1, description="Tariff members put on non-member minerals: cuts China's price edge in calm."
+    )
+
+
 class World(Strict):
     """Everything that exists: commodities, countries, sectors, firms, market rules."""
 
@@ -212,6 +317,11 @@ class World(Strict):
     firms: Firms = Field(default_factory=Firms)
     market: Market = Field(default_factory=Market)
     output: Output = Field(default_factory=Output)
+    diversification: Diversification = Field(default_factory=Diversification)
+    transshipment: Transshipment = Field(default_factory=Transshipment)
+    investment: Investment = Field(default_factory=Investment)
+    forge: Forge = Field(default_factory=Forge)
+    projects: list[Project] = Field(default_factory=list)
     source: str = ""
 
 
@@ -273,6 +383,23 @@ class Escalation(Strict):
     )
     levels: list[Level]
     script: list[ScriptEvent] = Field(default_factory=list)
+    escalation_hazard_per_week: Share = Field(
+        0.08, description="Chance per week that China climbs a level while the target refuses."
+    )
+    min_weeks_per_level: Annotated[int, Field(ge=1)] = 4
+    max_level: Annotated[int, Field(ge=0)] | None = Field(None, description="Highest level (None: top).")
+    target_resolve_pct_gdp: NonNeg = Field(
+        3.0, description="The target concedes when its loss rate (annualized, % of GDP) exceeds this."
+    )
+    resolve_noise_share: NonNeg = Field(0.3, description="Weekly noise on resolve (log-normal sigma).")
+    pain_window_weeks: Annotated[int, Field(ge=1)] = 8
+    china_cost_tolerance_share: Share = Field(
+        0.25, description="China steps down when its cost index exceeds this (see escalation)."
+    )
+    deescalation_hazard_per_week: Share = Field(0.15, description="Chance per week of stepping down then.")
+    market_share_weight: NonNeg = Field(
+        2.0, description="Weight of world market share lost to non-Chinese supply in China's cost index."
+    )
 
 
 # ------------------------------------------------------------------ scenario & run
@@ -301,6 +428,8 @@ class Strategy(Strict):
     name: str = "baseline"
     description: str = ""
     levers: dict[str, PolicyLevers] = Field(default_factory=dict)  # type: ignore[valid-type]
+    projects: list[Project] = Field(default_factory=list, description="New supply the strategy finances.")
+    source: str = ""
 
 
 class RunSettings(Strict):
@@ -331,6 +460,11 @@ class Config(Strict):
     def step_of(self, day: date) -> int:
         """The step whose week contains ``day``."""
         return (day - self.scenario.start_date).days // 7
+
+    @property
+    def projects(self) -> list[Project]:
+        """The world's dated projects plus those the strategy finances."""
+        return list(self.world.projects) + list(self.strategy.projects)
 
     def policy_of(self, country: str) -> Policy:
         """The world's policy for a country with the strategy's levers applied."""
@@ -496,18 +630,34 @@ def _rel(file: str | Path) -> str:
         return str(p)
 
 
+def _list_index(items: list, part: str, dotted: str) -> int:
+    if not part.isdigit() or int(part) >= len(items):
+        raise ConfigError(None, dotted, f"'{part}' is not an index of a list of {len(items)}")
+    return int(part)
+
+
 def set_dotted(data: dict, dotted: str, value: Any) -> None:
-    """Set ``a.b.c`` in nested dicts (creating tables), for parameter overrides."""
+    """Set ``a.b.c`` in nested dicts (creating tables), for parameter overrides.
+
+    A whole-number part indexes an existing list item, e.g.
+    ``escalation.levels.5.measures.0.approval_probability``.
+    """
     parts = dotted.split(".")
-    cur = data
+    cur: Any = data
     for p in parts[:-1]:
-        nxt = cur.get(p)
-        if nxt is None:
-            nxt = cur[p] = {}
-        if not isinstance(nxt, dict):
+        if isinstance(cur, list):
+            nxt = cur[_list_index(cur, p, dotted)]
+        else:
+            nxt = cur.get(p)
+            if nxt is None:
+                nxt = cur[p] = {}
+        if not isinstance(nxt, dict | list):
             raise ConfigError(None, dotted, f"'{p}' is not a table")
         cur = nxt
-    cur[parts[-1]] = value
+    if isinstance(cur, list):
+        cur[_list_index(cur, parts[-1], dotted)] = value
+    else:
+        cur[parts[-1]] = value
 
 
 def get_dotted(config: Config, dotted: str) -> Any:
@@ -572,7 +722,7 @@ def load_config(
         run["steps"] = steps
     for dotted, value in (params or {}).items():
         set_dotted(data, dotted, value)
-        prov[tuple(dotted.split("."))] = "<override>"
+        prov[tuple(int(p) if p.isdigit() else p for p in dotted.split("."))] = "<override>"
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -670,7 +820,15 @@ def check_config(cfg: Config, file: str, prov: dict | None = None) -> None:
         for c in lev.stockpile_target_days_by_commodity or {}:
             known("commodity", commodities, c, f"strategy.levers.{country}.stockpile_target_days_by_commodity.{c}")
 
+    for i, pr in enumerate(cfg.projects):
+        where = f"world.projects[{i}]" if i < len(w.projects) else f"strategy.projects[{i - len(w.projects)}]"
+        known("commodity", commodities, pr.commodity, f"{where}.commodity")
+        known("country", countries, pr.country, f"{where}.country")
+        if pr.country == cfg.scenario.coercer:
+            fail(f"{where}.country", "new-supply projects are outside the coercer")
     esc = cfg.escalation
+    if esc.max_level is not None and esc.max_level >= len(esc.levels):
+        fail("escalation.max_level", f"level {esc.max_level} does not exist")
     if not esc.levels:
         fail("escalation.levels", "the ladder needs at least one level (level 0 = calm)")
     for i, lvl in enumerate(esc.levels):

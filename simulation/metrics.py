@@ -59,6 +59,14 @@ COLUMNS = {
 }
 
 
+def _index(mask: np.ndarray) -> slice | np.ndarray:
+    """The positions where ``mask`` holds: a slice when contiguous (a view, no copy)."""
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0 or idx[-1] - idx[0] + 1 == len(idx):
+        return slice(int(idx[0]), int(idx[-1]) + 1) if len(idx) else slice(0, 0)
+    return idx
+
+
 class Recorder:
     """Preallocated per-step arrays; :meth:`tables` turns them into tidy DataFrames."""
 
@@ -86,59 +94,78 @@ class Recorder:
         self.jobs_lost = np.zeros((n, k))
         self.holding_cost_usd = np.zeros((n, k))
         self.stock_purchase_usd = np.zeros((n, k))
+        self.policy_cost_usd = np.zeros((n, k))
         names = ("demand_t", "supplied_t", "china_share", "stockpile_days", "recycled_t",
                  "price", "price_china", "inventory_days")
         self.cc_vals = {name: np.zeros((n, p)) for name in names}
         # material ledger per commodity (conservation tests)
         self.ledger = {name: np.zeros((n, m)) for name in
                        ("supply_t", "use_t", "inventory_change_t", "losses_t")}
+        # fixed index arrays, gathered once (intp: bincount would cast int16 every week)
+        self._mf = _index(self.manuf)
+        self._st = _index(self.stock)
+        self._by = _index(self.buyer)
+        self._cc_mf = self.cc[self._mf].astype(np.intp)
+        self._cc_st = self.cc[self._st].astype(np.intp)
+        self._cc_by = self.cc[self._by].astype(np.intp)
+        self._com = e.pos_commodity.astype(np.intp)
+        self._com_st = self._com[self._st]
+        self._country_st = e.pos_country[self._st].astype(np.intp)
+        self._edges_of, self._target_edges = None, None  # see _target_edge_index
+        self._pair_com = self.pairs % m
         self._held = self._holdings()
 
+    def _target_edge_index(self) -> np.ndarray:
+        """Edges into the target, recomputed only when the edge arrays are replaced."""
+        e = self.model.eco
+        if self._edges_of is not e.edge_pos:
+            self._edges_of = e.edge_pos
+            self._target_edges = np.flatnonzero(e.pos_country[e.edge_pos] == e.target)
+        return self._target_edges
+
     def _holdings(self) -> np.ndarray:
-        e, s = self.model.eco, self.model.state
-        m = len(e.commodities)
-        return (np.bincount(e.pos_commodity, s.inventory, minlength=m)
-                + np.bincount(e.pos_commodity, s.in_transit, minlength=m))
+        s = self.model.state
+        m = len(self.model.eco.commodities)
+        return (np.bincount(self._com, s.inventory, minlength=m)
+                + np.bincount(self._com, s.in_transit, minlength=m))
 
     def record(self) -> None:
         """Store the week just simulated (row ``model.t``)."""
         mdl, e, s = self.model, self.model.eco, self.model.state
         t = mdl.t
-        k, m = len(e.countries), len(e.commodities)
+        km, m = len(e.countries) * len(e.commodities), len(e.commodities)
         self.level[t] = mdl.level
         self.stage[t] = mdl.stage
         self.boycott[t] = mdl.secondary_boycott
-        tr = s.transshipped
-        self.transshipped[t] = tr[e.pos_country[e.edge_pos] == e.target].sum()
+        self.transshipped[t] = s.transshipped[self._target_edge_index()].sum()
         self.detected[t] = mdl.new_detections
         self.blacklisted[t] = mdl.n_blacklisted
         self.output_loss[t] = s.output_loss
         self.jobs_lost[t] = s.jobs_lost
         self.holding_cost_usd[t] = s.holding_cost_usd
-        st = np.flatnonzero(self.stock)
-        com = e.pos_commodity
-        self.stock_purchase_usd[t] = np.bincount(e.pos_country[st], s.shipped[st] * s.price[com[st]],
-                                                 minlength=k)
-        pairs, cc = self.pairs, self.cc
-        mf = self.manuf
-        demand = np.bincount(cc[mf], s.required[mf], minlength=k * m)[pairs]
-        used = np.bincount(cc[mf], s.use[mf], minlength=k * m)[pairs]
-        buyer = self.buyer
-        ship = np.bincount(cc[buyer], s.shipped[buyer], minlength=k * m)[pairs]
-        ship_cn = np.bincount(cc[buyer], s.shipped_cn[buyer], minlength=k * m)[pairs]
-        stock = np.bincount(cc[self.stock], s.inventory[self.stock], minlength=k * m)[pairs]
-        inv = np.bincount(cc[mf], s.inventory[mf], minlength=k * m)[pairs]
+        self.policy_cost_usd[t] = s.policy_cost_usd
+        st, mf, by = self._st, self._mf, self._by
+        self.stock_purchase_usd[t] = np.bincount(self._country_st, s.shipped[st] * s.price[self._com_st],
+                                                 minlength=len(e.countries))
+        pairs, cc_mf, cc_by = self.pairs, self._cc_mf, self._cc_by
+        demand = np.bincount(cc_mf, s.required[mf], minlength=km)[pairs]
+        used = np.bincount(cc_mf, s.use[mf], minlength=km)[pairs]
+        ship = np.bincount(cc_by, s.shipped[by], minlength=km)[pairs]
+        ship_cn = np.bincount(cc_by, s.shipped_cn[by], minlength=km)[pairs]
+        stock = np.bincount(self._cc_st, s.inventory[st], minlength=km)[pairs]
+        inv = np.bincount(cc_mf, s.inventory[mf], minlength=km)[pairs]
         v = self.cc_vals
         v["demand_t"][t] = demand
         v["supplied_t"][t] = used
         v["china_share"][t] = np.divide(ship_cn, ship, out=np.full(len(pairs), np.nan), where=ship > 1e-12)
         v["stockpile_days"][t] = stock / self.daily_use
         v["inventory_days"][t] = inv / self.daily_use
-        v["recycled_t"][t] = np.bincount(cc[mf], s.recycled[mf], minlength=k * m)[pairs]
-        v["price"][t] = s.price[pairs % m]
-        v["price_china"][t] = s.price_cn[pairs % m]
+        v["recycled_t"][t] = np.bincount(cc_mf, s.recycled[mf], minlength=km)[pairs]
+        v["price"][t] = s.price[self._pair_com]
+        v["price_china"][t] = s.price_cn[self._pair_com]
         held = self._holdings()
         lg = self.ledger
+        com = self._com
         lg["supply_t"][t] = s.production_t + np.bincount(com, s.recycled, minlength=m)
         lg["use_t"][t] = np.bincount(com, s.use, minlength=m)
         lg["inventory_change_t"][t] = held - self._held

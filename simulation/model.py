@@ -11,15 +11,19 @@ import numpy as np
 
 from simulation.agents import make_agents
 from simulation.config import Config
+from simulation.mechanisms.diversification import Diversification
 from simulation.mechanisms.escalation import Escalation
 from simulation.mechanisms.export_controls import ExportControls
 from simulation.mechanisms.inventories import Inventories
 from simulation.mechanisms.market import Market
+from simulation.mechanisms.new_supply import NewSupply
 from simulation.mechanisms.output import Output
+from simulation.mechanisms.recycling import Recycling
+from simulation.mechanisms.substitution import Substitution
+from simulation.mechanisms.transshipment import Transshipment
 from simulation.metrics import Recorder
 from simulation.population import FIRM_KINDS, Economy, build_economy
 
-STREAMS = ("init", "escalation", "export_controls", "market", "inventories", "output")
 
 
 class Streams:
@@ -65,6 +69,12 @@ class State:
     price_cn: np.ndarray  # USD/t inside China
     recycled: np.ndarray  # t/week of secondary supply into each position
     losses_t: np.ndarray  # t/week lost per commodity (seized shipments)
+    edge_share: np.ndarray  # share of a position's orders on each edge (diversification moves it)
+    reroute: np.ndarray  # share of blocked Chinese orders a position sends through hubs
+    blocked_share: np.ndarray  # share of a position's sourcing on closed Chinese edges
+    policy_cost_usd: np.ndarray  # this week's policy spending by country (recycling, subsidies, R&D, projects)
+    cn_export_usd: float | None = None
+    cn_world_share: float | None = None
     # flows of the current week, set by the mechanisms
     desired: np.ndarray = field(default=None)
     shipped: np.ndarray = field(default=None)
@@ -124,6 +134,11 @@ def initial_state(eco: Economy, config: Config) -> State:
         price_cn=price * (1 - np.array([c.china_price_discount_share for c in coms])),
         recycled=np.zeros(n_pos),
         losses_t=np.zeros(len(coms)),
+        edge_share=eco.edge_share.copy(),
+        reroute=np.zeros(n_pos),
+        blocked_share=np.zeros(n_pos),
+        policy_cost_usd=np.zeros(len(eco.countries)),
+        transshipped=np.zeros(n_edges),
     )
 
 
@@ -149,11 +164,17 @@ class CoercionModel(mesa.Model):
         self.state = initial_state(self.eco, config)
         self.level, self.stage = 0, config.escalation.levels[0].name
         self.new_detections, self.n_blacklisted = 0, 0
+        self.conceded, self.concession_step = False, None
+        self.new_supply = NewSupply(self)  # first: dormant capacity is off before prices are calibrated
         self.escalation = Escalation(self)
         self.export_controls = ExportControls(self)
+        self.transshipment = Transshipment(self)
         self.market = Market(self)
+        self.recycling = Recycling(self)
         self.inventories = Inventories(self)
         self.output = Output(self)
+        self.substitution = Substitution(self)
+        self.diversification = Diversification(self)
         self.states, self.firms = make_agents(self)
         self.recorder = Recorder(self)
         self.running = True
@@ -162,25 +183,40 @@ class CoercionModel(mesa.Model):
     def step(self) -> None:
         """Advance one week. The order of the mechanisms each week:
 
-        1. ``escalation`` -- China moves on the ladder (script, then rules); the measures
-           in force are published.
+        1. ``escalation`` -- the target may concede; China moves on the ladder (script,
+           then rules); the measures in force are published.
         2. ``export_controls`` -- licences are applied for, decided, renewed; which supply
            edges are open.
-        3. ``market`` -- demand, orders, trader pass-through, pro-rata allocation, spot
-           market, shipment into pipelines, prices inside and outside China.
-        4. ``inventories`` -- arrivals, stockpile releases, use, next week's targets,
+        3. ``transshipment`` -- blocked buyers reroute through hub traders; under the
+           secondary boycott China detects and blacklists traders.
+        4. ``new_supply`` -- projects come online, investment is decided and arrives,
+           unprotected capacity exits when prices collapse.
+        5. ``market`` -- demand, orders, trader pass-through, dependence ceilings,
+           pro-rata allocation, spot market, shipment into pipelines, prices inside and
+           outside China.
+        6. ``recycling`` -- recovery capacity grows; recycled supply from the scrap pool.
+        7. ``inventories`` -- arrivals, stockpile releases, use, next week's targets,
            holding costs.
-        5. ``output`` -- lost value added and jobs from unmet critical inputs.
-        6. record the week.
+        8. ``output`` -- lost value added and jobs from unmet critical inputs.
+        9. ``substitution`` -- material intensity falls under price pressure.
+        10. ``diversification`` -- sourcing shifts away from China after disruption and
+            drifts back in calm unless policy holds it.
+        11. record the week.
         """
         if self.t >= self.config.n_steps:
             self.running = False
             return
+        self.state.policy_cost_usd[:] = 0.0
         self.escalation.step()
         self.export_controls.step()
+        self.transshipment.step()
+        self.new_supply.step()
         self.market.step()
+        self.recycling.step()
         self.inventories.step()
         self.output.step()
+        self.substitution.step()
+        self.diversification.step()
         self.recorder.record()
         self.t += 1
         self._trade_graph = None

@@ -51,6 +51,8 @@ class Economy:
     firm_origin: np.ndarray = field(repr=False)  # producers: own country; traders: upstream
     firm_pos_start: np.ndarray = field(repr=False)  # manufacturers: first position, else -1
     firm_pos_end: np.ndarray = field(repr=False)
+    firm_project: np.ndarray = field(repr=False)  # index into config.projects, else -1
+    firm_invest: np.ndarray = field(repr=False)  # dormant producer for price-driven investment
     # positions
     pos_kind: np.ndarray = field(repr=False)
     pos_firm: np.ndarray = field(repr=False)  # -1 for stockpiles
@@ -187,7 +189,30 @@ def build_economy(cfg: Config, rng: np.random.Generator) -> Economy:
             manuf_of[(ci[k], si[s])] = np.arange(n_so_far, n_so_far + n)
             n_so_far += n
 
+    # dormant producers, appended without random draws so that strategies that add
+    # projects leave every other draw unchanged (common random numbers)
+    f_project = [np.full(n_so_far, -1, np.int64)]
+    f_invest = [np.zeros(n_so_far, bool)]
+    for j, pr in enumerate(cfg.projects):
+        add_firms(1, PRODUCER, ci[pr.country], mi[pr.commodity], -1, np.ones(1), np.zeros(1, bool),
+                  np.array([pr.capacity_t_per_year / 52.0]), np.zeros(1), ci[pr.country])
+        f_project.append(np.array([j]))
+        f_invest.append(np.zeros(1, bool))
+    inv = w.investment
+    for c, com in w.commodities.items():
+        others = {k: v for k, v in com.capacity_t_per_year.items() if v > 0 and ci[k] != coercer}
+        members = {k: v for k, v in others.items() if w.countries[k].forge_member}
+        hosts = members or others
+        world_cap = sum(com.capacity_t_per_year.values())
+        for k, cap in hosts.items():
+            share = cap / sum(hosts.values())
+            add_firms(1, PRODUCER, ci[k], mi[c], -1, np.ones(1), np.zeros(1, bool),
+                      np.array([inv.max_share * world_cap * share / 52.0]), np.zeros(1), ci[k])
+            f_project.append(np.array([-1]))
+            f_invest.append(np.ones(1, bool))
+
     cat = np.concatenate
+    firm_project, firm_invest = cat(f_project), cat(f_invest)
     firm_kind, firm_country, firm_com = cat(f_kind), cat(f_country), cat(f_com)
     firm_sector, firm_size, firm_mil = cat(f_sector), cat(f_size), cat(f_mil)
     firm_cap, firm_va, firm_origin = cat(f_cap), cat(f_va), cat(f_origin)
@@ -303,6 +328,27 @@ def build_economy(cfg: Config, rng: np.random.Generator) -> Economy:
                 e_lead.append(np.full(n, e_lead_o))
                 e_origin.append(np.full(n, org))
                 e_via.append(np.zeros(n, bool))
+    # a latent alternative: a buyer with no non-Chinese supplier knows one (share 0), so it
+    # can diversify later. Picked by capacity, without random draws.
+    has_alt = np.zeros(len(pos_kind), bool)
+    for rows, org in zip(e_pos, e_origin, strict=True):
+        has_alt[rows[org != coercer]] = True
+    need = np.flatnonzero(~has_alt & (pos_kind != POS_TRADER))
+    for m in np.unique(pos_com[need]):
+        keys = [key for key in producers if key[0] == m and key[1] != coercer]
+        if not keys:
+            continue
+        best = max(keys, key=lambda key: producer_cap[key].sum())
+        firm = producers[best][int(np.argmax(producer_cap[best]))]
+        rows = need[pos_com[need] == m]
+        n = len(rows)
+        e_pos.append(rows)
+        e_sup.append(np.full(n, firm))
+        e_share.append(np.zeros(n))
+        e_lead.append(np.where(pos_country[rows] == best[1], 1, lead))
+        e_origin.append(np.full(n, best[1]))
+        e_via.append(np.zeros(n, bool))
+
     # traders buy from two producers of their origin
     tr_pos = np.flatnonzero(pos_kind == POS_TRADER)
     for half in (0, 1):
@@ -338,6 +384,7 @@ def build_economy(cfg: Config, rng: np.random.Generator) -> Economy:
         firm_sector=firm_sector, firm_size=firm_size, firm_military=firm_mil,
         firm_capacity_t=firm_cap, firm_va_week=firm_va, firm_origin=firm_origin,
         firm_pos_start=firm_pos_start, firm_pos_end=firm_pos_end,
+        firm_project=firm_project, firm_invest=firm_invest,
         pos_kind=pos_kind, pos_firm=pos_firm, pos_country=pos_country, pos_commodity=pos_com,
         pos_base_use_t=pos_use, pos_criticality=pos_crit, pos_target_days=pos_days,
         pos_lead_weeks=pos_lead, pos_inventory_t=pos_inv, pos_military=pos_mil,

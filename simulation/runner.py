@@ -59,6 +59,7 @@ def summarize(model: CoercionModel, tables: dict[str, pd.DataFrame]) -> dict:
             peak_short, weeks_short, final = 0.0, 0, {}
         purchase = float(rec.stock_purchase_usd[:n, k].sum())
         holding = float(rec.holding_cost_usd[:n, k].sum())
+        policy = float(rec.policy_cost_usd[:n, k].sum())
         countries[c] = {
             "cum_output_loss": float(loss.sum()),
             "currency": ctry.currency,
@@ -67,9 +68,11 @@ def summarize(model: CoercionModel, tables: dict[str, pd.DataFrame]) -> dict:
             "peak_shortage_share": peak_short,
             "weeks_in_shortage": weeks_short,
             "final_china_share": final,
-            "strategy_cost_usd": purchase + holding,
+            "strategy_cost_usd": purchase + holding + policy,
             "stockpile_purchases_usd": purchase,
             "stockpile_holding_cost_usd": holding,
+            "other_policy_cost_usd": policy,
+            "cum_recycled_t": float(rows["recycled_t"].sum()) if len(rows) else 0.0,
         }
     levels = rec.level[:n]
     peak = int(levels.max(initial=0))
@@ -84,7 +87,8 @@ def summarize(model: CoercionModel, tables: dict[str, pd.DataFrame]) -> dict:
             "peak_stage": cfg.escalation.levels[peak].name,
             "weeks_to_peak": int(np.argmax(levels == peak)) if n else 0,
             "final_level": int(levels[-1]) if n else 0,
-            "conceded": bool(getattr(model, "conceded", False)),
+            "conceded": bool(model.conceded),
+            "concession_week": model.concession_step,
         },
         "countries": countries,
     }

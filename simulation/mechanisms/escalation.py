@@ -1,9 +1,26 @@
-"""Escalation: China's position on the ladder and the measures in force.
+"""Escalation: China's position on the ladder, the measures in force, the target's choice.
 
-Scripted mode follows the dated moves of ``escalation.script``; the level of a week is
-that of the last move dated on or before the end of that week's first day range
-(:meth:`Config.step_of`). Measures are cumulative: level L puts in force the measures of
+Scripted weeks follow the dated moves of ``escalation.script`` (a move applies from the
+week containing its date). Measures are cumulative: level L puts in force the measures of
 levels 1..L.
+
+Endogenous weeks (``mode = "endogenous"``, or after the script with
+``after_script = "endogenous"``):
+
+1. **The target decides.** Its pain is its output loss over the last
+   ``pain_window_weeks``, annualized, in % of GDP. It concedes when the pain exceeds its
+   resolve ``target_resolve_pct_gdp`` times a weekly log-normal draw (sigma
+   ``resolve_noise_share``). On a concession China returns to calm and stays there.
+2. **China weighs its costs.** Its cost index is the share of its calm export revenue
+   (outside buyers, inside prices) it lost plus ``market_share_weight`` times the world
+   market share (by value) it lost to non-Chinese supply. Above
+   ``china_cost_tolerance_share`` it steps down a level with probability
+   ``deescalation_hazard_per_week``.
+3. **Otherwise it climbs** a level with probability ``escalation_hazard_per_week`` per
+   week once it has held its level ``min_weeks_per_level`` weeks, up to ``max_level``.
+
+Every week draws the same three numbers from the escalation stream (common random
+numbers), whatever is decided.
 """
 
 from __future__ import annotations
@@ -14,6 +31,13 @@ import numpy as np
 
 from simulation.config import Measure
 from simulation.mechanisms.base import Mechanism
+
+
+def _normal(u: float) -> float:
+    """Standard normal quantile of a uniform draw (keeps one draw per decision)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(min(max(u, 1e-12), 1 - 1e-12))
 
 
 @dataclass(frozen=True)
@@ -96,13 +120,50 @@ class Escalation(Mechanism):
     def step(self) -> None:
         m = self.model
         t = m.t
-        if m.config.escalation.mode == "scripted" or t <= self.script_end:
+        draws = self.rng.random(3)
+        if not self.endogenous or t <= self.script_end:
             lvl = self.scripted_level(t)
             if lvl is not None and lvl != m.level:
                 self._apply(lvl)
+            return
+        if m.conceded:
+            return
+        esc = m.config.escalation
+        if self.pain(t) > esc.target_resolve_pct_gdp * np.exp(esc.resolve_noise_share * _normal(draws[0])):
+            m.conceded = True
+            m.concession_step = t
+            self._apply(0)
+            return
+        top = len(self.levels) - 1 if esc.max_level is None else esc.max_level
+        if self.china_cost() > esc.china_cost_tolerance_share and m.level > 0:
+            if draws[1] < esc.deescalation_hazard_per_week:
+                self._apply(m.level - 1)
+        elif t - self.since >= esc.min_weeks_per_level and m.level < top:
+            if draws[2] < esc.escalation_hazard_per_week:
+                self._apply(m.level + 1)
+
+    def pain(self, t: int) -> float:
+        """The target's output loss over the last weeks, annualized, % of GDP."""
+        m = self.model
+        w = m.config.escalation.pain_window_weeks
+        lost = m.recorder.output_loss[max(0, t - w):t, m.eco.target]
+        if len(lost) == 0:
+            return 0.0
+        return float(lost.mean() * 52.0 / m.output.gdp[m.eco.target] * 100.0)
+
+    def china_cost(self) -> float:
+        """Export revenue lost (share of calm) plus weighted world market share lost."""
+        m, s = self.model, self.model.state
+        mk = m.market
+        if s.cn_export_usd is None or mk.cn_export0_usd <= 0:
+            return 0.0
+        lost_revenue = max(0.0, 1.0 - s.cn_export_usd / mk.cn_export0_usd)
+        lost_share = max(0.0, mk.cn_world_share0 - s.cn_world_share)
+        return lost_revenue + m.config.escalation.market_share_weight * lost_share
 
     def _apply(self, level: int) -> None:
         m = self.model
+        self.since = m.t
         m.level = level
         m.stage = self.levels[level].name
         m.measures = measures_in_force(self.levels, level)

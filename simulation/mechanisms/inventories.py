@@ -2,7 +2,7 @@
 
 Each week, for every buyer position:
 
-1. **Arrivals.** This week's slot of the pipeline enters the stock.
+1. **Arrivals.** This week's slot of the pipeline, and recycled material, enter the stock.
 2. **Release.** Where a country's firms hold less than ``stockpile_release_trigger_days``
    of cover in a commodity, its stockpile agency releases up to
    ``stockpile_max_release_share_per_week`` of its stock, to the firms below the trigger,
@@ -86,7 +86,7 @@ class Inventories(Mechanism):
         s.ring[slot] = 0.0
         s.ring_cn[slot] = 0.0
         s.in_transit -= arrived
-        s.inventory += arrived
+        s.inventory += arrived + s.recycled
         s.arrived = arrived
 
         # state releases to firms short of cover

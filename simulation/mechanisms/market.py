@@ -63,11 +63,9 @@ class Market(Mechanism):
         self.flex = np.array([c.price_flexibility for c in coms])
         self.adjust = np.array([c.price_adjustment_share_per_week for c in coms])
         self.cap_multiple = np.array([c.price_cap_multiple for c in coms])
-        cap = e.firm_capacity_t
-        self.cap_noncn = np.bincount(e.firm_commodity[self.noncn_producer],
-                                     cap[self.noncn_producer], minlength=n_com)
-        self.cap_cn = np.bincount(e.firm_commodity[self.cn_producer], cap[self.cn_producer],
-                                  minlength=n_com)
+        cap = e.firm_capacity_t * model.state.capacity_factor
+        cap_noncn = np.bincount(e.firm_commodity[self.noncn_producer], cap[self.noncn_producer], minlength=n_com)
+        cap_cn = np.bincount(e.firm_commodity[self.cn_producer], cap[self.cn_producer], minlength=n_com)
         # calm reference ratios from the initial sourcing (steady state: desired = use)
         use, share = e.pos_base_use_t, e.edge_share
         flow = use[e.edge_pos] * share
@@ -76,13 +74,23 @@ class Market(Mechanism):
         com_e = e.pos_commodity[e.edge_pos]
         out_e = self.outside_pos[e.edge_pos] & self.edge_cn & (self.prod_edge | self.via_edge)
         out_e &= ~self.up_edge
-        d_out0 = np.bincount(e.pos_commodity[self.outside_pos], use[self.outside_pos],
-                             minlength=n_com)
+        d_out0 = np.bincount(e.pos_commodity[self.outside_pos], use[self.outside_pos], minlength=n_com)
         cn_out0 = np.bincount(com_e[out_e], flow[out_e], minlength=n_com)
-        self.r0 = _safe_div(d_out0, self.cap_noncn + cn_out0, 1.0)
-        cn_all0 = np.bincount(com_e[self.prod_edge & self.edge_cn],
-                              flow[self.prod_edge & self.edge_cn], minlength=n_com)
-        self.u0 = _safe_div(cn_all0, self.cap_cn, 1.0)
+        self.r0 = _safe_div(d_out0, cap_noncn + cn_out0, 1.0)
+        cn_all0 = np.bincount(com_e[self.prod_edge & self.edge_cn], flow[self.prod_edge & self.edge_cn],
+                              minlength=n_com)
+        self.u0 = _safe_div(cn_all0, cap_cn, 1.0)
+        self.cn_export0_usd = float((cn_out0 * self.p0_cn).sum())
+        buyer_e = ~self.up_edge
+        all0 = np.bincount(com_e[buyer_e], flow[buyer_e], minlength=n_com)
+        self.cn_world_share0 = float((cn_all0 * self.p0).sum() / max((all0 * self.p0).sum(), 1e-12))
+        # hard dependence ceilings (the state caps Chinese-origin receipts of its firms)
+        pols = [cfg.policy_of(c) for c in e.countries]
+        ceil = np.array([np.nan if p.dependence_ceiling_share is None else p.dependence_ceiling_share for p in pols])
+        self.ceiling = ceil[e.pos_country]
+        self.capped = ~np.isnan(self.ceiling) & self.buyer
+        self.direct_cn = self.prod_edge & self.edge_cn & ~self.up_edge
+        self.via_cn_target = self.via_edge & self.edge_cn
 
     def desired(self) -> np.ndarray:
         """Order-up-to purchases of every buyer position this week (t)."""
@@ -98,15 +106,23 @@ class Market(Mechanism):
         s.required[:] = e.pos_base_use_t * s.intensity  # this week's need at full output
         desired = self.desired()
 
-        # orders on edges; traders pass their orders upstream
-        placed = desired[e.edge_pos] * e.edge_share * s.edge_open
+        # orders on edges; blocked buyers reroute part of their blocked Chinese orders via hubs
+        share = s.edge_share
+        placed = desired[e.edge_pos] * share * s.edge_open
+        rerouted = s.reroute * s.blocked_share * desired
+        via_share = np.bincount(e.edge_pos[self.via_edge], share[self.via_edge], minlength=n_pos)
+        extra = _safe_div(rerouted, via_share, 0.0)
+        placed[self.via_edge] += extra[e.edge_pos[self.via_edge]] * share[self.via_edge]
+        # traders pass their orders upstream
         trader_orders = np.bincount(self.via_trader_pos, placed[self.via_edge], minlength=n_pos)
         placed[self.up_edge] = (trader_orders[e.edge_pos[self.up_edge]]
-                                * e.edge_share[self.up_edge] * s.edge_open[self.up_edge])
+                                * share[self.up_edge] * s.edge_open[self.up_edge])
 
         # producers allocate pro rata when short of capacity
         cap = e.firm_capacity_t * s.capacity_factor
         pe = self.prod_edge
+        if self.capped.any():
+            placed = self._cap_chinese(placed, cap, n_pos)
         orders = np.bincount(e.edge_supplier[pe], placed[pe], minlength=e.n_firms)
         fill = np.where(orders > cap, _safe_div(cap, orders, 1.0), 1.0)
         deliv = np.zeros(e.n_edges)
@@ -125,7 +141,7 @@ class Market(Mechanism):
         # spot market: spare capacity outside China, then China's for uncontrolled buyers
         spare = np.maximum(cap - orders * fill, 0.0)
         com = e.pos_commodity
-        free = unmet * ~s.pos_controlled
+        free = unmet * ~(s.pos_controlled | self.capped)
         spot_cn, used1 = _pool(free, com, spare, e.firm_commodity, self.cn_producer, n_com)
         spot_other, used2 = _pool(unmet - spot_cn, com, spare, e.firm_commodity,
                                   self.noncn_producer, n_com)
@@ -154,19 +170,51 @@ class Market(Mechanism):
                                      deliv[pe], minlength=n_com) + used1 + used2
         s.transshipped = deliv * (self.via_edge & self.edge_cn)
 
-        # prices
+        # China's export revenue and world market share (for its escalation calculus)
         out = self.outside_pos
+        s.cn_export_usd = float((np.bincount(com[out], s.shipped_cn[out], minlength=n_com) * s.price_cn).sum())
+        b = self.buyer
+        value_all = (np.bincount(com[b], shipped[b], minlength=n_com) * s.price).sum()
+        value_cn = (np.bincount(com[b], s.shipped_cn[b], minlength=n_com) * s.price).sum()
+        s.cn_world_share = float(value_cn / value_all) if value_all > 0 else self.cn_world_share0
+
+        # prices
         d_out = np.bincount(com[out], desired[out], minlength=n_com)
         cn_out = np.bincount(com[out], s.shipped_cn[out], minlength=n_com)
-        r = _safe_div(d_out, self.cap_noncn + cn_out, 0.0)
+        cap_noncn = np.bincount(e.firm_commodity[self.noncn_producer], cap[self.noncn_producer], minlength=n_com)
+        cap_cn = np.bincount(e.firm_commodity[self.cn_producer], cap[self.cn_producer], minlength=n_com)
+        r = _safe_div(d_out, cap_noncn + cn_out, 0.0)
         target = self.p0 * np.power(_safe_div(r, self.r0, 1.0), self.flex)
         cn_ship = np.bincount(com[self.buyer], s.shipped_cn[self.buyer], minlength=n_com)
-        u = _safe_div(cn_ship, self.cap_cn, 0.0)
+        u = _safe_div(cn_ship, cap_cn, 0.0)
         target_cn = self.p0_cn * np.power(_safe_div(u, self.u0, 1.0), self.flex)
         target = np.clip(target, 0.2 * self.p0, self.cap_multiple * self.p0)
         target_cn = np.clip(target_cn, 0.2 * self.p0_cn, self.cap_multiple * self.p0_cn)
         s.price += self.adjust * (target - s.price)
         s.price_cn += self.adjust * (target_cn - s.price_cn)
+
+    def _cap_chinese(self, placed: np.ndarray, cap: np.ndarray, n_pos: int) -> np.ndarray:
+        """Under a dependence ceiling c, Chinese-origin orders of a position may not exceed
+        c / (1 - c) times what its non-Chinese suppliers deliver this week (their
+        allocation does not depend on Chinese orders, so it is computed first)."""
+        e = self.model.eco
+        pe = self.prod_edge
+        alt = pe & ~self.edge_cn
+        orders = np.bincount(e.edge_supplier[alt], placed[alt], minlength=e.n_firms)
+        fill = np.where(orders > cap, _safe_div(cap, orders, 1.0), 1.0)
+        got_alt = np.bincount(e.edge_pos[alt], placed[alt] * fill[e.edge_supplier[alt]], minlength=n_pos)
+        c = np.where(self.capped, self.ceiling, 1.0)
+        allowed = np.where(c < 1.0, c / np.maximum(1.0 - c, 1e-12) * got_alt, np.inf)
+        cn_orders = (np.bincount(e.edge_pos[self.direct_cn], placed[self.direct_cn], minlength=n_pos)
+                     + np.bincount(e.edge_pos[self.via_cn_target], placed[self.via_cn_target], minlength=n_pos))
+        keep = np.where(self.capped & (cn_orders > allowed), _safe_div(allowed, cn_orders, 0.0), 1.0)
+        sel = self.direct_cn | self.via_cn_target
+        placed = placed.copy()
+        placed[sel] *= keep[e.edge_pos[sel]]
+        trader_orders = np.bincount(self.via_trader_pos, placed[self.via_edge], minlength=n_pos)
+        placed[self.up_edge] = (trader_orders[e.edge_pos[self.up_edge]]
+                                * self.model.state.edge_share[self.up_edge] * self.model.state.edge_open[self.up_edge])
+        return placed
 
 
 def _safe_div(a, b, default: float):

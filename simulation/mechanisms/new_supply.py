@@ -1,0 +1,102 @@
+"""New supply: dated projects, price-driven investment, and exit protected by FORGE floors.
+
+- **Projects** (``world.projects`` and a strategy's ``projects``): a dedicated producer
+  that comes online on ``online_date`` and ramps linearly over ``ramp_weeks``.
+- **Investment**: while the outside price, smoothed over 26 weeks, exceeds
+  ``price_threshold_multiple`` of calm, new non-Chinese capacity is started at
+  ``response_share_per_year`` of world capacity a year (full rate at twice the
+  threshold), in FORGE members first, and comes online ``lead_weeks`` later, up to
+  ``max_share`` of world capacity. Investors in FORGE members see at least the FORGE
+  floor price.
+- **Exit**: when that smoothed price falls below ``exit_price_multiple`` of calm (China
+  undercutting), producers outside China and outside FORGE idle 2% of their capacity a
+  week (down to half); FORGE members whose floor is above the exit price keep producing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulation.mechanisms.base import Mechanism
+from simulation.population import PRODUCER
+
+EXIT_PRICE_MULTIPLE = 0.8
+EXIT_SHARE_PER_WEEK = 0.02
+EXIT_FLOOR = 0.5
+
+
+class NewSupply(Mechanism):
+    """Capacity that appears (projects, investment) or idles (exit)."""
+
+    name = "new_supply"
+
+    def __init__(self, model):
+        super().__init__(model)
+        e, cfg, s = model.eco, model.config, model.state
+        self.cfg = cfg.world.investment
+        n_com = len(e.commodities)
+        self.project_firms = np.flatnonzero(e.firm_project >= 0)
+        projects = cfg.projects
+        self.online = np.array([cfg.step_of(projects[j].online_date) for j in e.firm_project[self.project_firms]],
+                               dtype=float)
+        self.ramp = np.array([projects[j].ramp_weeks for j in e.firm_project[self.project_firms]], dtype=float)
+        self.invest_firms = np.flatnonzero(e.firm_invest)
+        s.capacity_factor[self.project_firms] = 0.0
+        s.capacity_factor[self.invest_firms] = 0.0
+        self.invest_com = e.firm_commodity[self.invest_firms]
+        # nominal capacity of the dormant investment producers, per commodity
+        self.invest_cap = np.bincount(self.invest_com, e.firm_capacity_t[self.invest_firms], minlength=n_com)
+        coms = [cfg.world.commodities[c] for c in e.commodities]
+        self.world_cap_week = np.array([sum(c.capacity_t_per_year.values()) for c in coms]) / 52.0
+        self.started = np.zeros(n_com)  # t/week decided so far
+        self.arrivals: dict[int, np.ndarray] = {}
+        self.online_cap = np.zeros(n_com)
+        self.price_ema = np.ones(n_com)
+        member = np.array([cfg.world.countries[c].forge_member for c in e.countries])
+        self.floor = cfg.world.forge.price_floor_multiple
+        regular = (e.firm_kind == PRODUCER) & (e.firm_project < 0) & ~e.firm_invest
+        self.exit_firms = np.flatnonzero(regular & (e.firm_country != e.coercer))
+        protected = member[e.firm_country[self.exit_firms]] & (self.floor >= EXIT_PRICE_MULTIPLE)
+        self.exit_firms = self.exit_firms[~protected]
+        self.invest_member = member[e.firm_country[self.invest_firms]]
+        self.capex_usd = sum(p.capex_usd for p in cfg.strategy.projects)
+
+    def step(self) -> None:
+        m, s = self.model, self.model.state
+        t = m.t
+        # dated projects
+        if len(self.project_firms):
+            ramp = np.where(self.ramp > 0, (t - self.online + 1) / np.maximum(self.ramp, 1), 1.0)
+            s.capacity_factor[self.project_firms] = np.where(t >= self.online, np.clip(ramp, 0, 1), 0.0)
+        # price-driven investment, decided now, online after the lead time
+        ratio = s.price / m.market.p0
+        self.price_ema += (ratio - self.price_ema) / 26.0
+        seen = np.maximum(self.price_ema, self.floor) if self.invest_member.any() else self.price_ema
+        thr = self.cfg.price_threshold_multiple
+        pace = np.clip((seen - thr) / thr, 0.0, 1.0)
+        room = np.maximum(self.invest_cap - self.started, 0.0)
+        new = np.minimum(self.cfg.response_share_per_year / 52.0 * self.world_cap_week * pace, room)
+        new = np.where(self.price_ema > thr, new, 0.0)
+        if new.any():
+            self.started += new
+            key = t + self.cfg.lead_weeks
+            self.arrivals[key] = self.arrivals.get(key, 0.0) + new
+        if t in self.arrivals:
+            self.online_cap += self.arrivals.pop(t)
+            frac = np.divide(self.online_cap, self.invest_cap, out=np.zeros_like(self.online_cap),
+                             where=self.invest_cap > 0)
+            s.capacity_factor[self.invest_firms] = frac[self.invest_com]
+        # exit of unprotected producers when prices collapse
+        low = self.price_ema < EXIT_PRICE_MULTIPLE
+        com = m.eco.firm_commodity[self.exit_firms]
+        f = s.capacity_factor[self.exit_firms]
+        s.capacity_factor[self.exit_firms] = np.where(low[com], np.maximum(EXIT_FLOOR, f - EXIT_SHARE_PER_WEEK),
+                                                      np.minimum(1.0, f + EXIT_SHARE_PER_WEEK))
+        if t == 0 and self.capex_usd:
+            s.policy_cost_usd[self._payer()] += self.capex_usd
+
+    def _payer(self) -> int:
+        """The state that finances the strategy's projects: the first country with levers, else the target."""
+        m = self.model
+        levers = list(m.config.strategy.levers)
+        return m.eco.countries.index(levers[0]) if levers else m.eco.target

@@ -1,0 +1,76 @@
+"""Recycling (urban mining): recovery capacity grows toward policy targets.
+
+Per country and commodity: recovery capacity starts at ``recycled_share`` of use and, if
+the state sets ``recycling_target_share`` with ``recycling_target_date``, grows linearly
+to it by that date (never shrinks). Scrap accumulates at ``recyclability_share`` of last
+week's use (the pool starts with 26 weeks of it); recovery takes ``min(capacity, pool)``
+from the pool, so recycled supply never exceeds the recoverable stock. Recycled tonnes
+are domestic, non-Chinese material delivered into the country's manufacturers' stocks in
+proportion to their need. Capacity added beyond the starting level costs
+``recycling_capex_price_multiple`` years of its output at calm prices (USD), to the state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulation.mechanisms.base import Mechanism
+from simulation.population import POS_MANUFACTURER
+
+
+class Recycling(Mechanism):
+    """Recovery capacity, scrap pools and recycled supply."""
+
+    name = "recycling"
+
+    def __init__(self, model):
+        super().__init__(model)
+        e, cfg = model.eco, model.config
+        n_com = len(e.commodities)
+        self.manuf = e.pos_kind == POS_MANUFACTURER
+        cc = e.pos_cc
+        self.cc = cc
+        self.use_week = np.bincount(cc[self.manuf], e.pos_base_use_t[self.manuf], minlength=e.n_cc)
+        start = np.zeros(e.n_cc)
+        target = np.zeros(e.n_cc)
+        target_step = np.zeros(e.n_cc)
+        capex = np.zeros(e.n_cc)
+        recyclability = np.array([cfg.world.commodities[c].recyclability_share for c in e.commodities])
+        p0 = np.array([cfg.world.commodities[c].price_usd_per_t for c in e.commodities])
+        for k, country in enumerate(e.countries):
+            pol = cfg.policy_of(country)
+            ctry = cfg.world.countries[country]
+            for j, com in enumerate(e.commodities):
+                i = k * n_com + j
+                cc_cfg = ctry.commodities.get(com)
+                start[i] = cc_cfg.recycled_share if cc_cfg is not None else 0.0
+                target[i] = max(start[i], pol.recycling_target_share if pol.recycling_target_share is not None
+                                else start[i])
+                target_step[i] = cfg.step_of(pol.recycling_target_date) if pol.recycling_target_date else 0
+                capex[i] = pol.recycling_capex_price_multiple * p0[j] * 52.0  # USD per t/week of capacity
+        self.start, self.target, self.target_step, self.capex = start, target, target_step, capex
+        self.recyclability = recyclability[np.arange(e.n_cc) % n_com]
+        self.pool = self.recyclability * self.use_week * 26.0
+        self.capacity = start * self.use_week
+        self.country_of = np.arange(e.n_cc) // n_com
+
+    def capacity_share(self, t: int) -> np.ndarray:
+        """Recovery capacity at step ``t``, share of use."""
+        ramp = np.where(self.target_step > 0, np.minimum(1.0, (t + 1) / np.maximum(self.target_step, 1)), 1.0)
+        return self.start + (self.target - self.start) * ramp
+
+    def step(self) -> None:
+        m, e, s = self.model, self.model.eco, self.model.state
+        new_cap = np.maximum(self.capacity_share(m.t) * self.use_week, self.capacity)
+        added = new_cap - self.capacity
+        self.capacity = new_cap
+        s.policy_cost_usd += np.bincount(self.country_of, added * self.capex, minlength=len(e.countries))
+        if s.use is not None:
+            self.pool += self.recyclability * np.bincount(self.cc[self.manuf], s.use[self.manuf], minlength=e.n_cc)
+        recycled_cc = np.minimum(self.capacity, self.pool)
+        self.pool -= recycled_cc
+        need = np.where(self.manuf, s.required, 0.0)
+        need_cc = np.bincount(self.cc, need, minlength=e.n_cc)
+        frac = np.divide(recycled_cc, need_cc, out=np.zeros(e.n_cc), where=need_cc > 0)
+        s.recycled = need * frac[self.cc]
+        self.recycled_cc = recycled_cc

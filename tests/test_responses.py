@@ -1,0 +1,205 @@
+"""Responses and coercion dynamics (issue 3): each mechanism's behaviour."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+
+from simulation import CoercionModel, load_config, run
+from simulation.config import config_from_dict, config_to_dict
+from simulation.population import POS_TRADER
+from tests.conftest import KOREA, TINY
+
+
+def tiny_dict(**changes):
+    data = config_to_dict(load_config(TINY))
+    for dotted, value in changes.items():
+        cur = data
+        parts = dotted.split(".")
+        for p in parts[:-1]:
+            cur = cur[int(p)] if isinstance(cur, list) else cur.setdefault(p, {})
+        cur[parts[-1]] = value
+    return data
+
+
+def with_boycott(enforcement: float, approval: float = 0.0):
+    data = tiny_dict()
+    data["escalation"]["levels"][1]["measures"] = [
+        {"kind": "export_control", "commodities": "all", "end_use": "all", "approval_probability": approval},
+        {"kind": "secondary_boycott", "enforcement": enforcement},
+    ]
+    return data
+
+
+def transshipped(data) -> np.ndarray:
+    return run(config_from_dict(data)).model["transshipped_t"].to_numpy()
+
+
+def test_transshipment_rises_when_direct_flows_are_cut():
+    series = transshipped(with_boycott(0.0))
+    before, after = series[:4].mean(), series[8:20].mean()
+    assert after > 1.5 * before
+
+
+def test_transshipment_falls_as_enforcement_rises():
+    def mean_total(enforcement):
+        data = with_boycott(enforcement)
+        data["world"]["countries"]["VN"]["n_traders_per_commodity"] = 6
+        out = []
+        for seed in range(8):
+            data["run"]["seed"] = seed
+            out.append(transshipped(data)[4:].sum())
+        return np.mean(out)
+
+    totals = [mean_total(e) for e in (0.0, 0.5, 1.0)]
+    assert totals[0] > totals[1] > totals[2]
+
+
+def test_a_detected_trader_gets_no_chinese_supply_afterwards():
+    model = CoercionModel(config_from_dict(with_boycott(1.0)))
+    caught_at = None
+    for _ in range(52):
+        model.step()
+        if caught_at is None and model.transshipment.blacklisted.any():
+            caught_at = model.t
+            caught = np.flatnonzero(model.transshipment.blacklisted)
+    assert caught_at is not None
+    e, s = model.eco, model.state
+    up = (e.pos_kind[e.edge_pos] == POS_TRADER) & np.isin(e.pos_firm[e.edge_pos], caught)
+    assert up.any() and not s.edge_open[up].any()
+    # nothing flowed through them since: their deliveries to buyers are zero now
+    via = e.edge_via_trader & np.isin(e.edge_supplier, caught)
+    assert s.transshipped[via].sum() == 0.0
+
+
+def embargo_then_calm(**levers):
+    data = tiny_dict(**{"scenario.horizon_weeks": 156})
+    data["escalation"]["script"] = [{"date": dt.date(2026, 1, 30), "level": 1},
+                                    {"date": dt.date(2026, 7, 3), "level": 0}]
+    data["world"]["commodities"]["ree"]["capacity_t_per_year"]["AU"] = 3000.0
+    if levers:
+        data["strategy"]["levers"] = {"JP": levers}
+    model = CoercionModel(config_from_dict(data))
+    jp = (model.eco.pos_country == model.eco.target) & (model.eco.pos_commodity == 0) & (model.eco.pos_kind == 0)
+    use = model.eco.pos_base_use_t[jp]
+    shares = []
+    while model.running:
+        model.step()
+        cn = model.diversification.cn_share()[jp]
+        shares.append(float((cn * use).sum() / use.sum()))
+    return np.array(shares), model
+
+
+def test_crisis_diversification_then_re_dependence_under_the_baseline():
+    shares, _ = embargo_then_calm()
+    calm, trough, end = shares[0], shares[:40].min(), shares[-1]
+    assert trough < calm - 0.05  # diversified during the embargo
+    assert end > trough + 0.5 * (calm - trough)  # drifted back in calm
+
+
+def test_a_dependence_ceiling_holds_the_share_down():
+    shares, model = embargo_then_calm(dependence_ceiling_share=0.4)
+    assert shares[-1] <= 0.4 + 1e-9
+    cc = model.recorder.tables()["country_commodity"]
+    jp = cc[(cc.country == "JP") & (cc.commodity == "ree")]
+    assert (jp["china_share"].dropna() <= 0.4 + 1e-9).all()  # receipts, every week
+
+
+def test_new_supply_appears_no_earlier_than_its_lead_time():
+    data = tiny_dict()
+    data["world"]["projects"] = [{"name": "mine", "commodity": "ree", "country": "AU",
+                                  "capacity_t_per_year": 500.0, "online_date": dt.date(2026, 6, 5), "ramp_weeks": 10}]
+    data["world"]["investment"] = {"price_threshold_multiple": 1.05, "lead_weeks": 30}
+    model = CoercionModel(config_from_dict(data))
+    ns = model.new_supply
+    online = model.config.step_of(dt.date(2026, 6, 5))
+    first_decision = None
+    while model.running:
+        model.step()
+        f = model.state.capacity_factor
+        assert (f[ns.project_firms] > 0).any() == (model.t - 1 >= online)
+        if first_decision is None and ns.started.any():
+            first_decision = model.t - 1
+        if first_decision is not None and model.t - 1 < first_decision + 30:
+            assert not f[ns.invest_firms].any()
+    assert first_decision is not None and f[ns.invest_firms].any()
+
+
+def test_recycled_supply_never_exceeds_the_recoverable_stock():
+    data = tiny_dict()
+    data["world"]["countries"]["JP"]["commodities"]["ree"]["recycled_share"] = 0.5
+    data["world"]["commodities"]["ree"]["recyclability_share"] = 0.1
+    model = CoercionModel(config_from_dict(data))
+    rec = model.recycling
+    for _ in range(40):
+        pool_before = rec.pool.copy()
+        use = model.state.use
+        inflow = 0 if use is None else rec.recyclability * np.bincount(rec.cc[rec.manuf], use[rec.manuf],
+                                                                       minlength=model.eco.n_cc)
+        model.step()
+        assert np.all(rec.recycled_cc <= pool_before + inflow + 1e-12)
+        assert np.all(rec.recycled_cc <= rec.capacity + 1e-12)
+    assert rec.recycled_cc.sum() > 0
+
+
+def test_substitution_only_under_price_pressure_and_within_reach_and_pace():
+    calm = CoercionModel(load_config(TINY, params={"escalation.script": []}))
+    calm.run_model()
+    assert np.all(calm.state.intensity == 1.0)
+    model = CoercionModel(load_config(TINY))
+    sub = model.substitution
+    prev = model.state.intensity[sub.pos].copy()
+    while model.running:
+        model.step()
+        cur = model.state.intensity[sub.pos]
+        assert np.all(cur <= prev + 1e-15) and np.all(prev - cur <= sub.pace + 1e-12)
+        assert np.all(cur >= 1 - sub.reach - 1e-12)
+        prev = cur.copy()
+    assert (cur < 1).any()
+
+
+def test_endogenous_paths_differ_across_seeds_and_resolve_decides():
+    data = tiny_dict(**{"escalation.mode": "endogenous", "escalation.escalation_hazard_per_week": 0.3,
+                        "escalation.min_weeks_per_level": 2})
+    data["escalation"]["script"] = []
+    paths = set()
+    for seed in range(20):
+        data["run"]["seed"] = seed
+        paths.add(tuple(run(config_from_dict(data)).model["escalation_level"]))
+    assert len(paths) >= 2
+    data["run"]["seed"] = 1
+    data["escalation"]["target_resolve_pct_gdp"] = 0.01
+    weak = run(config_from_dict(data)).summary["escalation"]
+    data["escalation"]["target_resolve_pct_gdp"] = 1000.0
+    strong = run(config_from_dict(data)).summary["escalation"]
+    assert weak["conceded"] and weak["final_level"] == 0
+    assert not strong["conceded"] and strong["peak_level"] >= 1
+
+
+@pytest.fixture(scope="module")
+def korea_runs(tmp_path_factory):
+    from simulation.cli import main
+
+    out = {}
+    for s in ("baseline", "stockpile_100", "hree_180", "recycling_20", "dependence_ceiling", "forge_integration",
+              "japan_path", "combined"):
+        d = tmp_path_factory.mktemp(s) / "run"
+        assert main(["run", str(KOREA), "--strategy", s, "--out", str(d), "--no-figures"]) == 0
+        out[s] = json.loads((d / "summary.json").read_text())["countries"]["KR"]
+    return out
+
+
+def test_korea_strategies_against_the_baseline(korea_runs):
+    base = korea_runs["baseline"]
+    assert korea_runs["stockpile_100"]["weeks_in_shortage"] < base["weeks_in_shortage"]
+    assert korea_runs["recycling_20"]["cum_recycled_t"] > base["cum_recycled_t"]
+    ceiling = load_config(KOREA, strategy="dependence_ceiling").policy_of("KR").dependence_ceiling_share
+    finals = [v for v in korea_runs["dependence_ceiling"]["final_china_share"].values() if v is not None]
+    assert max(finals) <= ceiling + 1e-9
+    for s, row in korea_runs.items():
+        assert row["strategy_cost_usd"] >= 0, s
+        if s != "baseline":
+            assert row["strategy_cost_usd"] > base["strategy_cost_usd"], s
