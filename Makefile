@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PYTHON ?= $(shell for p in python3.12 $$(ls -d /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null) /usr/local/bin/python3.12 /usr/bin/python3.12; do \
             "$$p" -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 
-.PHONY: run test lint clean-venv
+.PHONY: run test lint bench clean-venv
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.12 not found (set PYTHON=/path/to/python3.12)"; exit 2; }
@@ -25,6 +25,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
+
+# benchmarks of DESIGN section 8 (several minutes); writes benchmarks/results/latest.json
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.bench
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check simulation tests benchmarks

@@ -48,6 +48,26 @@ def build_parser() -> Parser:
     r.add_argument("--strategy", help="strategy name (configs/strategies/NAME.toml) or file")
     r.add_argument("--out", type=Path, help="run directory (default runs/<scenario>-<strategy>-<time>)")
     r.add_argument("--no-figures", action="store_true", help="skip figures/*.png")
+    v = sub.add_parser("view", help="serve the browser view (Mesa SolaraViz) on this machine, offline")
+    v.add_argument("config", nargs="?", default=None,
+                   help="scenario or config the page starts with (default configs/scenarios/japan_2026.toml)")
+    v.add_argument("--port", type=_positive_int, default=8765, help="port (default 8765)")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    v.add_argument("--steps", type=_positive_int, help="weeks to run (<= horizon)")
+    sw = sub.add_parser("sweep", help="run an experiment: scenarios x strategies x uncertainties x seeds")
+    sw.add_argument("experiment", help="experiment file (e.g. configs/experiments/korea_strategies.toml)")
+    sw.add_argument("--workers", type=_positive_int, help="local worker processes (default: CPU count)")
+    sw.add_argument("--scheduler", metavar="ADDRESS|local",
+                    help="run on Dask: tcp://HOST:PORT of a scheduler, or 'local' for a LocalCluster")
+    sw.add_argument("--resume", action="store_true", help="continue the sweep in --out (default: the latest)")
+    sw.add_argument("--retry-failed", action="store_true", help="with --resume, rerun the failed runs too")
+    sw.add_argument("--out", type=Path, help="sweep directory (default runs/<experiment>-<time>)")
+    sw.add_argument("--design", choices=["none", "grid", "lhs", "sobol"], help="override design.method")
+    sw.add_argument("--samples", type=_positive_int, help="override design.samples")
+    sw.add_argument("--seeds", type=_positive_int, help="override seeds (replicates per sample)")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cp = sub.add_parser("compare", help="(re)build a sweep's comparison: report.md, tables, figures")
+    cp.add_argument("sweep_dir", type=Path, help="a sweep directory")
     return p
 
 
@@ -90,7 +110,48 @@ def cmd_run(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run}
+def cmd_view(args) -> int:
+    from simulation.viz.server import serve  # solara is imported only by the server
+
+    load_config(args.config, steps=args.steps)  # a bad config stops here, in one line
+    serve(args.config, host=args.host, port=args.port, steps=args.steps)
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from simulation.experiments import SweepError, dask_executor, load_experiment, run_sweep
+
+    exp = load_experiment(args.experiment, method=args.design, samples=args.samples, seeds=args.seeds)
+    if args.retry_failed and not args.resume:
+        raise UsageError("simulation sweep: --retry-failed needs --resume")
+    opts = {"out": args.out, "resume": args.resume, "retry_failed": args.retry_failed,
+            "progress": not args.no_progress}
+    try:
+        if args.scheduler:
+            with dask_executor(args.scheduler, args.workers) as executor:
+                res = run_sweep(exp, executor, **opts)
+        else:
+            res = run_sweep(exp, workers=args.workers, **opts)
+    except SweepError as exc:
+        raise UsageError(f"simulation sweep: {exc}") from None
+    print(f"{res.n_runs} runs: {res.n_executed} run now, {res.n_done_before} done before, "
+          f"{res.n_failed} failed ({res.wall_time_s:.1f} s)")
+    print(f"sweep directory: {res.directory}")
+    if (res.directory / "report.md").is_file():
+        print(f"report: {res.directory / 'report.md'}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from simulation.analysis import write_report
+
+    if not (args.sweep_dir / "experiment.toml").is_file():
+        raise UsageError(f"simulation compare: {args.sweep_dir} is not a sweep directory (no experiment.toml)")
+    print(f"report: {write_report(args.sweep_dir)}")
+    return 0
+
+
+COMMANDS = {"sweep": cmd_sweep, "compare": cmd_compare, "run": cmd_run, "view": cmd_view}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,452 @@
+"""The sweep directory: what workers write for each run and what the main process compacts.
+
+Layout (``runs/<experiment>-<timestamp>/`` unless ``--out``)::
+
+    manifest.json              versions, seeds, design, one entry per invocation (resumes)
+    experiment.toml            the experiment as resolved (absolute paths, every default)
+    design.csv                 one row per run: run_id, scenario, strategy, sample,
+                               replicate, seed, one column per uncertainty
+    runs/<run_id>/             one folder per run, written under a temporary name and
+                               renamed; COMPLETE (its status) is written last
+        config.toml summary.json manifest.json row.json series.parquet
+        commodity_series.parquet (ok runs) | error.json (failed runs)
+    results.parquet            compacted: the design joined with each run's outcomes
+    series.parquet             compacted: per run and week, the target's series
+    commodity_series.parquet   compacted: per run, week and commodity, the target's rows
+    report.md, comparison.csv, figures/   written by :mod:`simulation.analysis`
+
+Workers only write inside ``runs/``; everything else is written by the main process,
+atomically (temporary file, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import threading
+import time
+import traceback
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from simulation.config import dump_config, load_config
+from simulation.experiments import DESIGN_COLUMNS, OUTCOMES, Experiment, SweepError, design, load_experiment
+from simulation.runner import Results, run
+from simulation.runner import manifest as run_manifest
+
+MARKER = "COMPLETE"
+RUNS = "runs"
+INT_OUTCOMES = {"weeks_in_shortage": "Int64", "peak_level": "Int64", "weeks_to_peak": "Int64", "final_level": "Int64",
+                "conceded": "boolean"}
+
+
+# ------------------------------------------------------------------ main side
+
+
+def _atomic_write(path: Path, text: str | bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    if isinstance(text, bytes):
+        tmp.write_bytes(text)
+    else:
+        tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def default_sweep_dir(exp: Experiment, root: str | Path = "runs") -> Path:
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    base = Path(root) / f"{exp.name}-{stamp}"
+    path, i = base, 1
+    while path.exists():
+        i += 1
+        path = base.with_name(f"{base.name}-{i}")
+    return path
+
+
+def latest_sweep_dir(exp: Experiment, root: str | Path = "runs") -> Path | None:
+    found = sorted(p for p in Path(root).glob(f"{exp.name}-*") if (p / "experiment.toml").is_file())
+    return found[-1] if found else None
+
+
+def read_experiment(directory: str | Path) -> Experiment:
+    """The experiment a sweep directory was made from."""
+    return load_experiment(Path(directory) / "experiment.toml", check=False)
+
+
+def _first_difference(a, b, path: str = "") -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            d = _first_difference(a.get(k), b.get(k), f"{path}.{k}" if path else k)
+            if d:
+                return d
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            d = _first_difference(x, y, f"{path}[{i}]")
+            if d:
+                return d
+        return None
+    return None if a == b else (path or "<top>")
+
+
+def prepare(exp: Experiment, table: pd.DataFrame, out: str | Path | None, resume: bool) -> Path:
+    """Create the sweep directory, or check that ``out`` is this experiment's sweep."""
+    if out is None:
+        out = latest_sweep_dir(exp) if resume else None
+        if out is None and resume:
+            raise SweepError(f"nothing to resume: no runs/{exp.name}-*/ sweep directory (give --out)")
+        out = out or default_sweep_dir(exp)
+    out = Path(out)
+    stored = out / "experiment.toml"
+    if resume and stored.is_file():
+        old = read_experiment(out).to_dict()
+        diff = _first_difference(old, exp.to_dict())
+        if diff:
+            raise SweepError(f"{out}: the experiment differs from its experiment.toml at '{diff}' "
+                             "(resume with the same experiment file and options)")
+        ids = pd.read_csv(out / "design.csv", usecols=list(DESIGN_COLUMNS), dtype={"run_id": str})
+        if not ids.astype(str).equals(table[list(DESIGN_COLUMNS)].astype(str)):
+            raise SweepError(f"{out}: design.csv does not match the experiment's design")
+        return out
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        hint = " and is not a sweep directory" if resume else " (use --resume to continue it)"
+        raise SweepError(f"{out} exists and is not empty{hint}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / RUNS).mkdir()
+    _atomic_write(out / "experiment.toml", _experiment_toml(exp))
+    _atomic_write(out / "design.csv", table.to_csv(index=False))
+    _atomic_write(out / "manifest.json", json.dumps(_manifest(exp, table), indent=2) + "\n")
+    return out
+
+
+def _experiment_toml(exp: Experiment) -> str:
+    from simulation.experiments import experiment_to_toml
+
+    head = f"# The experiment as resolved for this sweep (from {exp.source}).\n"
+    return head + experiment_to_toml(exp)
+
+
+def _versions() -> dict:
+    out = {}
+    for pkg in ("coercion-sim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "dask", "distributed", "SALib"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def _manifest(exp: Experiment, table: pd.DataFrame) -> dict:
+    from simulation.runner import _git_commit
+
+    versions = _versions()
+    return {
+        "package": "coercion-sim",
+        "version": versions.pop("coercion-sim"),
+        "git_commit": _git_commit(),
+        "python": platform.python_version(),
+        "packages": versions,
+        "experiment": exp.name,
+        "experiment_file": exp.source,
+        "root_seed": exp.seed,
+        "design": exp.method,
+        "n_samples": int(table["sample"].nunique()),
+        "seeds": exp.seeds,
+        "scenarios": [exp.scenario_label(s) for s in exp.scenarios],
+        "strategies": [exp.strategy_label(s) for s in exp.strategies],
+        "n_runs": len(table),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": "running",
+        "invocations": [],
+    }
+
+
+def _update_manifest(directory: Path, **changes) -> dict:
+    path = directory / "manifest.json"
+    data = json.loads(path.read_text())
+    data.update(changes)
+    _atomic_write(path, json.dumps(data, indent=2) + "\n")
+    return data
+
+
+def start_invocation(directory: Path, executor, workers: int, n_to_run: int) -> dict:
+    inv = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "executor": type(executor).__name__,
+           "workers": workers, "n_to_run": n_to_run, "pid": os.getpid()}
+    data = json.loads((directory / "manifest.json").read_text())
+    _update_manifest(directory, status="running", compacted=None,
+                     invocations=data.get("invocations", []) + [inv])
+    return inv
+
+
+def finish_invocation(directory: Path, inv: dict, n_run: int, n_failed: int, wall: float) -> None:
+    data = json.loads((directory / "manifest.json").read_text())
+    invs = data.get("invocations", [])
+    if invs and invs[-1].get("started") == inv["started"]:
+        invs[-1].update(finished=datetime.now(UTC).isoformat(timespec="seconds"), n_run=n_run,
+                        n_failed=n_failed, wall_time_s=round(wall, 3))
+    status = completed(directory)
+    _update_manifest(directory, invocations=invs, n_complete=len(status),
+                     n_failed=sum(1 for s in status.values() if s != "ok"),
+                     status="complete" if len(status) == data["n_runs"] else "incomplete")
+
+
+def _marker_status(run_dir: Path) -> str | None:
+    try:
+        text = (run_dir / MARKER).read_text().strip()
+    except OSError:
+        return None
+    return text or None
+
+
+def completed(directory: Path, retry_failed: bool = False) -> dict[str, str]:
+    """``run_id -> status`` of every run with a completion marker. With ``retry_failed``,
+    failed runs are removed (so they run again) and left out."""
+    out = {}
+    runs = Path(directory) / RUNS
+    if not runs.is_dir():
+        return out
+    for entry in os.scandir(runs):
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        status = _marker_status(Path(entry.path))
+        if status is None:
+            continue
+        if retry_failed and status != "ok":
+            shutil.rmtree(entry.path)
+            continue
+        out[entry.name] = status
+    return out
+
+
+def is_compacted(directory: Path) -> bool:
+    data = json.loads((Path(directory) / "manifest.json").read_text())
+    return bool(data.get("compacted")) and (Path(directory) / "results.parquet").is_file()
+
+
+def n_failed(directory: Path) -> int:
+    return sum(1 for s in completed(directory).values() if s != "ok")
+
+
+# ---------------------------------------------------------------- worker side
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_bundle(specs: list[dict], directory: str, tables: str, main_pid: int | None = None) -> list[dict]:
+    """A task: make each run of the bundle and write its folder. Returns one small status
+    per run. Stops early if the main process (``main_pid``) is gone."""
+    out = []
+    for spec in specs:
+        if main_pid is not None and not _alive(main_pid):
+            break
+        out.append(run_one(spec, Path(directory), tables))
+    return out
+
+
+def run_one(spec: dict, directory: Path, tables: str = "target") -> dict:
+    """Make one run and write ``runs/<run_id>/``; an exception becomes a failed record."""
+    run_dir = directory / RUNS / spec["run_id"]
+    status = _marker_status(run_dir)
+    if status is not None:
+        return {"run_id": spec["run_id"], "status": status, "wall_time_s": 0.0}
+    t0 = time.perf_counter()
+    config = None
+    try:
+        config = load_config(spec["scenario"], seed=spec["seed"], steps=spec["steps"], strategy=spec["strategy"],
+                             params=spec["params"])
+        results = run(config)
+    except Exception as exc:  # noqa: BLE001 - recorded as data
+        return _write_failure(spec, directory, exc, config, time.perf_counter() - t0)
+
+    def files(tmp: Path) -> None:
+        dump_config(results.config, tmp / "config.toml")
+        (tmp / "summary.json").write_text(json.dumps(results.summary, indent=2) + "\n")
+        (tmp / "manifest.json").write_text(json.dumps(run_manifest(results), indent=2) + "\n")
+        series, commodity = target_series(results)
+        series.to_parquet(tmp / "series.parquet", index=False)
+        commodity.to_parquet(tmp / "commodity_series.parquet", index=False)
+        if tables == "all":
+            for name in ("model", "country", "country_commodity"):
+                getattr(results, name).to_parquet(tmp / f"{name}.parquet", index=False)
+        row = {"run_id": spec["run_id"], "status": "ok", "error": None, **outcome_row(results)}
+        (tmp / "row.json").write_text(json.dumps(row, indent=1) + "\n")
+
+    _commit(run_dir, files, "ok")
+    return {"run_id": spec["run_id"], "status": "ok", "wall_time_s": time.perf_counter() - t0}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}"[:500]
+
+
+def _write_failure(spec: dict, directory: Path, exc: BaseException, config, wall: float,
+                   note: str = "") -> dict:
+    run_dir = directory / RUNS / spec["run_id"]
+    error = (f"{note}: " if note else "") + _one_line(exc)
+
+    def files(tmp: Path) -> None:
+        if config is not None:
+            dump_config(config, tmp / "config.toml")
+        detail = {"error": error, "type": type(exc).__name__, "spec": _jsonable(spec),
+                  "traceback": "".join(traceback.format_exception(exc))}
+        (tmp / "error.json").write_text(json.dumps(detail, indent=2) + "\n")
+        row = {"run_id": spec["run_id"], "status": "failed", "error": error}
+        (tmp / "row.json").write_text(json.dumps(row, indent=1) + "\n")
+
+    _commit(run_dir, files, "failed")
+    return {"run_id": spec["run_id"], "status": "failed", "wall_time_s": wall}
+
+
+def record_failure(spec: dict, directory: Path, exc: BaseException, note: str = "") -> dict:
+    """Record a run whose task failed outside the run itself (e.g. its worker died)."""
+    return _write_failure(spec, Path(directory), exc, None, 0.0, note)
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, default=str))
+
+
+def _commit(run_dir: Path, write_files, status: str) -> None:
+    """Write a run folder under a temporary name, rename it, then write the marker."""
+    tmp = run_dir.with_name(f".{run_dir.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        write_files(tmp)
+        if run_dir.exists():
+            if _marker_status(run_dir) is not None:  # finished meanwhile by another worker
+                shutil.rmtree(tmp)
+                return
+            shutil.rmtree(run_dir)  # a rename whose marker never came: redo
+        os.rename(tmp, run_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _atomic_write(run_dir / MARKER, status + "\n")
+
+
+def target_series(results: Results) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The target's weekly series (one row per week) and its per-commodity rows."""
+    target = results.summary["target"]
+    country = results.country[results.country["country"] == target].drop(columns=["country", "date"])
+    cc = results.country_commodity
+    commodity = cc[cc["country"] == target].drop(columns=["country"]).reset_index(drop=True)
+    worst = commodity.groupby("step", as_index=False)["shortage_share"].max()
+    worst = worst.rename(columns={"shortage_share": "shortage_share_max"})
+    series = results.model.merge(country, on="step", how="left").merge(worst, on="step", how="left")
+    return series, commodity
+
+
+def outcome_row(results: Results) -> dict:
+    """The target's outcomes of one run (one row of the compacted results)."""
+    s = results.summary
+    target = s["target"]
+    c = s["countries"][target]
+    esc = s["escalation"]
+    lcu = results.config.world.countries[target].lcu_per_usd
+    row = {
+        "target": target,
+        "cum_output_loss_pct_gdp": c["cum_output_loss_pct_gdp"],
+        "cum_output_loss_usd": c["cum_output_loss"] / lcu,
+        "cum_output_loss": c["cum_output_loss"],
+        "weeks_in_shortage": c["weeks_in_shortage"],
+        "peak_shortage_share": c["peak_shortage_share"],
+        "peak_jobs_lost": c["peak_jobs_lost"],
+        "strategy_cost_usd": c["strategy_cost_usd"],
+        "peak_level": esc["peak_level"],
+        "weeks_to_peak": esc["weeks_to_peak"],
+        "final_level": esc["final_level"],
+        "conceded": esc["conceded"],
+    }
+    for com, share in sorted(c["final_china_share"].items()):
+        row[f"final_china_share.{com}"] = share
+    return row
+
+
+# ------------------------------------------------------------------ compaction
+
+
+def compact(directory: str | Path) -> Path:
+    """Join the design with every run's outcomes into ``results.parquet`` (one row per run,
+    in design order: ``status`` is ok, failed or missing) and stream the per-run series into
+    ``series.parquet`` and ``commodity_series.parquet``. Reads one run at a time."""
+    directory = Path(directory)
+    exp = read_experiment(directory)
+    table = design(exp)
+    runs = directory / RUNS
+    rows = []
+    ok = []
+    for run_id in table["run_id"]:
+        run_dir = runs / run_id
+        if _marker_status(run_dir) is None:
+            rows.append({"run_id": run_id, "status": "missing", "error": None})
+            continue
+        row = json.loads((run_dir / "row.json").read_text())
+        rows.append(row)
+        if row["status"] == "ok":
+            ok.append(run_id)
+    outcomes = pd.DataFrame(rows)
+    for col in ("error", "target", *OUTCOMES):
+        if col not in outcomes:
+            outcomes[col] = None
+    results = table.merge(outcomes, on="run_id", how="left", validate="one_to_one")
+    first = [*table.columns, "status", "error", "target", *OUTCOMES]
+    results = results[first + sorted(c for c in results.columns if c not in first)]
+    for col, dtype in INT_OUTCOMES.items():
+        if col in results:
+            results[col] = results[col].astype(dtype)
+    _atomic_write(directory / "results.parquet", _parquet_bytes(results))
+    for name in ("series", "commodity_series"):
+        _stream(directory / f"{name}.parquet", ((rid, runs / rid / f"{name}.parquet") for rid in ok))
+    for entry in runs.iterdir():  # temporary folders of killed writers
+        if entry.name.startswith(".") and ".tmp-" in entry.name:
+            shutil.rmtree(entry, ignore_errors=True)
+    _update_manifest(directory, compacted=datetime.now(UTC).isoformat(timespec="seconds"))
+    return directory / "results.parquet"
+
+
+def _parquet_bytes(df: pd.DataFrame) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink)
+    return sink.getvalue().to_pybytes()
+
+
+def _stream(path: Path, parts) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    writer = None
+    try:
+        for run_id, part in parts:
+            table = pq.read_table(part)
+            table = table.add_column(0, "run_id", pa.array([run_id] * table.num_rows, pa.string()))
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            elif table.schema != writer.schema:
+                table = table.cast(writer.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        path.unlink(missing_ok=True)
+        return
+    os.replace(tmp, path)
+
+
+def load_results(directory: str | Path) -> pd.DataFrame:
+    """The compacted results of a sweep (one row per run)."""
+    return pd.read_parquet(Path(directory) / "results.parquet")
