@@ -843,7 +843,8 @@ def check_config(cfg: Config, file: str, prov: dict | None = None) -> None:
         if not start <= ev.date <= end:
             fail(f"escalation.script[{i}].date", f"{ev.date} is outside the horizon ({start} to {end})")
         if ev.level >= len(esc.levels):
-            fail(f"escalation.script[{i}].level", f"level {ev.level} does not exist (ladder has 0-{len(esc.levels) - 1})")
+            top = len(esc.levels) - 1
+            fail(f"escalation.script[{i}].level", f"level {ev.level} does not exist (ladder has 0-{top})")
         if last is not None and ev.date < last:
             fail(f"escalation.script[{i}].date", "script dates must be in order")
         last = ev.date

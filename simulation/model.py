@@ -25,7 +25,6 @@ from simulation.metrics import Recorder
 from simulation.population import FIRM_KINDS, Economy, build_economy
 
 
-
 class Streams:
     """Independent random streams by name, all derived from one seed.
 
@@ -275,7 +274,7 @@ class CoercionModel(mesa.Model):
         """
         e, s = self.eco, self.state
         g = nx.DiGraph()
-        for k, c in enumerate(e.countries):
+        for c in e.countries:
             ctry = self.config.world.countries[c]
             g.add_node(c, label=ctry.label, gdp_usd=ctry.gdp_lcu_per_year / ctry.lcu_per_usd)
         buyer = e.pos_kind[e.edge_pos] != 2

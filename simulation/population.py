@@ -351,7 +351,7 @@ def build_economy(cfg: Config, rng: np.random.Generator) -> Economy:
 
     # traders buy from two producers of their origin
     tr_pos = np.flatnonzero(pos_kind == POS_TRADER)
-    for half in (0, 1):
+    for _ in range(2):
         if len(tr_pos) == 0:
             break
         f = pos_firm[tr_pos]

@@ -17,7 +17,7 @@ from simulation.config import ConfigError
 from simulation.viz import app, charts
 from simulation.viz.charts import CHARTS
 from simulation.viz.server import CONFIG_ENV, STEPS_ENV
-from tests.conftest import KOREA, ROOT
+from tests.conftest import KOREA, ROOT, TINY
 
 STEPS = 20  # a short run keeps the tests fast; the page behaves the same at any horizon
 
@@ -167,10 +167,11 @@ def test_page_builds_its_model_from_the_config_given_to_simulation_view(monkeypa
     assert rc.find(v.Html, children=["Week 1 of 12 (2026-03-09)"]).widgets
 
 
-def test_the_cli_checks_the_config_and_keeps_solara_out_of_simulation_run(capsys):
+def test_the_cli_checks_the_config_and_keeps_solara_out_of_simulation_run(capsys, tmp_path):
     assert main(["view", "no/such/config.toml"]) == 2
     assert "file not found" in capsys.readouterr().err
-    code = ("import sys; from simulation.cli import main; main(['run', '--help'])")
-    proc = subprocess.run([sys.executable, "-c", code + "\nassert 'solara' not in sys.modules, 'solara imported'"],
-                          cwd=ROOT, capture_output=True, text=True)
+    argv = ["run", str(TINY), "--steps", "2", "--no-figures", "--out", str(tmp_path / "run")]
+    code = (f"import sys; from simulation.cli import main\nassert main({argv!r}) == 0\n"
+            "assert 'solara' not in sys.modules, 'simulation run imported solara'")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
