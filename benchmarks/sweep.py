@@ -18,6 +18,7 @@ Run as a child: ``python -m benchmarks.sweep RUNS STEPS`` prints one JSON line.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -90,6 +91,7 @@ def measure(quick: bool) -> dict:
         return {"available": False, "reason": f"simulation.experiments.run_sweep: {type(exc).__name__}: {exc}"}
     speed_runs, speed_steps = (6, 52) if quick else (32, 156)
     small, large, mem_steps = (20, 200, 4) if quick else (20, 200, 26)
+    load_before = os.getloadavg()
     try:
         _sweep(2, 4, workers=2, report=False)  # warm up (forkserver, imports)
         one = _sweep(speed_runs, speed_steps, workers=1, report=False)
@@ -99,7 +101,8 @@ def measure(quick: bool) -> dict:
     except Exception as exc:  # noqa: BLE001 - report, do not crash the benchmark
         return {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
     return {
-        "available": True, "speed_runs": speed_runs, "speed_steps": speed_steps,
+        "available": True, "load_average_before": load_before, "load_average_after": os.getloadavg(),
+        "speed_runs": speed_runs, "speed_steps": speed_steps,
         "one_worker_s": one, "two_workers_s": two, "speedup": one / two,
         "runs_small": small, "runs_large": large, "memory_steps": mem_steps,
         "small": rss_small, "large": rss_large,

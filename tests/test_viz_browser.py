@@ -92,9 +92,28 @@ def view_server(sync_api, tmp_path):
 
 ALL_IMAGES_LOADED = """n => { const im = [...document.querySelectorAll('img')];
     return im.length >= n && im.every(i => i.complete && i.naturalWidth > 0); }"""
-ALL_IMAGES_NEW = """before => { const im = [...document.querySelectorAll('img')];
-    return im.length >= before.length
+# true once the same <img> elements, all decoded, were seen on three polls in a row (about a
+# second after the first images appear, the grid re-creates its items once)
+IMAGES_SETTLED = """n => { const im = [...document.querySelectorAll('img')];
+    im.forEach(i => { i.dataset.seen = String(Number(i.dataset.seen || 0) + 1); });
+    return im.length === n && im.every(i => Number(i.dataset.seen) >= 3 && i.complete && i.naturalWidth > 0); }"""
+# polled at every animation frame: the step's time shown and every chart image replaced
+STEP_SHOWN = """([time, before]) => { const im = [...document.querySelectorAll('img')];
+    return document.body.innerText.includes(time) && im.length >= before.length
         && im.every(i => i.complete && i.naturalWidth > 0 && !before.includes(i.src)); }"""
+
+
+def _chart_shots(page, tries: int = 3) -> list[bytes]:
+    """Screenshots of the chart images once the page has settled."""
+    for attempt in range(tries):
+        page.wait_for_function(IMAGES_SETTLED, arg=len(CHARTS), polling=500, timeout=30_000)
+        images = page.locator("img")
+        try:
+            return [images.nth(i).screenshot(timeout=5_000) for i in range(len(CHARTS))]
+        except Exception:  # an image was replaced meanwhile: settle again
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def test_view_loads_offline_and_step_redraws_the_charts(sync_api, view_server, tmp_path):
@@ -133,21 +152,19 @@ def test_view_loads_offline_and_step_redraws_the_charts(sync_api, view_server, t
             assert page.locator(".v-slider").count() >= 3
             assert page.get_by_text("Scenario japan_2026, strategy baseline", exact=False).is_visible()
 
-            images = page.locator("img")
-            assert images.count() == len(CHARTS)
+            shots_before = _chart_shots(page)
             srcs_before = page.eval_on_selector_all("img", "els => els.map(e => e.src)")
-            shots_before = [images.nth(i).screenshot() for i in range(len(CHARTS))]
 
             step_s = []
             for i in range(1, N_STEPS + 1):
                 t = time.perf_counter()
                 step.click()
-                page.get_by_text(f"Time: {float(i)}", exact=True).wait_for(timeout=30_000)
-                page.wait_for_function(ALL_IMAGES_NEW, arg=srcs_before, timeout=30_000)
+                page.wait_for_function(STEP_SHOWN, arg=[f"Time: {float(i)}", srcs_before], timeout=30_000)
                 step_s.append(time.perf_counter() - t)
+                assert page.get_by_text(f"Time: {float(i)}", exact=True).is_visible()
                 srcs_before = page.eval_on_selector_all("img", "els => els.map(e => e.src)")
             assert page.get_by_text(f"Week {N_STEPS} of 30", exact=False).is_visible()
-            shots_after = [images.nth(i).screenshot() for i in range(len(CHARTS))]
+            shots_after = _chart_shots(page)
             page.screenshot(path=str(tmp_path / "view.png"), full_page=True)
         finally:
             browser.close()

@@ -111,7 +111,7 @@ class Market(Mechanism):
         placed = desired[e.edge_pos] * share * s.edge_open
         rerouted = s.reroute * s.blocked_share * desired
         via_share = np.bincount(e.edge_pos[self.via_edge], share[self.via_edge], minlength=n_pos)
-        extra = _safe_div(rerouted, via_share, 0.0)
+        extra = _safe_div(rerouted, np.where(via_share > 1e-12, via_share, 0.0), 0.0)
         placed[self.via_edge] += extra[e.edge_pos[self.via_edge]] * share[self.via_edge]
         # traders pass their orders upstream
         trader_orders = np.bincount(self.via_trader_pos, placed[self.via_edge], minlength=n_pos)

@@ -36,7 +36,7 @@ class Transshipment(Mechanism):
         self.cn_direct = (e.edge_origin == e.coercer) & ~e.edge_via_trader & (e.pos_kind[e.edge_pos] != POS_TRADER)
         self.via = e.edge_via_trader
         self.via_share = np.bincount(e.edge_pos[self.via], e.edge_share[self.via], minlength=e.n_pos)
-        self.has_via = self.via_share > 0
+        self.has_via = self.via_share > 1e-12
         self.to_target = e.pos_country[e.edge_pos] == e.target
         # each trader's upstream (Chinese supply) edges
         up = e.pos_kind[e.edge_pos] == POS_TRADER
