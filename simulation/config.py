@@ -150,7 +150,13 @@ class Policy(Strict):
         1.0, description="Cost of 1 t/yr of recycling capacity, in years of output value at calm prices."
     )
     dependence_ceiling_share: Share | None = Field(
-        None, description="Ceiling on firms' China share of sourcing, enforced on contracts."
+        None, description="Ceiling on the Chinese-origin share of firms' receipts, every commodity (None: none)."
+    )
+    dependence_ceiling_by_commodity: dict[str, Share] = Field(
+        default_factory=dict, description="Ceilings for named commodities (override the one above)."
+    )
+    dependence_ceiling_date: date | None = Field(
+        None, description="The ceiling tightens linearly from 100% at the start to its level on this date."
     )
     diversification_subsidy_share: Share = Field(
         0.0, description="Tax incentive: share of the premium for non-Chinese supply paid by the state; "
@@ -465,6 +471,11 @@ class Config(Strict):
     def projects(self) -> list[Project]:
         """The world's dated projects plus those the strategy finances."""
         return list(self.world.projects) + list(self.strategy.projects)
+
+    def ceiling_of(self, country: str, commodity: str) -> float | None:
+        """The dependence ceiling on a commodity in a country, or None."""
+        pol = self.policy_of(country)
+        return pol.dependence_ceiling_by_commodity.get(commodity, pol.dependence_ceiling_share)
 
     def policy_of(self, country: str) -> Policy:
         """The world's policy for a country with the strategy's levers applied."""
@@ -819,6 +830,8 @@ def check_config(cfg: Config, file: str, prov: dict | None = None) -> None:
         known("country", countries, country, f"strategy.levers.{country}")
         for c in lev.stockpile_target_days_by_commodity or {}:
             known("commodity", commodities, c, f"strategy.levers.{country}.stockpile_target_days_by_commodity.{c}")
+        for c in lev.dependence_ceiling_by_commodity or {}:
+            known("commodity", commodities, c, f"strategy.levers.{country}.dependence_ceiling_by_commodity.{c}")
 
     for i, pr in enumerate(cfg.projects):
         where = f"world.projects[{i}]" if i < len(w.projects) else f"strategy.projects[{i - len(w.projects)}]"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from simulation.model import CoercionModel
 
@@ -23,3 +25,28 @@ class Mechanism:
 
     def step(self) -> None:  # pragma: no cover - each mechanism defines it
         raise NotImplementedError
+
+
+def position_ceilings(model: CoercionModel) -> tuple[np.ndarray, np.ndarray]:
+    """Dependence ceilings per position: the final level (NaN: none) and the step by which
+    it is reached (0: at once). Used by the market (receipts cap) and diversification."""
+    e, cfg = model.eco, model.config
+    n_com = len(e.commodities)
+    final = np.full(e.n_cc, np.nan)
+    end = np.zeros(e.n_cc)
+    for k, country in enumerate(e.countries):
+        pol = cfg.policy_of(country)
+        for j, com in enumerate(e.commodities):
+            c = cfg.ceiling_of(country, com)
+            if c is not None:
+                final[k * n_com + j] = c
+                end[k * n_com + j] = cfg.step_of(pol.dependence_ceiling_date) if pol.dependence_ceiling_date else 0
+    cc = e.pos_cc
+    buyer = e.pos_kind != 2
+    return np.where(buyer, final[cc], np.nan), end[cc]
+
+
+def ceiling_at(final: np.ndarray, end: np.ndarray, t: int) -> np.ndarray:
+    """Ceilings in force at step ``t`` (1 where none): linear from 1 to the final level."""
+    left = np.where(end > 0, np.clip(1.0 - (t + 1) / np.maximum(end, 1), 0.0, 1.0), 0.0)
+    return np.where(np.isnan(final), 1.0, final + (1.0 - np.nan_to_num(final)) * left)

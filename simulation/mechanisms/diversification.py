@@ -8,7 +8,8 @@ traders). Each week:
    order that was not shipped, whichever is larger.
 2. **Shift away**: a disrupted position moves ``shift_share_per_week * mem * cn`` of its
    sourcing from Chinese to non-Chinese suppliers.
-3. **Policy**: where a ceiling applies (the state's ``dependence_ceiling_share``, or
+3. **Policy**: where a ceiling applies (the state's dependence ceiling on that commodity,
+   tightening linearly to its level by ``dependence_ceiling_date``; or
    ``1 - forge_offtake_share`` held with FORGE-member origins), ``ceiling_share_per_week``
    of the excess over it is moved too.
 4. **Capacity limit**: moves toward non-Chinese suppliers are scaled down, per commodity,
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.base import Mechanism, ceiling_at, position_ceilings
 from simulation.population import POS_TRADER
 
 
@@ -49,10 +50,9 @@ class Diversification(Mechanism):
         self.calm_for = np.zeros(e.n_pos, np.int64)
         country = e.pos_country
         pols = [cfg.policy_of(c) for c in e.countries]
-        ceiling = np.array([1.0 if p.dependence_ceiling_share is None else p.dependence_ceiling_share for p in pols])
-        offtake = np.array([p.forge_offtake_share for p in pols])
-        self.hard_ceiling = np.array([p.dependence_ceiling_share is not None for p in pols])[country] & self.buyer
-        self.ceiling = np.minimum(ceiling, 1.0 - offtake)[country]
+        self.ceiling_final, self.ceiling_end = position_ceilings(model)
+        self.hard_ceiling = ~np.isnan(self.ceiling_final)
+        self.offtake_cap = 1.0 - np.array([p.forge_offtake_share for p in pols])[country]
         self.subsidy = np.array([p.diversification_subsidy_share for p in pols])[country]
         member = np.array([cfg.world.countries[c].forge_member for c in e.countries])[country]
         disc = np.array([cfg.world.commodities[c].china_price_discount_share for c in e.commodities])
@@ -73,8 +73,9 @@ class Diversification(Mechanism):
         self.mem += (signal - self.mem) / p.memory_weeks
         self.calm_for = np.where(signal > 0.01, 0, self.calm_for + 1)
         cn = self.cn_share()
+        ceiling = np.minimum(ceiling_at(self.ceiling_final, self.ceiling_end, m.t), self.offtake_cap)
         away = p.shift_share_per_week * self.mem * cn
-        away += p.ceiling_share_per_week * np.maximum(cn - self.ceiling, 0.0)
+        away += p.ceiling_share_per_week * np.maximum(cn - ceiling, 0.0)
         away = np.minimum(away, cn)
         # capacity left outside China, per commodity
         com = e.pos_commodity
@@ -90,7 +91,7 @@ class Diversification(Mechanism):
         # drift back toward the calm (cheapest) share, never above the ceiling
         calm = self.calm_for >= p.calm_weeks
         back = np.where(calm, p.drift_share_per_week * self.drift_factor * np.maximum(self.base_cn - cn, 0.0), 0.0)
-        back = np.minimum(back, np.maximum(self.ceiling - cn, 0.0))
+        back = np.minimum(back, np.maximum(ceiling - cn, 0.0))
         new_cn = np.clip(cn - away + back, 0.0, 1.0)
         self._apply(cn, new_cn)
         # the state's share of the premium on sourcing moved away from China

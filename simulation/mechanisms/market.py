@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.base import Mechanism, ceiling_at, position_ceilings
 from simulation.population import POS_TRADER, PRODUCER
 
 
@@ -85,10 +85,8 @@ class Market(Mechanism):
         all0 = np.bincount(com_e[buyer_e], flow[buyer_e], minlength=n_com)
         self.cn_world_share0 = float((cn_all0 * self.p0).sum() / max((all0 * self.p0).sum(), 1e-12))
         # hard dependence ceilings (the state caps Chinese-origin receipts of its firms)
-        pols = [cfg.policy_of(c) for c in e.countries]
-        ceil = np.array([np.nan if p.dependence_ceiling_share is None else p.dependence_ceiling_share for p in pols])
-        self.ceiling = ceil[e.pos_country]
-        self.capped = ~np.isnan(self.ceiling) & self.buyer
+        self.ceiling_final, self.ceiling_end = position_ceilings(model)
+        self.capped = ~np.isnan(self.ceiling_final)
         self.direct_cn = self.prod_edge & self.edge_cn & ~self.up_edge
         self.via_cn_target = self.via_edge & self.edge_cn
 
@@ -203,7 +201,7 @@ class Market(Mechanism):
         orders = np.bincount(e.edge_supplier[alt], placed[alt], minlength=e.n_firms)
         fill = np.where(orders > cap, _safe_div(cap, orders, 1.0), 1.0)
         got_alt = np.bincount(e.edge_pos[alt], placed[alt] * fill[e.edge_supplier[alt]], minlength=n_pos)
-        c = np.where(self.capped, self.ceiling, 1.0)
+        c = ceiling_at(self.ceiling_final, self.ceiling_end, self.model.t)
         allowed = np.where(c < 1.0, c / np.maximum(1.0 - c, 1e-12) * got_alt, np.inf)
         cn_orders = (np.bincount(e.edge_pos[self.direct_cn], placed[self.direct_cn], minlength=n_pos)
                      + np.bincount(e.edge_pos[self.via_cn_target], placed[self.via_cn_target], minlength=n_pos))
