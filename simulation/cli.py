@@ -66,6 +66,12 @@ def build_parser() -> Parser:
     sw.add_argument("--samples", type=_positive_int, help="override design.samples")
     sw.add_argument("--seeds", type=_positive_int, help="override seeds (replicates per sample)")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    va = sub.add_parser("validate", help="run the calibration cases; published figures beside the model's")
+    va.add_argument("--seeds", type=_positive_int, default=20, help="seeds per case (default 20)")
+    va.add_argument("--report", type=Path, default=Path("docs/calibration.md"),
+                    help="where to write the report (default docs/calibration.md)")
+    ca = sub.add_parser("calibrate", help="refit the calibration profiles (configs/calibration/profiles)")
+    ca.add_argument("--seeds", type=_positive_int, default=2, help="fit seeds per case (default 2: seeds 1, 2)")
     cp = sub.add_parser("compare", help="(re)build a sweep's comparison: report.md, tables, figures")
     cp.add_argument("sweep_dir", type=Path, help="a sweep directory")
     return p
@@ -151,7 +157,31 @@ def cmd_compare(args) -> int:
     return 0
 
 
-COMMANDS = {"sweep": cmd_sweep, "compare": cmd_compare, "run": cmd_run, "view": cmd_view}
+def cmd_validate(args) -> int:
+    from simulation.calibration import table, validate, write_report
+
+    checks = validate(n_seeds=args.seeds)
+    for line in table(checks):
+        print(line)
+    write_report(checks, args.report, args.seeds)
+    failed = [c for c in checks if not c.ok]
+    print(f"{len(checks) - len(failed)} passed, {len(failed)} failed; report: {args.report}")
+    return 1 if failed else 0
+
+
+def cmd_calibrate(args) -> int:
+    from simulation.calibration import calibrate
+
+    for profile, fit in calibrate(seeds=tuple(range(1, args.seeds + 1))).items():
+        res = ", ".join(f"{k} {v:+.1%}" for k, v in fit["residuals"].items())
+        extra = f", max_reroute_share {fit['max_reroute_share']:.4g}" if "max_reroute_share" in fit else ""
+        print(f"{profile}: induced_multiplier {fit['induced_multiplier']:.4g}, "
+              f"inventory_days_scale {fit['inventory_days_scale']:.4g}{extra}; residuals {res}")
+    print("profiles written to configs/calibration/profiles/; run `simulation validate` to check them")
+    return 0
+
+
+COMMANDS = {"validate": cmd_validate, "calibrate": cmd_calibrate, "sweep": cmd_sweep, "compare": cmd_compare, "run": cmd_run, "view": cmd_view}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -206,6 +206,10 @@ class Firms(Strict):
     )
     min_edge_share: Share = Field(0.02, description="Smaller supplier shares are dropped.")
     inventory_days_sigma: NonNeg = Field(0.3, description="Log-normal dispersion of inventory days.")
+    inventory_days_scale: Positive = Field(
+        1.0, description="Multiplies every firm's inventory target days (a calibration parameter: firms' "
+        "inventories are the least documented input)."
+    )
     military_share: Share = Field(
         0.05, description="Share of manufacturers that are military end users."
     )
@@ -234,6 +238,10 @@ class Output(Strict):
     )
     employment_elasticity: NonNeg = Field(
         1.0, description="% jobs lost per % output lost, over the weeks of loss."
+    )
+    leontief_share: Share = Field(
+        0.0, description="Moves every input's criticality toward 1 (1 = fixed coefficients, no substitution "
+        "in production)."
     )
     shortage_threshold_share: Share = Field(
         0.01, description="A country-week counts as 'in shortage' above this shortage share."

@@ -101,13 +101,17 @@ def initial_state(eco: Economy, config: Config) -> State:
     buyer_edge = eco.pos_kind[eco.edge_pos] != 2
     flow = use[eco.edge_pos] * eco.edge_share * buyer_edge
     cn = eco.edge_origin == eco.coercer
-    for lead in np.unique(eco.edge_lead):
-        sel = eco.edge_lead == lead
-        per_week = np.bincount(eco.edge_pos[sel], flow[sel], minlength=n_pos)
-        per_week_cn = np.bincount(eco.edge_pos[sel & cn], flow[sel & cn], minlength=n_pos)
+    # contracted flows by (lead, position): one bincount per origin, in edge order within each bin
+    leads = np.flatnonzero(np.bincount(eco.edge_lead)) if n_edges else np.zeros(0, np.int64)
+    lead_no = np.zeros(int(leads.max(initial=0)) + 1, np.intp)
+    lead_no[leads] = np.arange(len(leads))
+    key = lead_no[eco.edge_lead] * n_pos + eco.edge_pos
+    per_week = np.bincount(key, flow, minlength=len(leads) * n_pos).reshape(len(leads), n_pos)
+    per_week_cn = np.bincount(key[cn], flow[cn], minlength=len(leads) * n_pos).reshape(len(leads), n_pos)
+    for i, lead in enumerate(leads):
         for k in range(int(lead)):
-            ring[k] += per_week
-            ring_cn[k] += per_week_cn
+            ring[k] += per_week[i]
+            ring_cn[k] += per_week_cn[i]
     manuf = eco.pos_kind == 0
     adjust = np.where(manuf, 1.0 / market.order_adjust_weeks, 0.0)
     coms = [config.world.commodities[c] for c in eco.commodities]

@@ -237,7 +237,7 @@ def build_economy(cfg: Config, rng: np.random.Generator) -> Economy:
                 p_use.append(cc.demand_t_per_year / 52.0 * wt * firm_size[ids])
                 p_crit.append(np.full(n, w.sectors[s].criticality[c]))
                 noise = rng.lognormal(0.0, w.firms.inventory_days_sigma, n) if n else np.zeros(0)
-                p_days.append(cc.inventory_days * noise)
+                p_days.append(cc.inventory_days * w.firms.inventory_days_scale * noise)
                 p_kind.append(np.full(n, POS_MANUFACTURER))
     if p_firm:
         firm_ids = cat(p_firm)
@@ -287,9 +287,15 @@ def build_economy(cfg: Config, rng: np.random.Generator) -> Economy:
         cum = np.cumsum(cap) / cap.sum()
         return ids[np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(ids) - 1)]
 
+    # buyer positions grouped by (country, commodity), ascending within each group
+    group = pos_country.astype(np.int64) * len(commodities) + pos_com
+    buyers = np.flatnonzero(pos_kind != POS_TRADER)
+    by_group = buyers[np.argsort(group[buyers], kind="stable")]
+    bounds = np.searchsorted(group[by_group], np.arange(len(countries) * len(commodities) + 1))
     for k, ctry in w.countries.items():
         for c, cc in ctry.commodities.items():
-            sel = np.flatnonzero((pos_country == ci[k]) & (pos_com == mi[c]) & (pos_kind != POS_TRADER))
+            g = ci[k] * len(commodities) + mi[c]
+            sel = by_group[bounds[g]:bounds[g + 1]]
             if len(sel) == 0:
                 continue
             origins = [o for o, s in cc.import_shares.items() if s > 0]

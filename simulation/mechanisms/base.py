@@ -27,6 +27,16 @@ class Mechanism:
         raise NotImplementedError
 
 
+def span(mask: np.ndarray) -> slice | np.ndarray:
+    """The indices where ``mask`` holds: a slice when they are contiguous (a view, no gather)."""
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
+        return slice(0, 0)
+    if idx[-1] - idx[0] + 1 == len(idx):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
 def position_ceilings(model: CoercionModel) -> tuple[np.ndarray, np.ndarray]:
     """Dependence ceilings per position: the final level (NaN: none) and the step by which
     it is reached (0: at once). Used by the market (receipts cap) and diversification."""
@@ -50,3 +60,23 @@ def ceiling_at(final: np.ndarray, end: np.ndarray, t: int) -> np.ndarray:
     """Ceilings in force at step ``t`` (1 where none): linear from 1 to the final level."""
     left = np.where(end > 0, np.clip(1.0 - (t + 1) / np.maximum(end, 1), 0.0, 1.0), 0.0)
     return np.where(np.isnan(final), 1.0, final + (1.0 - np.nan_to_num(final)) * left)
+
+
+class CeilingPath:
+    """:func:`ceiling_at` of fixed ``final`` and ``end`` arrays, computed once for all the
+    steps after the last phase-in date (from then on the ceilings no longer move).
+
+    The array returned is shared between calls: read it, do not modify it.
+    """
+
+    def __init__(self, final: np.ndarray, end: np.ndarray):
+        self.final, self.end = final, end
+        self.settled = int(np.ceil(np.max(end, initial=0)))  # steps t with t + 1 >= every end
+        self._final_values: np.ndarray | None = None
+
+    def at(self, t: int) -> np.ndarray:
+        if t + 1 < self.settled:
+            return ceiling_at(self.final, self.end, t)
+        if self._final_values is None:
+            self._final_values = ceiling_at(self.final, self.end, t)
+        return self._final_values

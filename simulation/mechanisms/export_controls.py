@@ -42,15 +42,38 @@ class ExportControls(Mechanism):
         self.edge_military = e.pos_military[e.edge_pos]
         self.n_granted = 0
         self.n_refused = 0
+        # only candidate edges ever carry a licence: the weekly work is on them
+        self._cand = np.flatnonzero(self.candidate)
+        self._controls = None  # the controls the cache below was computed for (a copy)
+        self._controls_obj = None  # and the mapping it was last checked against
+        self._cached = None
 
     def controlled_edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Covered edges and their approval probability, delay and validity."""
-        m, e = self.model, self.model.eco
+        """Covered edges and their approval probability, delay and validity.
+
+        They change only when the controls in force change (the escalation level moves), so
+        they are computed once per set of controls (with the controlled positions) and cached;
+        this returns copies.
+        """
+        return tuple(a.copy() for a in self._controlled()[:4])
+
+    def _controlled(self) -> tuple:
+        controls = self.model.controls
+        if controls is self._controls_obj:  # escalation publishes a new mapping when it moves
+            return self._cached
+        if self._cached is None or controls != self._controls:
+            self._controls = dict(controls)
+            self._cached = self._compute_controlled(controls)
+        self._controls_obj = controls
+        return self._cached
+
+    def _compute_controlled(self, controls: dict) -> tuple:
+        e = self.model.eco
         cover = np.zeros(e.n_edges, bool)
         p = np.ones(e.n_edges)
         delay = np.zeros(e.n_edges)
         valid = np.ones(e.n_edges)
-        for c, spec in m.controls.items():
+        for c, spec in controls.items():
             ci = e.commodities.index(c)
             sel = self.candidate & (self.edge_commodity == ci)
             if not spec.all_end_uses:
@@ -60,7 +83,15 @@ class ExportControls(Mechanism):
                               spec.approval_probability)
             delay[sel] = spec.delay_weeks
             valid[sel] = spec.license_validity_weeks
-        return cover, p, delay, valid
+        controlled = np.zeros(e.n_pos, bool)
+        for c, spec in controls.items():
+            sel = (e.pos_country == e.target) & (e.pos_commodity == e.commodities.index(c))
+            controlled |= sel if spec.all_end_uses else sel & e.pos_military
+        cand = self._cand
+        for a in (cover, p, delay, valid, controlled):
+            a.flags.writeable = False
+        cover_c = cover[cand]
+        return cover, p, delay, valid, controlled, cover_c, p[cand], delay[cand], valid[cand], bool(cover_c.any())
 
     def _schedule(self, idx: np.ndarray, delay: np.ndarray, t: int) -> None:
         """Set decision dates: geometric waiting time with mean ``delay`` weeks."""
@@ -71,34 +102,58 @@ class ExportControls(Mechanism):
         self.next_step[idx] = t + wait
 
     def step(self) -> None:
-        m, e, s = self.model, self.model.eco, self.model.state
+        m, s = self.model, self.model.state
         t = m.t
-        cover, p, delay, valid = self.controlled_edges()
+        cover, _, _, _, controlled, cover_c, p_c, delay_c, valid_c, any_cover = self._controlled()
+        # status and decision dates of the candidate edges (no other edge ever needs a licence)
+        cand = self._cand
+        status = self.status[cand]
+        if any_cover or status.any():
+            self._decide(t, status, cover_c, p_c, delay_c, valid_c)
+        # else: no control and no licence in any state: nothing to decide (and no draws)
+        # open: not blacklisted, and not covered unless licensed
+        np.logical_not(s.edge_blacklisted, out=s.edge_open)
+        s.pos_controlled[:] = controlled
+        s.edge_controlled[:] = cover
+        s.edge_licensed[:] = False
+        if any_cover:
+            granted = self.status[cand] == GRANTED
+            s.edge_open[cand] &= ~cover_c | granted
+            s.edge_licensed[cand] = cover_c & granted
+
+    def _decide(self, t, status, cover_c, p_c, delay_c, valid_c) -> None:
+        """Applications, decisions, renewals of the candidate edges (``status`` is theirs)."""
+        cand = self._cand
+        nxt = self.next_step[cand]
         # lifted controls: licences no longer needed
-        self.status[~cover] = NONE
-        new = np.flatnonzero(cover & (self.status == NONE))
-        self.status[new] = PENDING
-        self._schedule(new, delay, t)
+        status[~cover_c] = NONE
+        new = np.flatnonzero(cover_c & (status == NONE))
+        status[new] = PENDING
+        self._schedule_c(new, nxt, delay_c, t)
         # expired grants and refusals apply again
-        again = np.flatnonzero(cover & np.isin(self.status, (GRANTED, REFUSED)) & (self.next_step <= t))
-        self.status[again] = PENDING
-        self._schedule(again, delay, t)
-        due = np.flatnonzero(cover & (self.status == PENDING) & (self.next_step <= t))
+        again = np.flatnonzero(cover_c & (status >= GRANTED) & (nxt <= t))  # granted or refused
+        status[again] = PENDING
+        self._schedule_c(again, nxt, delay_c, t)
+        due = np.flatnonzero(cover_c & (status == PENDING) & (nxt <= t))
         if len(due):
-            ok = self.rng.random(len(due)) < p[due]
+            ok = self.rng.random(len(due)) < p_c[due]
             g, r = due[ok], due[~ok]
-            self.status[g] = GRANTED
-            self.next_step[g] = t + np.maximum(1, np.round(valid[g])).astype(np.int64)
-            self.status[r] = REFUSED
-            self.next_step[r] = t + np.maximum(4, np.round(delay[r])).astype(np.int64)
+            status[g] = GRANTED
+            nxt[g] = t + np.maximum(1, np.round(valid_c[g])).astype(np.int64)
+            status[r] = REFUSED
+            nxt[r] = t + np.maximum(4, np.round(delay_c[r])).astype(np.int64)
             self.n_granted += len(g)
             self.n_refused += len(r)
-        open_ = (~cover) | (self.status == GRANTED)
-        s.edge_open[:] = open_ & ~s.edge_blacklisted
-        controlled = np.zeros(e.n_pos, bool)
-        for c, spec in m.controls.items():
-            sel = (e.pos_country == e.target) & (e.pos_commodity == e.commodities.index(c))
-            controlled |= sel if spec.all_end_uses else sel & e.pos_military
-        s.pos_controlled[:] = controlled
-        s.edge_licensed[:] = cover & (self.status == GRANTED)
-        s.edge_controlled[:] = cover
+        self.status[cand] = status
+        self.next_step[cand] = nxt
+
+    def _schedule_c(self, idx: np.ndarray, nxt: np.ndarray, delay: np.ndarray, t: int) -> None:
+        """:meth:`_schedule` on candidate-edge arrays (``idx`` into them, dates ``nxt``)."""
+        if len(idx) == 0:
+            return
+        wait = np.zeros(len(idx), np.int64)
+        d = delay[idx]
+        pos = d > 0
+        if pos.any():
+            wait[pos] = self.rng.geometric(1.0 / (1.0 + d[pos])) - 1
+        nxt[idx] = t + wait

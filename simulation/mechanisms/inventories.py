@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.base import Mechanism, span
 from simulation.population import POS_MANUFACTURER, POS_STOCKPILE
 
 
@@ -70,12 +70,43 @@ class Inventories(Mechanism):
             self.refill[j] = pol.stockpile_refill_share_per_week
             self.max_price[j] = pol.stockpile_refill_max_price_multiple
         self.released_cc = np.zeros(n_cc)
+        self._index()
+
+    def _index(self) -> None:
+        """Fixed subsets and per-position constants, gathered once (manufacturers' positions
+        are a contiguous range: a slice)."""
+        e = self.model.eco
+        ip = np.intp
+        self._mf = span(self.manuf)
+        # population.py puts manufacturers' positions first: the views below rely on a slice
+        assert isinstance(self._mf, slice), "manufacturers' positions must be contiguous"
+        self._not_mf = span(~self.manuf)
+        self._cc = self.cc_all.astype(ip)
+        self._cc_stock = self.cc_stock.astype(ip)
+        self._cc_mf = self._cc[self._mf]
+        self._trigger_mf = self.trigger_days[self.cc_all][self._mf]
+        self._target_days = e.pos_target_days[self._mf]
+        self._lead_weeks = e.pos_lead_weeks[self._mf]
+        self._stock_com = e.pos_commodity[self.stock].astype(ip)
+        self._stock_country = e.pos_country[self.stock].astype(ip)
+        self._hold_stock = self.hold[self._stock_country]
+        self._max_price = self.max_price * self.model.market.p0[self._stock_com]
+        self._settled = int(np.ceil(np.max(self.target_step, initial=0)))  # ramps done once t + 1 >= this
+        self._final_target: np.ndarray | None = None
 
     def stockpile_target(self, t: int) -> np.ndarray:
         """Target stock of each stockpile at step ``t`` (t), on its build path."""
         ramp = np.where(self.target_step > 0,
                         np.minimum(1.0, (t + 1) / np.maximum(self.target_step, 1)), 1.0)
         return self.initial + (self.target_final - self.initial) * ramp
+
+    def _stock_goal(self, t: int) -> np.ndarray:
+        """:meth:`stockpile_target`, computed once for the steps after every target date."""
+        if t + 1 < self._settled:
+            return self.stockpile_target(t)
+        if self._final_target is None:
+            self._final_target = self.stockpile_target(t)
+        return self._final_target
 
     def step(self) -> None:
         m, e, s = self.model, self.model.eco, self.model.state
@@ -89,37 +120,49 @@ class Inventories(Mechanism):
         s.inventory += arrived + s.recycled
         s.arrived = arrived
 
-        # state releases to firms short of cover
-        need = np.where(self.manuf,
-                        np.maximum(s.required * self.trigger_days[self.cc_all] / 7.0 - s.inventory, 0.0),
-                        0.0)
-        need_cc = np.bincount(self.cc_all, need, minlength=self.n_cc)
-        stock_cc = np.zeros(self.n_cc)
-        stock_cc[self.cc_stock] = s.inventory[self.stock]
+        # state releases to firms short of cover (manufacturers' positions are the range mf;
+        # elsewhere need and use are 0)
+        mf, n_cc = self._mf, self.n_cc
+        cc_mf = self._cc_mf
+        required, inventory = s.required, s.inventory
+        req_mf, inv_mf = required[mf], inventory[mf]
+        need_mf = req_mf * self._trigger_mf
+        need_mf /= 7.0
+        need_mf -= inv_mf
+        np.maximum(need_mf, 0.0, out=need_mf)
+        need_cc = np.bincount(cc_mf, need_mf, minlength=n_cc)
+        stock_cc = np.zeros(n_cc)
+        stock_cc[self._cc_stock] = inventory[self.stock]
         release_cc = np.minimum(need_cc, stock_cc * self.release_share)
-        frac = np.divide(release_cc, need_cc, out=np.zeros(self.n_cc), where=need_cc > 0)
-        s.inventory += need * frac[self.cc_all]
-        s.inventory[self.stock] -= release_cc[self.cc_stock]
+        frac = np.divide(release_cc, need_cc, out=np.zeros(n_cc), where=need_cc > 0)
+        if release_cc.any():  # else every share is 0 and no stock changes hands
+            need_mf *= frac.take(cc_mf)
+            inv_mf += need_mf
+        inventory[self.stock] -= release_cc[self._cc_stock]
         self.released_cc = release_cc
 
         # use
-        use = np.minimum(s.required, s.inventory)
-        use[~self.manuf] = 0.0
-        s.inventory -= use
+        use = np.zeros(len(inventory))
+        use_mf = np.minimum(req_mf, inv_mf, out=use[mf])
+        inv_mf -= use_mf
         s.use = use
 
         # next week's targets
-        s.expected_use[:] = np.where(self.manuf, s.required, 0.0)
-        s.stock_target[self.manuf] = s.required[self.manuf] * e.pos_target_days[self.manuf] / 7.0
-        s.pipe_target[self.manuf] = s.required[self.manuf] * e.pos_lead_weeks[self.manuf]
-        short_cc = np.bincount(self.cc_all, np.maximum(s.required - use, 0.0), minlength=self.n_cc)
-        com = e.pos_commodity[self.stock]
-        calm = (short_cc[self.cc_stock] <= 0) & (s.price[com] <= self.max_price * m.market.p0[com])
-        s.stock_target[self.stock] = self.stockpile_target(m.t)
+        s.expected_use[mf] = req_mf
+        s.expected_use[self._not_mf] = 0.0
+        target = np.multiply(req_mf, self._target_days, out=s.stock_target[mf])
+        target /= 7.0
+        np.multiply(req_mf, self._lead_weeks, out=s.pipe_target[mf])
+        lack = req_mf - use_mf
+        np.maximum(lack, 0.0, out=lack)
+        short_cc = np.bincount(cc_mf, lack, minlength=n_cc)
+        com = self._stock_com
+        price_stock = s.price[com]
+        calm = (short_cc[self._cc_stock] <= 0) & (price_stock <= self._max_price)
+        s.stock_target[self.stock] = self._stock_goal(m.t)
         s.adjust_rate[self.stock] = np.where(calm, self.refill, 0.0)
 
         # holding cost (USD) by country
-        value = s.inventory[self.stock] * s.price[com]
-        country = e.pos_country[self.stock]
-        s.holding_cost_usd = np.bincount(country, value * self.hold[country] / 52.0,
+        value = inventory[self.stock] * price_stock
+        s.holding_cost_usd = np.bincount(self._stock_country, value * self._hold_stock / 52.0,
                                          minlength=len(e.countries))

@@ -60,6 +60,9 @@ class NewSupply(Mechanism):
         self.exit_firms = self.exit_firms[~protected]
         self.invest_member = member[e.firm_country[self.invest_firms]]
         self.capex_usd = sum(p.capex_usd for p in cfg.strategy.projects)
+        self._exit_com = e.firm_commodity[self.exit_firms].astype(np.intp)
+        self._any_member = bool(self.invest_member.any())
+        self._pace_cap = self.cfg.response_share_per_year / 52.0 * self.world_cap_week  # t/week at full pace
 
     def step(self) -> None:
         m, s = self.model, self.model.state
@@ -71,11 +74,11 @@ class NewSupply(Mechanism):
         # price-driven investment, decided now, online after the lead time
         ratio = s.price / m.market.p0
         self.price_ema += (ratio - self.price_ema) / 26.0
-        seen = np.maximum(self.price_ema, self.floor) if self.invest_member.any() else self.price_ema
+        seen = np.maximum(self.price_ema, self.floor) if self._any_member else self.price_ema
         thr = self.cfg.price_threshold_multiple
         pace = np.clip((seen - thr) / thr, 0.0, 1.0)
         room = np.maximum(self.invest_cap - self.started, 0.0)
-        new = np.minimum(self.cfg.response_share_per_year / 52.0 * self.world_cap_week * pace, room)
+        new = np.minimum(self._pace_cap * pace, room)
         new = np.where(self.price_ema > thr, new, 0.0)
         if new.any():
             self.started += new
@@ -88,9 +91,9 @@ class NewSupply(Mechanism):
             s.capacity_factor[self.invest_firms] = frac[self.invest_com]
         # exit of unprotected producers when prices collapse
         low = self.price_ema < EXIT_PRICE_MULTIPLE
-        com = m.eco.firm_commodity[self.exit_firms]
         f = s.capacity_factor[self.exit_firms]
-        s.capacity_factor[self.exit_firms] = np.where(low[com], np.maximum(EXIT_FLOOR, f - EXIT_SHARE_PER_WEEK),
+        s.capacity_factor[self.exit_firms] = np.where(low.take(self._exit_com),
+                                                      np.maximum(EXIT_FLOOR, f - EXIT_SHARE_PER_WEEK),
                                                       np.minimum(1.0, f + EXIT_SHARE_PER_WEEK))
         if t == 0 and self.capex_usd:
             s.policy_cost_usd[self._payer()] += self.capex_usd

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.base import Mechanism, span
 from simulation.population import POS_MANUFACTURER
 
 
@@ -53,24 +53,42 @@ class Recycling(Mechanism):
         self.pool = self.recyclability * self.use_week * 26.0
         self.capacity = start * self.use_week
         self.country_of = np.arange(e.n_cc) // n_com
+        # fixed index arrays, gathered once (manufacturers' positions are a contiguous range)
+        self._mf = span(self.manuf)
+        assert isinstance(self._mf, slice), "manufacturers' positions must be contiguous"
+        self._cc = cc.astype(np.intp)
+        self._cc_mf = self._cc[self._mf]
+        self._settled = int(np.ceil(np.max(self.target_step, initial=0)))  # ramps done once t + 1 >= this
+        self._final_goal: np.ndarray | None = None
 
     def capacity_share(self, t: int) -> np.ndarray:
         """Recovery capacity at step ``t``, share of use."""
         ramp = np.where(self.target_step > 0, np.minimum(1.0, (t + 1) / np.maximum(self.target_step, 1)), 1.0)
         return self.start + (self.target - self.start) * ramp
 
+    def _capacity_goal(self, t: int) -> np.ndarray:
+        """``capacity_share(t) * use_week``, computed once for the steps after every target date."""
+        if t + 1 < self._settled:
+            return self.capacity_share(t) * self.use_week
+        if self._final_goal is None:
+            self._final_goal = self.capacity_share(t) * self.use_week
+        return self._final_goal
+
     def step(self) -> None:
         m, e, s = self.model, self.model.eco, self.model.state
-        new_cap = np.maximum(self.capacity_share(m.t) * self.use_week, self.capacity)
+        new_cap = np.maximum(self._capacity_goal(m.t), self.capacity)
         added = new_cap - self.capacity
         self.capacity = new_cap
         s.policy_cost_usd += np.bincount(self.country_of, added * self.capex, minlength=len(e.countries))
         if s.use is not None:
-            self.pool += self.recyclability * np.bincount(self.cc[self.manuf], s.use[self.manuf], minlength=e.n_cc)
+            self.pool += self.recyclability * np.bincount(self._cc_mf, s.use[self._mf], minlength=e.n_cc)
         recycled_cc = np.minimum(self.capacity, self.pool)
         self.pool -= recycled_cc
-        need = np.where(self.manuf, s.required, 0.0)
-        need_cc = np.bincount(self.cc, need, minlength=e.n_cc)
+        # only manufacturers need material (elsewhere need and recycled supply are 0)
+        need = s.required[self._mf]
+        need_cc = np.bincount(self._cc_mf, need, minlength=e.n_cc)
         frac = np.divide(recycled_cc, need_cc, out=np.zeros(e.n_cc), where=need_cc > 0)
-        s.recycled = need * frac[self.cc]
+        recycled = np.zeros(e.n_pos)
+        np.multiply(need, frac.take(self._cc_mf), out=recycled[self._mf])
+        s.recycled = recycled
         self.recycled_cc = recycled_cc

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.base import Mechanism, span
 from simulation.population import POS_MANUFACTURER
 
 LAG_WEEKS = 13.0
@@ -36,12 +36,18 @@ class Substitution(Mechanism):
         self.price_ema = np.ones(len(coms))
         rd = np.array([cfg.policy_of(c).substitution_rd_usd_per_year for c in e.countries])
         self.rd_week = rd / 52.0
+        self._pos = span(e.pos_kind == POS_MANUFACTURER)  # a contiguous range: a slice
+        self._com = com.astype(np.intp)
 
     def step(self) -> None:
         m, s = self.model, self.model.state
         self.price_ema += (s.price / m.market.p0 - self.price_ema) / LAG_WEEKS
-        pressure = np.clip(self.price_ema - 1.0, 0.0, 1.0)[self.com]
-        goal = 1.0 - self.reach * pressure
-        cur = s.intensity[self.pos]
-        s.intensity[self.pos] = np.where(goal < cur, np.maximum(goal, cur - self.pace), cur)
+        pressure = np.clip(self.price_ema - 1.0, 0.0, 1.0).take(self._com)
+        goal = self.reach * pressure
+        np.subtract(1.0, goal, out=goal)
+        cur = s.intensity[self._pos]
+        # where(goal < cur, max(goal, cur - pace), cur): the intensity only falls, by at most pace
+        step = cur - self.pace
+        np.maximum(goal, step, out=step)
+        s.intensity[self._pos] = np.minimum(cur, step, out=step)
         s.policy_cost_usd += self.rd_week

@@ -44,18 +44,31 @@ class Transshipment(Mechanism):
         self.up_trader = e.pos_firm[e.edge_pos[self.up_edges]]
         self.history = np.zeros(e.n_firms)
         self.blacklisted = np.zeros(e.n_firms, bool)
+        # fixed subsets as integer indices, gathered once
+        ip = np.intp
+        self._cn_direct = np.flatnonzero(self.cn_direct)
+        self._cn_direct_pos = e.edge_pos[self._cn_direct].astype(ip)
+        self._via_target = np.flatnonzero(self.via & self.to_target)
+        self._hub_buyers = np.flatnonzero(self.has_via)
+        self._via_target_sup = e.edge_supplier[self._via_target].astype(ip)
 
     def step(self) -> None:
         m, e, s = self.model, self.model.eco, self.model.state
         p = self.p
         # 1. rerouting by blocked buyers
-        closed = self.cn_direct & ~s.edge_open
-        s.blocked_share = np.bincount(e.edge_pos[closed], s.edge_share[closed], minlength=e.n_pos)
-        goal = np.where((s.blocked_share > 0) & self.has_via, p.max_reroute_share, 0.0)
-        s.reroute += p.adoption_share_per_week * (goal - s.reroute)
+        closed = ~s.edge_open[self._cn_direct]
+        s.blocked_share = np.bincount(self._cn_direct_pos[closed], s.edge_share[self._cn_direct[closed]],
+                                      minlength=e.n_pos)
+        # only positions with hub suppliers reroute (elsewhere the goal and the share stay 0)
+        hub = self._hub_buyers
+        goal = np.where(s.blocked_share.take(hub) > 0, p.max_reroute_share, 0.0)
+        reroute = s.reroute.take(hub)
+        goal -= reroute
+        goal *= p.adoption_share_per_week
+        reroute += goal
+        s.reroute[hub] = reroute
         # 2. detection under the secondary boycott (last week's shipments to the target)
-        shipped = np.bincount(e.edge_supplier[self.via & self.to_target],
-                              s.transshipped[self.via & self.to_target], minlength=e.n_firms)
+        shipped = np.bincount(self._via_target_sup, s.transshipped[self._via_target], minlength=e.n_firms)
         draws = self.rng.random(len(self.traders))  # one draw per trader per week (CRN)
         m.new_detections = 0
         if m.secondary_boycott and m.enforcement > 0:
@@ -67,7 +80,9 @@ class Transshipment(Mechanism):
             caught = tr[hit]
             if len(caught):
                 self.blacklisted[caught] = True
-                s.edge_blacklisted[self.up_edges[np.isin(self.up_trader, caught)]] = True
-            m.new_detections = int(hit.sum())
-        m.n_blacklisted = int(self.blacklisted.sum())
+                newly = np.zeros(len(self.blacklisted), bool)
+                newly[caught] = True
+                s.edge_blacklisted[self.up_edges[newly[self.up_trader]]] = True
+            m.new_detections = int(np.count_nonzero(hit))
+        m.n_blacklisted = int(np.count_nonzero(self.blacklisted))
         self.history += (shipped - self.history) / p.history_weeks
