@@ -139,7 +139,8 @@ def _fit(cases: list[Case], seeds: list[int], directory: Path) -> dict[str, dict
             mult = min(max(mult, MULTIPLIER_BOUNDS[0]), MULTIPLIER_BOUNDS[1])
             worst = max([worst] + [abs(math.log(mult * x / pub)) for _, pub, x in pairs])
             res = {c.name: mult * loss(c, scale, reroute)[0][1] / c.gdp_pct - 1 for c in mine}
-            fits[profile] = {"induced_multiplier": round(mult, 6), "residuals": {k: round(v, 6) for k, v in res.items()}}
+            fits[profile] = {"induced_multiplier": round(mult, 6),
+                             "residuals": {k: round(v, 6) for k, v in res.items()}}
         return worst, fits
 
     tried = {(g, r): score(g, r) for g in SCALE_GRID for r in REROUTE_GRID}

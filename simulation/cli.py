@@ -181,7 +181,8 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "calibrate": cmd_calibrate, "sweep": cmd_sweep, "compare": cmd_compare, "run": cmd_run, "view": cmd_view}
+COMMANDS = {"run": cmd_run, "sweep": cmd_sweep, "compare": cmd_compare, "validate": cmd_validate,
+            "calibrate": cmd_calibrate, "view": cmd_view}
 
 
 def main(argv: list[str] | None = None) -> int:

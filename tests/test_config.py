@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,7 @@ CASES = {
         "shares sum to 0.75, not 1"),
     "negative stock": (lambda d: d["world"]["countries"]["JP"]["commodities"]["ree"].update(stockpile_days=-3.0),
                        "world.countries.JP.commodities.ree.stockpile_days", "greater than or equal to 0"),
-    "date outside horizon": (lambda d: d["escalation"]["script"][0].update(date=__import__("datetime").date(2031, 1, 1)),
+    "date outside horizon": (lambda d: d["escalation"]["script"][0].update(date=dt.date(2031, 1, 1)),
                              "escalation.script[0].date", "outside the horizon"),
     "unknown country": (lambda d: d["world"]["countries"]["JP"]["commodities"]["ree"].update(
         import_shares={"CN": 0.75, "AUS": 0.25}), "world.countries.JP.commodities.ree.import_shares.AUS",
