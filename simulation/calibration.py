@@ -177,13 +177,14 @@ def calibrate(directory: Path | None = None, seeds: tuple[int, ...] = (1, 2)) ->
 
 
 def write_profile(path: Path, profile: str, fit: dict, cases: list[Case], seeds) -> None:
+    """Write the fitted values to ``<profile>_fitted.toml`` (the profile file includes it;
+    the shipped scenarios include the adaptive one)."""
     lines = [
-        f"# Profile '{profile}': written by `simulation calibrate` on {date.today().isoformat()}.",
+        f"# Profile '{profile}': fitted values, written by `simulation calibrate` on {date.today().isoformat()}.",
         f"# Fitted to {', '.join(c.name for c in cases)} with seeds {list(seeds)};",
         "# residuals in % of GDP (model / published - 1): "
         + ", ".join(f"{k} {v:+.3f}" for k, v in fit["residuals"].items()) + ".",
-        "# The view's documented settings are in the included file; see docs/calibration.md.",
-        f'include = "{profile}_settings.toml"',
+        "# See docs/calibration.md.",
         "",
         "[world.output]",
         f"induced_multiplier = {fit['induced_multiplier']!r}",
@@ -194,7 +195,7 @@ def write_profile(path: Path, profile: str, fit: dict, cases: list[Case], seeds)
     ]
     if "max_reroute_share" in fit:
         lines += ["[world.transshipment]", f"max_reroute_share = {fit['max_reroute_share']!r}", ""]
-    path.write_text("\n".join(lines))
+    path.with_name(f"{profile}_fitted.toml").write_text("\n".join(lines))
 
 
 @dataclass
@@ -253,12 +254,10 @@ def table(checks: list[Check]) -> list[str]:
 
 def read_fitted(directory: Path) -> dict[str, dict]:
     out = {}
-    for path in sorted((directory / "profiles").glob("*.toml")):
-        if path.stem.endswith("_settings"):
-            continue
+    for path in sorted((directory / "profiles").glob("*_fitted.toml")):
         with path.open("rb") as fh:
             data = tomllib.load(fh)
-        out[path.stem] = {"induced_multiplier": data["world"]["output"]["induced_multiplier"],
+        out[path.stem.removesuffix("_fitted")] = {"induced_multiplier": data["world"]["output"]["induced_multiplier"],
                           "inventory_days_scale": data["world"]["firms"]["inventory_days_scale"],
                           "max_reroute_share": data["world"].get("transshipment", {}).get("max_reroute_share"),
                           "header": [ln[2:] for ln in path.read_text().splitlines() if ln.startswith("# ")]}

@@ -36,7 +36,7 @@ def test_one_model_two_documented_views():
 def test_a_broken_profile_fails_validation(tmp_path, monkeypatch):
     configs = tmp_path / "configs"
     shutil.copytree(ROOT / "configs", configs)
-    profile = configs / "calibration" / "profiles" / "fixed_coefficient.toml"
+    profile = configs / "calibration" / "profiles" / "fixed_coefficient_fitted.toml"
     text = profile.read_text()
     line = next(ln for ln in text.splitlines() if ln.startswith("induced_multiplier"))
     value = float(line.split("=")[1])
