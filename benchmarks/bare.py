@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from simulation.mechanisms.base import CeilingPath
+from simulation.mechanisms.base import CeilingPath, span
 from simulation.population import MANUFACTURER, POS_MANUFACTURER, POS_TRADER, PRODUCER
 
 # the state arrays the market reads (copied at the market's turn, untimed)
@@ -33,15 +33,6 @@ MARKET_OUTPUTS = ("desired", "shipped", "shipped_cn", "spot", "production_t", "t
 OUTPUTS = MARKET_OUTPUTS + ("firm_output_loss_share", "output_loss", "jobs_lost")
 
 
-def _span(mask: np.ndarray) -> slice | np.ndarray:
-    idx = np.flatnonzero(mask)
-    if len(idx) == 0:
-        return slice(0, 0)
-    if idx[-1] - idx[0] + 1 == len(idx):
-        return slice(int(idx[0]), int(idx[-1]) + 1)
-    return idx
-
-
 def prepare(model) -> SimpleNamespace:
     """Fixed index arrays and constants of ``model`` (built once, not timed)."""
     e, mk, out = model.eco, model.market, model.output
@@ -49,7 +40,7 @@ def prepare(model) -> SimpleNamespace:
     p = SimpleNamespace()
     p.n_pos, p.n_firms, p.n_edges, p.n_com = e.n_pos, e.n_firms, e.n_edges, len(e.commodities)
     p.n_countries = len(e.countries)
-    p.not_buyer = _span(e.pos_kind == POS_TRADER)
+    p.not_buyer = span(e.pos_kind == POS_TRADER)
     p.base_use = e.pos_base_use_t
     pos = e.edge_pos.astype(ip)
     sup = e.edge_supplier.astype(ip)
@@ -72,7 +63,7 @@ def prepare(model) -> SimpleNamespace:
     trader_pos = np.full(e.n_firms, -1, ip)
     trader_pos[e.pos_firm[traders]] = traders
     p.via_trader = local[trader_pos[sup[p.via_idx]]]
-    p.up_idx = _span(up)
+    p.up_idx = span(up)
     p.up_trader = local[pos[p.up_idx]]
     p.up_sup = sup[p.up_idx]
     # per edge: the supplier's order bin, its fill (producer, or trader for via edges) and the commodity made
@@ -82,7 +73,7 @@ def prepare(model) -> SimpleNamespace:
     p.fill_key = np.where(prod, sup, np.where(via, e.n_firms + trader_of_edge, e.n_firms + p.n_traders))
     p.made_key = np.where(prod, firm_com[sup], p.n_com)
     be = ~up
-    p.be_idx = _span(be)
+    p.be_idx = span(be)
     p.be_pos = pos[p.be_idx]
     p.becn_idx = np.flatnonzero(be & cn)
     p.becn_pos = pos[p.becn_idx]
@@ -113,7 +104,7 @@ def prepare(model) -> SimpleNamespace:
         idx = np.flatnonzero(pool)
         setattr(p, f"pool_{name}", idx)
         setattr(p, f"pool_{name}_com", firm_com[idx])
-    p.buyer_pos = _span(mk.buyer)
+    p.buyer_pos = span(mk.buyer)
     p.buyer_com = p.pos_com[p.buyer_pos]
     p.out_key = np.where(mk.outside_pos[p.buyer_pos], p.buyer_com, p.n_com)
     for name in ("r0", "u0", "p0", "p0_cn", "flex", "adjust", "cap_multiple"):
@@ -121,7 +112,7 @@ def prepare(model) -> SimpleNamespace:
     p.lo, p.hi = 0.2 * p.p0, p.cap_multiple * p.p0
     p.lo_cn, p.hi_cn = 0.2 * p.p0_cn, p.cap_multiple * p.p0_cn
     # output
-    p.manuf_pos = _span(e.pos_kind == POS_MANUFACTURER)
+    p.manuf_pos = span(e.pos_kind == POS_MANUFACTURER)
     first = p.manuf_pos.start if isinstance(p.manuf_pos, slice) else int(p.manuf_pos[0])
     p.crit = out.criticality if hasattr(out, "criticality") else e.pos_criticality[p.manuf_pos]
     firms = np.flatnonzero((e.firm_kind == MANUFACTURER) & (e.firm_pos_start >= 0))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from simulation.mechanisms.base import span
 from simulation.population import POS_MANUFACTURER, POS_STOCKPILE
 
 if TYPE_CHECKING:
@@ -59,14 +60,6 @@ COLUMNS = {
 }
 
 
-def _index(mask: np.ndarray) -> slice | np.ndarray:
-    """The positions where ``mask`` holds: a slice when contiguous (a view, no copy)."""
-    idx = np.flatnonzero(mask)
-    if len(idx) == 0 or idx[-1] - idx[0] + 1 == len(idx):
-        return slice(int(idx[0]), int(idx[-1]) + 1) if len(idx) else slice(0, 0)
-    return idx
-
-
 class Recorder:
     """Preallocated per-step arrays; :meth:`tables` turns them into tidy DataFrames."""
 
@@ -102,9 +95,9 @@ class Recorder:
         self.ledger = {name: np.zeros((n, m)) for name in
                        ("supply_t", "use_t", "inventory_change_t", "losses_t")}
         # fixed index arrays, gathered once (intp: bincount would cast int16 every week)
-        self._mf = _index(self.manuf)
-        self._st = _index(self.stock)
-        self._by = _index(self.buyer)
+        self._mf = span(self.manuf)
+        self._st = span(self.stock)
+        self._by = span(self.buyer)
         self._cc_mf = self.cc[self._mf].astype(np.intp)
         self._cc_st = self.cc[self._st].astype(np.intp)
         self._cc_by = self.cc[self._by].astype(np.intp)

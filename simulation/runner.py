@@ -147,14 +147,19 @@ def manifest(results: Results) -> dict:
     }
 
 
-def default_run_dir(config: Config, root: str | Path = "runs") -> Path:
+def timestamped_dir(root: str | Path, stem: str) -> Path:
+    """``root/<stem>-<timestamp>``, with a counter if that exists already."""
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-    base = Path(root) / f"{config.scenario.name}-{config.strategy.name}-{stamp}"
+    base = Path(root) / f"{stem}-{stamp}"
     path, i = base, 1
     while path.exists():
         i += 1
         path = base.with_name(f"{base.name}-{i}")
     return path
+
+
+def default_run_dir(config: Config, root: str | Path = "runs") -> Path:
+    return timestamped_dir(root, f"{config.scenario.name}-{config.strategy.name}")
 
 
 def write_tables(results: Results, directory: Path) -> None:

@@ -60,13 +60,9 @@ def _atomic_write(path: Path, text: str | bytes) -> None:
 
 
 def default_sweep_dir(exp: Experiment, root: str | Path = "runs") -> Path:
-    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-    base = Path(root) / f"{exp.name}-{stamp}"
-    path, i = base, 1
-    while path.exists():
-        i += 1
-        path = base.with_name(f"{base.name}-{i}")
-    return path
+    from simulation.runner import timestamped_dir
+
+    return timestamped_dir(root, exp.name)
 
 
 def latest_sweep_dir(exp: Experiment, root: str | Path = "runs") -> Path | None:
