@@ -122,10 +122,10 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def manifest(results: Results) -> dict:
-    cfg = results.config
+def environment(packages: tuple[str, ...] = ("mesa", "numpy", "pandas", "networkx", "pydantic", "matplotlib")) -> dict:
+    """Package version, git commit, Python and key package versions (for manifests)."""
     versions = {}
-    for pkg in ("coercion-sim", "mesa", "numpy", "pandas", "networkx", "pydantic", "matplotlib"):
+    for pkg in ("coercion-sim", *packages):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -136,6 +136,13 @@ def manifest(results: Results) -> dict:
         "git_commit": _git_commit(),
         "python": platform.python_version(),
         "packages": versions,
+    }
+
+
+def manifest(results: Results) -> dict:
+    cfg = results.config
+    return {
+        **environment(),
         "scenario": cfg.scenario.name,
         "strategy": cfg.strategy.name,
         "seed": cfg.run.seed,

@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import threading
 import time
 import traceback
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -128,26 +126,11 @@ def _experiment_toml(exp: Experiment) -> str:
     return head + experiment_to_toml(exp)
 
 
-def _versions() -> dict:
-    out = {}
-    for pkg in ("coercion-sim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "dask", "distributed", "SALib"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
 def _manifest(exp: Experiment, table: pd.DataFrame) -> dict:
-    from simulation.runner import _git_commit
+    from simulation.runner import environment
 
-    versions = _versions()
     return {
-        "package": "coercion-sim",
-        "version": versions.pop("coercion-sim"),
-        "git_commit": _git_commit(),
-        "python": platform.python_version(),
-        "packages": versions,
+        **environment(("mesa", "numpy", "pandas", "pyarrow", "pydantic", "dask", "distributed", "SALib")),
         "experiment": exp.name,
         "experiment_file": exp.source,
         "root_seed": exp.seed,
