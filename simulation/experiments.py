@@ -461,11 +461,20 @@ class SerialExecutor(Executor):
         return fut
 
 
+# imported once by the fork server, so that each worker forked from it starts with them loaded
+WORKER_PRELOAD = ["__main__", "simulation.sweepdir"]
+
+
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """Local worker processes, started with ``forkserver`` where available (never changes
-    the global start method)."""
+    the global start method). The fork server imports the model's modules once
+    (:data:`WORKER_PRELOAD`): workers then start in milliseconds instead of each spending
+    about two seconds on imports."""
     methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+    if "forkserver" not in methods:
+        return ProcessPoolExecutor(max_workers=workers)
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(WORKER_PRELOAD)  # no effect once the fork server runs
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
