@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 if TYPE_CHECKING:
@@ -25,6 +26,19 @@ class Mechanism:
 
     def step(self) -> None:  # pragma: no cover - each mechanism defines it
         raise NotImplementedError
+
+
+def kernel(fn):
+    """Compile ``fn`` (a loop over flat arrays) to machine code with numba.
+
+    Kernels keep numpy's float semantics, so that they give the same results, bit for bit,
+    as the array expressions they replace: no fast-math (no reordered sums, no fused
+    multiply-adds), and a division by zero gives inf or nan (``error_model="numpy"``)
+    instead of raising. Sums run in index order, as ``np.bincount`` adds. Compiled code is
+    cached on disk (``__pycache__``), so only the first run after a change compiles. Set
+    ``NUMBA_DISABLE_JIT=1`` to run kernels as plain Python (slow; for debugging).
+    """
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
 
 
 def span(mask: np.ndarray) -> slice | np.ndarray:
