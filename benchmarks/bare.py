@@ -1,13 +1,15 @@
-"""The bare array arithmetic of one week's market clearing and output: the limit of the design.
+"""The bare compiled arithmetic of one week's market clearing and output: the limit of the design.
 
-:func:`prepare` gathers, once, every fixed index array the arithmetic needs from a built
-model (edge subsets as integer indices or slices, per-edge keys into the suppliers' orders
-and fill rates, buyer edges keyed by (lead time, position), traders and hub buyers numbered
-locally, pools of spare capacity). :func:`clear` is then nothing but numpy calls on flat
-arrays: orders, trader pass-through, pro-rata allocation, the two spot pools, shipment into
-the pipelines, prices, and output lost by firm and country -- the same operations, in the
-same order, as ``mechanisms/market.py`` and ``mechanisms/output.py``, so the results agree
-to the last bit. No mechanism objects, no model, no attribute lookups on agents.
+:func:`prepare` gathers, once, the fixed inputs of the compiled kernels from a built model: the
+index arrays and constants the market and output mechanisms precompute (edge subsets, per-edge
+keys into suppliers' orders, fill rates and pipeline bins, traders and hub buyers numbered
+locally, pools of spare capacity, price references, each firm's positions). :func:`clear` then
+calls the same kernels as ``mechanisms/market.py`` and ``mechanisms/output.py`` (orders and
+trader pass-through, pro-rata allocation, deliveries into the pipelines, the two spot pools,
+shipment, output lost by firm and country), and the same few numpy lines for China's sales and
+the prices, on flat arrays, so the results agree to the last bit. No mechanism objects, no
+model, no attribute lookups on agents: what remains of the model's step beyond this is the
+cost of everything else it does.
 
 The benchmark times :func:`clear` on the same arrays the model sees at the market's turn in
 a week, and :func:`compare` checks that it reproduces the model's own results; if the
@@ -20,8 +22,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from simulation.mechanisms.base import CeilingPath, span
-from simulation.population import MANUFACTURER, POS_MANUFACTURER, POS_TRADER, PRODUCER
+from simulation.mechanisms.market import _cap_chinese_kernel, _clear_kernel, _orders_kernel, _price_kernel
+from simulation.mechanisms.output import _output_kernel
 
 # the state arrays the market reads (copied at the market's turn, untimed)
 INPUTS = ("inventory", "in_transit", "stock_target", "pipe_target", "expected_use", "adjust_rate",
@@ -32,136 +34,29 @@ MARKET_OUTPUTS = ("desired", "shipped", "shipped_cn", "spot", "production_t", "t
                   "price_cn", "ring", "ring_cn", "cn_export_usd", "cn_world_share")
 OUTPUTS = MARKET_OUTPUTS + ("firm_output_loss_share", "output_loss", "jobs_lost")
 
+# the market's fixed kernel inputs (its attributes, without the leading underscore of private ones)
+_MARKET = ("_base_use", "buyer", "_edge_pos", "_hub_buyers", "_via", "_via_local", "_via_trader", "_n_traders",
+           "_up", "_up_trader", "_up_sup", "_firm_cap", "_capped_any", "_ceiling", "capped", "_alt", "_alt_sup",
+           "_alt_pos", "_dcn", "_dcn_pos", "_vcn", "_vcn_pos", "_cut", "_cut_pos", "_order_key", "_fill_key",
+           "via_cn_target", "_made_key", "_be_key", "_lead_key", "_be_cn", "_leads", "spot_lead", "_com", "_cn_pool",
+           "_cn_pool_com", "_other_pool", "_other_pool_com", "outside_pos", "r0", "u0", "cn_world_share0", "p0",
+           "p0_cn", "flex", "adjust", "_lo", "_hi", "_lo_cn", "_hi_cn")
+_OUTPUT = ("_pos", "criticality", "_firms", "_starts", "multiplier", "_firm_country", "gdp", "employment",
+           "elasticity")
+
 
 def prepare(model) -> SimpleNamespace:
-    """Fixed index arrays and constants of ``model`` (built once, not timed)."""
-    e, mk, out = model.eco, model.market, model.output
-    ip = np.intp
-    p = SimpleNamespace()
-    p.n_pos, p.n_firms, p.n_edges, p.n_com = e.n_pos, e.n_firms, e.n_edges, len(e.commodities)
-    p.n_countries = len(e.countries)
-    p.not_buyer = span(e.pos_kind == POS_TRADER)
-    p.base_use = e.pos_base_use_t
-    pos = e.edge_pos.astype(ip)
-    sup = e.edge_supplier.astype(ip)
-    firm_com = e.firm_commodity.astype(ip)
-    p.edge_pos = pos
-    up = e.pos_kind[e.edge_pos] == POS_TRADER
-    via = e.edge_via_trader
-    prod = e.firm_kind[e.edge_supplier] == PRODUCER
-    cn = e.edge_origin == e.coercer
-    # rerouting: the positions with hub suppliers, each via edge's place among them
-    p.via_idx = np.flatnonzero(via)
-    via_pos = pos[p.via_idx]
-    p.hub = np.unique(via_pos)
-    p.via_local = np.searchsorted(p.hub, via_pos)
-    # traders' pass-through positions numbered 0..n_traders-1
-    traders = np.flatnonzero(e.pos_kind == POS_TRADER)
-    local = np.full(e.n_pos, -1, ip)
-    local[traders] = np.arange(len(traders))
-    p.n_traders = len(traders)
-    trader_pos = np.full(e.n_firms, -1, ip)
-    trader_pos[e.pos_firm[traders]] = traders
-    p.via_trader = local[trader_pos[sup[p.via_idx]]]
-    p.up_idx = span(up)
-    p.up_trader = local[pos[p.up_idx]]
-    p.up_sup = sup[p.up_idx]
-    # per edge: the supplier's order bin, its fill (producer, or trader for via edges) and the commodity made
-    trader_of_edge = np.zeros(e.n_edges, ip)
-    trader_of_edge[p.via_idx] = p.via_trader
-    p.order_key = np.where(prod, sup, e.n_firms)
-    p.fill_key = np.where(prod, sup, np.where(via, e.n_firms + trader_of_edge, e.n_firms + p.n_traders))
-    p.made_key = np.where(prod, firm_com[sup], p.n_com)
-    be = ~up
-    p.be_idx = span(be)
-    p.be_pos = pos[p.be_idx]
-    p.becn_idx = np.flatnonzero(be & cn)
-    p.becn_pos = pos[p.becn_idx]
-    p.via_cn = (via & cn).astype(float)
-    # dependence ceilings
-    p.capped_any = bool(mk.capped.any())
-    p.capped, p.ceiling_final, p.ceiling_end = mk.capped, mk.ceiling_final, mk.ceiling_end
-    p.ceiling = CeilingPath(mk.ceiling_final, mk.ceiling_end)
-    p.alt_idx = np.flatnonzero(prod & ~cn)
-    p.alt_sup, p.alt_pos = sup[p.alt_idx], pos[p.alt_idx]
-    p.dcn_idx = np.flatnonzero(prod & cn & ~up)
-    p.dcn_pos = pos[p.dcn_idx]
-    p.vcn_idx = np.flatnonzero(via & cn)
-    p.vcn_pos = pos[p.vcn_idx]
-    p.sel_idx = np.flatnonzero((prod & cn & ~up) | (via & cn))
-    p.sel_pos = pos[p.sel_idx]
-    p.cn_world_share0 = mk.cn_world_share0
-    # buyer edges keyed by (lead, position): one bincount fills the pipeline slot of every lead
-    p.leads = np.unique(e.edge_lead[be])
-    lead_no = np.searchsorted(p.leads, e.edge_lead).astype(ip)
-    p.be_key = lead_no[p.be_idx] * e.n_pos + p.be_pos
-    p.becn_key = lead_no[p.becn_idx] * e.n_pos + p.becn_pos
-    p.lead_list = [int(x) for x in p.leads]
-    p.spot_lead = mk.spot_lead
-    p.firm_cap = e.firm_capacity_t
-    p.pos_com = e.pos_commodity.astype(ip)
-    for name, pool in (("cn", mk.cn_producer), ("other", mk.noncn_producer)):
-        idx = np.flatnonzero(pool)
-        setattr(p, f"pool_{name}", idx)
-        setattr(p, f"pool_{name}_com", firm_com[idx])
-    p.buyer_pos = span(mk.buyer)
-    p.buyer_com = p.pos_com[p.buyer_pos]
-    p.out_key = np.where(mk.outside_pos[p.buyer_pos], p.buyer_com, p.n_com)
-    for name in ("r0", "u0", "p0", "p0_cn", "flex", "adjust", "cap_multiple"):
-        setattr(p, name, getattr(mk, name))
-    p.lo, p.hi = 0.2 * p.p0, p.cap_multiple * p.p0
-    p.lo_cn, p.hi_cn = 0.2 * p.p0_cn, p.cap_multiple * p.p0_cn
-    # output
-    p.manuf_pos = span(e.pos_kind == POS_MANUFACTURER)
-    first = p.manuf_pos.start if isinstance(p.manuf_pos, slice) else int(p.manuf_pos[0])
-    p.crit = out.criticality if hasattr(out, "criticality") else e.pos_criticality[p.manuf_pos]
-    firms = np.flatnonzero((e.firm_kind == MANUFACTURER) & (e.firm_pos_start >= 0))
-    p.loss_firms, p.loss_starts = firms, e.firm_pos_start[firms] - first
-    p.va, p.multiplier = e.firm_va_week, out.multiplier
-    p.firm_country = e.firm_country.astype(ip)
-    p.target = e.target
-    p.gdp, p.employment, p.elasticity = out.gdp, out.employment, out.elasticity
+    """The kernels' fixed inputs, from ``model``'s market and output (gathered once, not timed)."""
+    mk, out, e = model.market, model.output, model.eco
+    p = SimpleNamespace(**{name.lstrip("_"): getattr(mk, name) for name in _MARKET})
+    p.out = SimpleNamespace(**{name.lstrip("_"): getattr(out, name) for name in _OUTPUT})
+    p.n_pos, p.va, p.target = e.n_pos, e.firm_va_week, e.target
     return p
 
 
-def _div(a, b, default: float, where=None) -> np.ndarray:
-    n = len(b)
-    out = np.zeros(n) if default == 0.0 else np.ones(n) if default == 1.0 else np.full(n, default)
-    np.divide(a, b, out=out, where=b > 0 if where is None else where)
-    return out
-
-
-def _pool(request, req_com, spare, idx, com, n_com):
-    sp = spare[idx]
-    supply = np.bincount(com, sp, minlength=n_com)
-    demand = np.bincount(req_com, request, minlength=n_com)
-    got = request * np.minimum(1.0, _div(supply, demand, 0.0)).take(req_com)
-    used = np.minimum(supply, demand)
-    spare[idx] = sp - sp * _div(used, supply, 0.0).take(com)
-    return got, used
-
-
-def _cap_chinese(p, placed, cap, share, edge_open, t):
-    """Dependence ceilings: Chinese-origin orders cut to c / (1 - c) of non-Chinese receipts."""
-    placed_alt = placed[p.alt_idx]
-    orders = np.bincount(p.alt_sup, placed_alt, minlength=p.n_firms)
-    fill = _div(cap, orders, 1.0, orders > cap)
-    got_alt = np.bincount(p.alt_pos, placed_alt * fill[p.alt_sup], minlength=p.n_pos)
-    c = p.ceiling.at(t)
-    allowed = np.where(c < 1.0, c / np.maximum(1.0 - c, 1e-12) * got_alt, np.inf)
-    cn_orders = (np.bincount(p.dcn_pos, placed[p.dcn_idx], minlength=p.n_pos)
-                 + np.bincount(p.vcn_pos, placed[p.vcn_idx], minlength=p.n_pos))
-    keep = np.where(p.capped & (cn_orders > allowed), _div(allowed, cn_orders, 0.0), 1.0)
-    placed = placed.copy()
-    placed[p.sel_idx] *= keep[p.sel_pos]
-    trader_orders = np.bincount(p.via_trader, placed[p.via_idx], minlength=p.n_traders)
-    placed[p.up_idx] = trader_orders.take(p.up_trader) * share[p.up_idx] * edge_open[p.up_idx]
-    return placed
-
-
 def clear(p: SimpleNamespace, x: dict, t: int, use: np.ndarray, trade_ban_share: float) -> dict:
-    """One week of market clearing and output on the arrays ``x`` (``ring`` and ``ring_cn``
-    are updated in place, as the model does).
+    """One week of market clearing and output on the arrays ``x`` (``ring``, ``ring_cn``,
+    ``in_transit``, ``price`` and ``price_cn`` are updated in place, as the model does).
 
     Args:
         p: from :func:`prepare`.
@@ -173,108 +68,46 @@ def clear(p: SimpleNamespace, x: dict, t: int, use: np.ndarray, trade_ban_share:
     Returns:
         The :data:`OUTPUTS` arrays.
     """
-    n_pos, n_com, n_firms, n_tr = p.n_pos, p.n_com, p.n_firms, p.n_traders
-    required = p.base_use * x["intensity"]
-    want = x["stock_target"] + x["pipe_target"]
-    want -= x["inventory"]
-    want -= x["in_transit"]
-    want *= x["adjust_rate"]
-    want += x["expected_use"]
-    want[p.not_buyer] = 0.0
-    desired = np.maximum(want, 0.0, out=want)
-    edge_open, share = x["edge_open"], x["edge_share"]
-
-    # orders, rerouting through hubs, trader pass-through
-    via, up, hub = p.via_idx, p.up_idx, p.hub
-    placed = desired.take(p.edge_pos)
-    placed *= share
-    placed *= edge_open
-    rerouted = x["reroute"].take(hub) * x["blocked_share"].take(hub)
-    rerouted *= desired.take(hub)
-    via_share_e = share[via]
-    via_share = np.bincount(p.via_local, via_share_e, minlength=len(hub))
-    placed[via] += _div(rerouted, via_share, 0.0, via_share > 1e-12).take(p.via_local) * via_share_e
-    trader_orders = np.bincount(p.via_trader, placed[via], minlength=n_tr)
-    placed[up] = trader_orders.take(p.up_trader) * share[up] * edge_open[up]
-
-    # pro-rata allocation by producers, then by traders
-    cap = p.firm_cap * x["capacity_factor"]
+    required = np.empty(p.n_pos)
+    share, edge_open = x["edge_share"], x["edge_open"]
+    desired, placed, trader_orders, cap = _orders_kernel(
+        p.base_use, x["intensity"], required, x["stock_target"], x["pipe_target"], x["inventory"], x["in_transit"],
+        x["adjust_rate"], x["expected_use"], p.buyer, p.edge_pos, share, edge_open, p.hub_buyers, x["reroute"],
+        x["blocked_share"], p.via, p.via_local, p.via_trader, p.n_traders, p.up, p.up_trader, p.firm_cap,
+        x["capacity_factor"])
     if p.capped_any:
-        placed = _cap_chinese(p, placed, cap, share, edge_open, t)
-    orders = np.bincount(p.order_key, placed, minlength=n_firms + 1)[:n_firms]
-    fill = _div(cap, orders, 1.0, orders > cap)
-    trader_got = np.bincount(p.up_trader, placed[up] * fill.take(p.up_sup), minlength=n_tr)
-    trader_fill = _div(trader_got, trader_orders, 0.0)
-    deliv = placed * np.concatenate((fill, trader_fill, [0.0])).take(p.fill_key)
-
-    # contracts, then the two spot pools
-    deliv_be, deliv_becn = deliv[p.be_idx], deliv[p.becn_idx]
-    got = np.bincount(p.be_pos, deliv_be, minlength=n_pos)
-    got_cn = np.bincount(p.becn_pos, deliv_becn, minlength=n_pos)
-    unmet = desired - got
-    np.maximum(unmet, 0.0, out=unmet)
-    spare = cap - orders * fill
-    np.maximum(spare, 0.0, out=spare)
-    free = unmet * ~(x["pos_controlled"] | p.capped)
-    spot_cn, used1 = _pool(free, p.pos_com, spare, p.pool_cn, p.pool_cn_com, n_com)
-    spot_other, used2 = _pool(unmet - spot_cn, p.pos_com, spare, p.pool_other, p.pool_other_com, n_com)
-    spot = spot_cn + spot_other
-
-    # shipment into the pipelines: one bincount per origin fills every lead's slot
-    ring, ring_cn = x["ring"], x["ring_cn"]
-    L, k = ring.shape[0], len(p.leads)
-    by_lead = np.bincount(p.be_key, deliv_be, minlength=k * n_pos).reshape(k, n_pos)
-    by_lead_cn = np.bincount(p.becn_key, deliv_becn, minlength=k * n_pos).reshape(k, n_pos)
-    for i, lead in enumerate(p.lead_list):
-        slot = (t + lead) % L
-        ring[slot] += by_lead[i]
-        ring_cn[slot] += by_lead_cn[i]
-    slot = (t + p.spot_lead) % L
-    ring[slot] += spot
-    ring_cn[slot] += spot_cn
-    shipped = got + spot
-    shipped_cn = got_cn + spot_cn
-    production = np.bincount(p.made_key, deliv, minlength=n_com + 1)[:n_com] + used1 + used2
+        _cap_chinese_kernel(placed, cap, p.ceiling.at(t), p.capped, p.alt, p.alt_sup, p.alt_pos, p.dcn, p.dcn_pos,
+                            p.vcn, p.vcn_pos, p.cut, p.cut_pos, p.via, p.via_trader, p.n_traders, p.up, p.up_trader,
+                            share, edge_open)
+    shipped, shipped_cn, spot, production, transshipped, cn_out, ship_all, cn_ship, ratio, ratio_cn = _clear_kernel(
+        placed, trader_orders, cap, desired, p.order_key, p.up, p.up_trader, p.up_sup, p.fill_key, p.via_cn_target,
+        p.made_key, p.be_key, p.lead_key, p.be_cn, p.leads, t, x["ring"], x["ring_cn"], p.spot_lead, x["in_transit"],
+        p.com, x["pos_controlled"], p.capped, p.cn_pool, p.cn_pool_com, p.other_pool, p.other_pool_com, p.buyer,
+        p.outside_pos, p.r0, p.u0)
 
     # China's export revenue and world share; prices
     price, price_cn = x["price"], x["price_cn"]
-    buy, buy_com, out_key = p.buyer_pos, p.buyer_com, p.out_key
-    cn_out = np.bincount(out_key, shipped_cn[buy], minlength=n_com + 1)[:n_com]
     cn_export = float((cn_out * price_cn).sum())
-    value_all = (np.bincount(buy_com, shipped[buy], minlength=n_com) * price).sum()
-    cn_ship = np.bincount(buy_com, shipped_cn[buy], minlength=n_com)
+    value_all = (ship_all * price).sum()
     value_cn = (cn_ship * price).sum()
     cn_world = float(value_cn / value_all) if value_all > 0 else p.cn_world_share0
-    d_out = np.bincount(out_key, desired[buy], minlength=n_com + 1)[:n_com]
-    cap_noncn = np.bincount(p.pool_other_com, cap[p.pool_other], minlength=n_com)
-    cap_cn = np.bincount(p.pool_cn_com, cap[p.pool_cn], minlength=n_com)
-    r = _div(d_out, cap_noncn + cn_out, 0.0)
-    target = p.p0 * np.power(_div(r, p.r0, 1.0), p.flex)
-    u = _div(cn_ship, cap_cn, 0.0)
-    target_cn = p.p0_cn * np.power(_div(u, p.u0, 1.0), p.flex)
-    target = np.clip(target, p.lo, p.hi)
-    target_cn = np.clip(target_cn, p.lo_cn, p.hi_cn)
-    price = price + p.adjust * (target - price)
-    price_cn = price_cn + p.adjust * (target_cn - price_cn)
+    target = p.p0 * np.power(ratio, p.flex)
+    target_cn = p.p0_cn * np.power(ratio_cn, p.flex)
+    _price_kernel(price, target, p.lo, p.hi, p.adjust)
+    _price_kernel(price_cn, target_cn, p.lo_cn, p.hi_cn, p.adjust)
 
-    # output lost: the worst critical input of each manufacturer
-    req = required[p.manuf_pos]
-    met = np.divide(use[p.manuf_pos], req, out=np.ones(len(req)), where=req > 0)
-    short = p.crit * (1.0 - np.clip(met, 0.0, 1.0))
-    firm_loss = np.zeros(p.n_firms)
-    firm_loss[p.loss_firms] = np.maximum.reduceat(short, p.loss_starts)
-    loss = np.bincount(p.firm_country, p.va * firm_loss * p.multiplier, minlength=p.n_countries)
-    loss[p.target] += trade_ban_share * p.gdp[p.target] / 52.0
-    jobs = p.employment * p.elasticity * loss * 52.0 / p.gdp
+    o = p.out
+    firm_loss, loss, jobs = _output_kernel(required, use, o.pos, o.criticality, o.firms, o.starts, p.va, o.multiplier,
+                                           o.firm_country, p.target, trade_ban_share, o.gdp, o.employment,
+                                           o.elasticity)
     return {"desired": desired, "shipped": shipped, "shipped_cn": shipped_cn, "spot": spot,
-            "production_t": production, "transshipped": deliv * p.via_cn, "price": price,
-            "price_cn": price_cn, "ring": ring, "ring_cn": ring_cn, "cn_export_usd": cn_export,
-            "cn_world_share": cn_world, "firm_output_loss_share": firm_loss, "output_loss": loss,
-            "jobs_lost": jobs}
+            "production_t": production, "transshipped": transshipped, "price": price, "price_cn": price_cn,
+            "ring": x["ring"], "ring_cn": x["ring_cn"], "cn_export_usd": cn_export, "cn_world_share": cn_world,
+            "firm_output_loss_share": firm_loss, "output_loss": loss, "jobs_lost": jobs}
 
 
 def compare(got: dict, want: dict) -> float:
-    """Largest relative difference between the kernel's results and the model's (0 = identical)."""
+    """Largest relative difference between the bare results and the model's (0 = identical)."""
     worst = 0.0
     for name in OUTPUTS:
         a, b = np.asarray(got[name], float), np.asarray(want[name], float)

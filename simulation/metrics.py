@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from simulation.mechanisms.base import span
+from simulation.mechanisms.base import kernel
 from simulation.population import POS_MANUFACTURER, POS_STOCKPILE
 
 if TYPE_CHECKING:
@@ -60,6 +60,62 @@ COLUMNS = {
 }
 
 
+@kernel
+def _record_kernel(manuf, stock, cc, com, country, pairs, pair_com, daily_use, n_cc,
+                   required, use, shipped, shipped_cn, inventory, in_transit, recycled, price, price_cn,
+                   production_t, held, t,
+                   demand_t, supplied_t, china_share, stockpile_days, recycled_t, price_out, price_china,
+                   inventory_days, stock_purchase_usd, supply_t, use_t, inventory_change_t):
+    """Row ``t`` of the per-week arrays.
+
+    One pass over positions sums, each in position order (as ``np.bincount`` adds), into
+    country-commodity pairs (over manufacturers, stockpiles, or both), stockpiles' countries
+    and commodities; then the per-pair shares and days of use and the commodity ledger.
+    ``held`` (tonnes per commodity in stock and in transit) is replaced by this week's.
+    """
+    # the sums of one pair (or commodity) side by side: shipped, Chinese-origin shipped,
+    # demand, use, firms' inventory, recycled, stockpile | recycled, use, inventory, in transit
+    by_cc = np.zeros((n_cc, 7))
+    by_com = np.zeros((supply_t.shape[1], 4))
+    purchase = np.zeros(stock_purchase_usd.shape[1])
+    for i in range(len(cc)):
+        c, g = cc[i], com[i]
+        if manuf[i]:
+            by_cc[c, 0] += shipped[i]
+            by_cc[c, 1] += shipped_cn[i]
+            by_cc[c, 2] += required[i]
+            by_cc[c, 3] += use[i]
+            by_cc[c, 4] += inventory[i]
+            by_cc[c, 5] += recycled[i]
+        elif stock[i]:
+            by_cc[c, 0] += shipped[i]
+            by_cc[c, 1] += shipped_cn[i]
+            by_cc[c, 6] += inventory[i]
+            purchase[country[i]] += shipped[i] * price[g]
+        by_com[g, 0] += recycled[i]
+        by_com[g, 1] += use[i]
+        by_com[g, 2] += inventory[i]
+        by_com[g, 3] += in_transit[i]
+    for q in range(len(pairs)):
+        c = pairs[q]
+        ship = by_cc[c, 0]
+        china_share[t, q] = by_cc[c, 1] / ship if ship > 1e-12 else np.nan
+        demand_t[t, q] = by_cc[c, 2]
+        supplied_t[t, q] = by_cc[c, 3]
+        inventory_days[t, q] = by_cc[c, 4] / daily_use[q]
+        recycled_t[t, q] = by_cc[c, 5]
+        stockpile_days[t, q] = by_cc[c, 6] / daily_use[q]
+        price_out[t, q] = price[pair_com[q]]
+        price_china[t, q] = price_cn[pair_com[q]]
+    stock_purchase_usd[t] = purchase
+    for g in range(len(by_com)):
+        supply_t[t, g] = production_t[g] + by_com[g, 0]
+        use_t[t, g] = by_com[g, 1]
+        now = by_com[g, 2] + by_com[g, 3]
+        inventory_change_t[t, g] = now - held[g]
+        held[g] = now
+
+
 class Recorder:
     """Preallocated per-step arrays; :meth:`tables` turns them into tidy DataFrames."""
 
@@ -94,16 +150,10 @@ class Recorder:
         # material ledger per commodity (conservation tests)
         self.ledger = {name: np.zeros((n, m)) for name in
                        ("supply_t", "use_t", "inventory_change_t", "losses_t")}
-        # fixed index arrays, gathered once (intp: bincount would cast int16 every week)
-        self._mf = span(self.manuf)
-        self._st = span(self.stock)
-        self._by = span(self.buyer)
-        self._cc_mf = self.cc[self._mf].astype(np.intp)
-        self._cc_st = self.cc[self._st].astype(np.intp)
-        self._cc_by = self.cc[self._by].astype(np.intp)
+        # fixed index arrays, converted once
+        self._cc = self.cc.astype(np.intp)
         self._com = e.pos_commodity.astype(np.intp)
-        self._com_st = self._com[self._st]
-        self._country_st = e.pos_country[self._st].astype(np.intp)
+        self._country = e.pos_country.astype(np.intp)
         self._edges_of, self._target_edges = None, None  # see _target_edge_index
         self._pair_com = self.pairs % m
         self._held = self._holdings()
@@ -117,6 +167,7 @@ class Recorder:
         return self._target_edges
 
     def _holdings(self) -> np.ndarray:
+        """Tonnes per commodity in stock and in transit (the weekly kernel sums the same)."""
         s = self.model.state
         m = len(self.model.eco.commodities)
         return (np.bincount(self._com, s.inventory, minlength=m)
@@ -126,7 +177,6 @@ class Recorder:
         """Store the week just simulated (row ``model.t``)."""
         mdl, e, s = self.model, self.model.eco, self.model.state
         t = mdl.t
-        km, m = len(e.countries) * len(e.commodities), len(e.commodities)
         self.level[t] = mdl.level
         self.stage[t] = mdl.stage
         self.boycott[t] = mdl.secondary_boycott
@@ -137,33 +187,15 @@ class Recorder:
         self.jobs_lost[t] = s.jobs_lost
         self.holding_cost_usd[t] = s.holding_cost_usd
         self.policy_cost_usd[t] = s.policy_cost_usd
-        st, mf, by = self._st, self._mf, self._by
-        self.stock_purchase_usd[t] = np.bincount(self._country_st, s.shipped[st] * s.price[self._com_st],
-                                                 minlength=len(e.countries))
-        pairs, cc_mf, cc_by = self.pairs, self._cc_mf, self._cc_by
-        demand = np.bincount(cc_mf, s.required[mf], minlength=km)[pairs]
-        used = np.bincount(cc_mf, s.use[mf], minlength=km)[pairs]
-        ship = np.bincount(cc_by, s.shipped[by], minlength=km)[pairs]
-        ship_cn = np.bincount(cc_by, s.shipped_cn[by], minlength=km)[pairs]
-        stock = np.bincount(self._cc_st, s.inventory[st], minlength=km)[pairs]
-        inv = np.bincount(cc_mf, s.inventory[mf], minlength=km)[pairs]
-        v = self.cc_vals
-        v["demand_t"][t] = demand
-        v["supplied_t"][t] = used
-        v["china_share"][t] = np.divide(ship_cn, ship, out=np.full(len(pairs), np.nan), where=ship > 1e-12)
-        v["stockpile_days"][t] = stock / self.daily_use
-        v["inventory_days"][t] = inv / self.daily_use
-        v["recycled_t"][t] = np.bincount(cc_mf, s.recycled[mf], minlength=km)[pairs]
-        v["price"][t] = s.price[self._pair_com]
-        v["price_china"][t] = s.price_cn[self._pair_com]
-        held = self._holdings()
-        lg = self.ledger
-        com = self._com
-        lg["supply_t"][t] = s.production_t + np.bincount(com, s.recycled, minlength=m)
-        lg["use_t"][t] = np.bincount(com, s.use, minlength=m)
-        lg["inventory_change_t"][t] = held - self._held
+        v, lg = self.cc_vals, self.ledger
+        _record_kernel(self.manuf, self.stock, self._cc, self._com, self._country, self.pairs, self._pair_com,
+                       self.daily_use, e.n_cc,
+                       s.required, s.use, s.shipped, s.shipped_cn, s.inventory, s.in_transit, s.recycled,
+                       s.price, s.price_cn, s.production_t, self._held, t,
+                       v["demand_t"], v["supplied_t"], v["china_share"], v["stockpile_days"], v["recycled_t"],
+                       v["price"], v["price_china"], v["inventory_days"], self.stock_purchase_usd,
+                       lg["supply_t"], lg["use_t"], lg["inventory_change_t"])
         lg["losses_t"][t] = s.losses_t
-        self._held = held
 
     # ------------------------------------------------------------------ tables
     def tables(self) -> dict[str, pd.DataFrame]:

@@ -28,8 +28,113 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import CeilingPath, Mechanism, position_ceilings, span
+from simulation.mechanisms.base import CeilingPath, Mechanism, kernel, position_ceilings
 from simulation.population import POS_TRADER
+
+
+@kernel
+def _maximum(a, b):
+    """``np.maximum`` of two floats: NaN if either is NaN."""
+    return a if a >= b or a != a else b
+
+
+@kernel
+def _minimum(a, b):
+    """``np.minimum`` of two floats: NaN if either is NaN."""
+    return a if a <= b or a != a else b
+
+
+@kernel
+def _rescale_kernel(share, key, alt_edges, alt_start, sums, new_cn):
+    """Rescale the Chinese and non-Chinese edges of each position from their sums (``sums``:
+    non-Chinese by position, then Chinese; ``key`` is an edge's index into it, ``2 * n_pos``
+    for an edge left as it is) to the new split ``new_cn``; a position with latent
+    alternatives only (no share yet) shares its non-Chinese part equally among them."""
+    n_pos = len(new_cn)
+    factor = np.empty(2 * n_pos + 1)
+    for i in range(n_pos):
+        cn = sums[n_pos + i]
+        factor[n_pos + i] = new_cn[i] / cn if cn > 0.0 else 0.0
+    for i in range(n_pos):
+        alt = sums[i]
+        factor[i] = (1.0 - new_cn[i]) / alt if alt > 0.0 else 0.0
+    factor[2 * n_pos] = 1.0
+    for k in range(len(share)):
+        share[k] *= factor[key[k]]
+    for i in range(n_pos):
+        n_alt = alt_start[i + 1] - alt_start[i]
+        if sums[i] <= 0.0 and n_alt > 0:
+            even = (1.0 - new_cn[i]) / n_alt
+            for j in range(alt_start[i], alt_start[i + 1]):
+                share[alt_edges[j]] = even
+
+
+@kernel
+def _diversification_kernel(desired, shipped, blocked_share, buyer, mem, calm_for, memory_weeks,
+                            share, key, alt_edges, alt_start, ceiling, shift_rate, ceiling_rate,
+                            com, n_com, noncn, noncn_com, firm_capacity_t, capacity_factor,
+                            base_cn, drift_rate, calm_weeks, paying, payer, country, price, price_cn, policy_cost):
+    """One week: memory and calm counter, non-Chinese and Chinese sums of each position (keyed
+    as in :func:`_rescale_kernel`), moves away (shift and ceiling excess, scaled to the
+    non-Chinese capacity left per commodity), drift back, the new Chinese share, the edge shares
+    rescaled to it, and the premium cost of the ``paying`` positions added to ``policy_cost``.
+
+    Short loops, each simple enough for the compiler to vectorize."""
+    n_pos = len(desired)
+    sums = np.zeros(2 * n_pos + 1)
+    for k in range(len(share)):
+        sums[key[k]] += share[k]
+    cn = sums[n_pos:2 * n_pos]
+    signal = np.empty(n_pos)
+    for i in range(n_pos):
+        d = desired[i]
+        shortfall = _maximum(d - shipped[i], 0.0) / d if d > 1e-12 else 0.0
+        signal[i] = _maximum(blocked_share[i], shortfall) if buyer[i] else 0.0
+    for i in range(n_pos):
+        mem[i] += (signal[i] - mem[i]) / memory_weeks
+    for i in range(n_pos):
+        calm_for[i] = 0 if signal[i] > 0.01 else calm_for[i] + 1
+    away = np.empty(n_pos)
+    back = np.empty(n_pos)
+    for i in range(n_pos):
+        excess = cn[i] - ceiling[i]
+        a = shift_rate * mem[i] * cn[i]
+        a = a + excess * ceiling_rate if excess > 0.0 else a
+        away[i] = _minimum(a, cn[i])
+        # drift back toward the calm (cheapest) share, never above the ceiling (no room left)
+        room = 0.0 if excess > 0.0 else ceiling[i] - cn[i]
+        b = _maximum(base_cn[i] - cn[i], 0.0) * drift_rate[i] * (1.0 if calm_for[i] >= calm_weeks else 0.0)
+        back[i] = _minimum(b, room)
+    # capacity left outside China, per commodity
+    wanted = np.zeros(n_com)
+    for i in range(n_pos):
+        wanted[com[i]] += away[i] * desired[i]
+    scale = np.ones(n_com)
+    if np.any(wanted > 1e-12):
+        capacity = np.zeros(n_com)
+        for j in range(len(noncn)):
+            capacity[noncn_com[j]] += firm_capacity_t[noncn[j]] * capacity_factor[noncn[j]]
+        ordered = np.zeros(n_com)  # non-Chinese orders
+        for i in range(n_pos):
+            if buyer[i]:
+                ordered[com[i]] += desired[i] * (1 - cn[i])
+        for c in range(n_com):
+            if wanted[c] > 1e-12:
+                scale[c] = _minimum(1.0, _maximum(capacity[c] - ordered[c], 0.0) / wanted[c])
+        for i in range(n_pos):
+            away[i] *= scale[com[i]]
+    new_cn = np.empty(n_pos)
+    for i in range(n_pos):
+        new_cn[i] = _minimum(_maximum(cn[i] - away[i] + back[i], 0.0), 1.0)
+    # the state's share of the premium on sourcing moved away from China
+    cost = np.zeros(len(policy_cost))
+    for j in range(len(paying)):
+        i = paying[j]
+        moved = _maximum(base_cn[i] - new_cn[i], 0.0) * shipped[i]
+        cost[country[i]] += payer[j] * moved * _maximum(price[com[i]] - price_cn[com[i]], 0.0)
+    for c in range(len(policy_cost)):
+        policy_cost[c] += cost[c]
+    _rescale_kernel(share, key, alt_edges, alt_start, sums, new_cn)
 
 
 class Diversification(Mechanism):
@@ -62,37 +167,25 @@ class Diversification(Mechanism):
         self._index()
 
     def _index(self) -> None:
-        """Fixed subsets as integer indices (slices when contiguous) and fixed per-position
-        constants, gathered once."""
+        """Fixed subsets as integer indices and fixed per-position constants, gathered once."""
         e, cfg = self.model.eco, self.model.config
         ip = np.intp
         pos = np.asarray(e.edge_pos, dtype=ip)  # no copy when already intp
         self._cn = np.flatnonzero(self.cn_edge)
         self._cn_pos = pos[self._cn]
-        n_alt = np.bincount(pos[self.alt_edge], minlength=e.n_pos)
-        self._has_alt = n_alt > 0
-        self._even_div = np.maximum(n_alt, 1)
-        # buyer edges (Chinese or not), keyed (origin is China, position): one bincount gives
-        # both sums of a position, one gather its rescaling factor
-        self._be = span(self.buyer_edge)
-        self._be_key = np.where(self.cn_edge[self._be], e.n_pos, 0) + pos[self._be]
-        # each position's non-Chinese edges (contiguous: edges are sorted by position)
-        self._alt = np.flatnonzero(self.alt_edge)
+        self._alt = np.flatnonzero(self.alt_edge).astype(np.int32)
         self._alt_pos = pos[self._alt]
-        self._n_alt = n_alt
-        self._alt_first = np.searchsorted(self._alt_pos, np.arange(e.n_pos))
-        self._com = e.pos_commodity.astype(ip)
-        self._buy = span(self.buyer)
-        self._not_buyer = span(~self.buyer)
-        self._buy_com = self._com[self._buy]
+        # each edge's index into the sums of the kernels: its position's non-Chinese (position)
+        # or Chinese (n_pos + position) sum for a buyer edge; a spare slot (2 * n_pos) for the others
+        self._key = np.where(self.buyer_edge, np.where(self.cn_edge, e.n_pos, 0) + pos, 2 * e.n_pos).astype(np.int32)
+        # each position's non-Chinese edges (contiguous: edges are sorted by position)
+        self._alt_start = np.searchsorted(self._alt_pos, np.arange(e.n_pos + 1)).astype(np.int32)
+        self._com = e.pos_commodity
         self._country = e.pos_country.astype(ip)
         payer = np.where(self.hard_ceiling, 1.0, self.subsidy)
         self._paying = np.flatnonzero(payer != 0)  # elsewhere the premium costs the state nothing
         self._payer = payer[self._paying]
-        self._paying_country = self._country[self._paying]
-        self._paying_com = self._com[self._paying]
-        noncn = self.model.market.noncn_producer
-        self._noncn = np.flatnonzero(noncn)
+        self._noncn = np.flatnonzero(self.model.market.noncn_producer)
         self._noncn_com = e.firm_commodity[self._noncn].astype(ip)
         self._ceiling = CeilingPath(self.ceiling_final, self.ceiling_end)
         self._ceiling_fixed: np.ndarray | None = None
@@ -114,98 +207,15 @@ class Diversification(Mechanism):
     def step(self) -> None:
         m, e, s = self.model, self.model.eco, self.model.state
         p = self.p
-        n_pos = e.n_pos
-        desired, shipped = s.desired, s.shipped
-        lack = desired - shipped
-        np.maximum(lack, 0.0, out=lack)
-        shortfall = np.divide(lack, desired, out=np.zeros(n_pos), where=desired > 1e-12)
-        signal = np.maximum(s.blocked_share, shortfall, out=shortfall)
-        signal[self._not_buyer] = 0.0
-        self.mem += (signal - self.mem) / p.memory_weeks
-        calm_for = self.calm_for
-        calm_for += 1
-        calm_for *= ~(signal > 0.01)
-        share = s.edge_share
-        sums = np.bincount(self._be_key, share[self._be], minlength=2 * n_pos)
-        alt, cn = sums[:n_pos], sums[n_pos:]
-        ceiling = self._ceiling_at(m.t)
-        away = p.shift_share_per_week * self.mem * cn
-        excess = cn - ceiling
-        if excess.max(initial=0.0) > 0.0:
-            room = ceiling - cn
-            np.maximum(room, 0.0, out=room)
-            np.maximum(excess, 0.0, out=excess)
-            excess *= p.ceiling_share_per_week
-            away += excess
-        else:  # no position above its ceiling: nothing to add, and the room is ceiling - cn >= 0
-            room = ceiling - cn
-        np.minimum(away, cn, out=away)
-        # capacity left outside China, per commodity
-        com = self._com
-        n_com = len(e.commodities)
-        wanted = np.bincount(com, away * desired, minlength=n_com)
-        moving = wanted > 1e-12
-        if moving.any():  # else the scale is 1 everywhere
-            cap = e.firm_capacity_t[self._noncn] * s.capacity_factor[self._noncn]
-            buy = self._buy
-            headroom = np.maximum(np.bincount(self._noncn_com, cap, minlength=n_com)
-                                  - np.bincount(self._buy_com, desired[buy] * (1 - cn[buy]), minlength=n_com),
-                                  0.0)
-            scale = np.minimum(1.0, np.divide(headroom, wanted, out=np.ones(n_com), where=moving))
-            if (scale != 1.0).any():
-                away *= scale.take(com)
-        # drift back toward the calm (cheapest) share, never above the ceiling
-        back = self.base_cn - cn
-        np.maximum(back, 0.0, out=back)
-        back *= self._drift_rate
-        back *= calm_for >= p.calm_weeks
-        np.minimum(back, room, out=back)
-        new_cn = cn - away
-        new_cn += back
-        np.clip(new_cn, 0.0, 1.0, out=new_cn)
-        self._rescale(cn, alt, new_cn)
-        # the state's share of the premium on sourcing moved away from China
-        if len(self._paying):
-            i = self._paying
-            moved = self.base_cn[i] - new_cn[i]
-            np.maximum(moved, 0.0, out=moved)
-            moved *= shipped[i]
-            premium = np.maximum(s.price - s.price_cn, 0.0).take(self._paying_com)
-            cost = np.bincount(self._paying_country, self._payer * moved * premium, minlength=self.n_countries)
-        else:
-            cost = np.zeros(self.n_countries)
-        s.policy_cost_usd += cost
+        _diversification_kernel(
+            s.desired, s.shipped, s.blocked_share, self.buyer, self.mem, self.calm_for, float(p.memory_weeks),
+            s.edge_share, self._key, self._alt, self._alt_start, self._ceiling_at(m.t), p.shift_share_per_week,
+            p.ceiling_share_per_week, self._com, len(e.commodities), self._noncn, self._noncn_com, e.firm_capacity_t,
+            s.capacity_factor, self.base_cn, self._drift_rate, p.calm_weeks, self._paying, self._payer, self._country,
+            s.price, s.price_cn, s.policy_cost_usd)
 
     def _apply(self, cn: np.ndarray, new_cn: np.ndarray) -> None:
         """Rescale Chinese and non-Chinese edges of each position to the new split."""
         e, s = self.model.eco, self.model.state
         alt = np.bincount(self._alt_pos, s.edge_share[self._alt], minlength=e.n_pos)
-        self._rescale(cn, alt, new_cn)
-
-    def _rescale(self, cn: np.ndarray, alt: np.ndarray, new_cn: np.ndarray) -> None:
-        """:meth:`_apply` given the current non-Chinese sums ``alt`` of the positions."""
-        s = self.model.state
-        n_pos = len(cn)
-        share = s.edge_share
-        factor = np.zeros(2 * n_pos)  # per key: (non-Chinese, position), (Chinese, position)
-        np.divide(new_cn, cn, out=factor[n_pos:], where=cn > 0)
-        rest = 1.0 - new_cn
-        np.divide(rest, alt, out=factor[:n_pos], where=alt > 0)
-        be = self._be
-        if isinstance(be, slice):
-            share[be] *= factor.take(self._be_key)
-        else:
-            share[be] = share[be] * factor.take(self._be_key)
-        # only latent alternatives (no share yet): share them equally
-        spread = alt <= 0
-        spread &= self._has_alt
-        sp = np.flatnonzero(spread)
-        if len(sp):
-            even = rest.take(sp) / self._even_div.take(sp)
-            first = self._alt_first.take(sp)
-            n = self._n_alt.take(sp)
-            if n.max() == 1:  # the usual case: one latent alternative
-                share[self._alt.take(first)] = even
-            else:
-                k = np.repeat(first - np.cumsum(n) + n, n) + np.arange(n.sum())
-                share[self._alt.take(k)] = np.repeat(even, n)
+        _rescale_kernel(s.edge_share, self._key, self._alt, self._alt_start, np.concatenate([alt, cn]), new_cn)

@@ -110,6 +110,11 @@ class Escalation(Mechanism):
         self.script_levels = np.array([ev.level for ev in esc.script], dtype=int)
         self.script_end = int(self.script_steps.max()) if len(self.script_steps) else -1
         self.endogenous = esc.mode == "endogenous" or esc.after_script == "endogenous"
+        # the scripted level of each week (None before the first move), looked up by step
+        move = np.full(cfg.n_steps, -1)
+        for i, s in enumerate(self.script_steps):
+            move[max(s, 0):] = i  # a later move in the script overrides the earlier ones
+        self._scripted = [None if i < 0 else int(self.script_levels[i]) for i in move]
         self._apply(0)
 
     def scripted_level(self, step: int) -> int | None:
@@ -122,7 +127,7 @@ class Escalation(Mechanism):
         t = m.t
         draws = self.rng.random(3)
         if not self.endogenous or t <= self.script_end:
-            lvl = self.scripted_level(t)
+            lvl = self._scripted[t] if t < len(self._scripted) else self.scripted_level(t)
             if lvl is not None and lvl != m.level:
                 self._apply(lvl)
             return

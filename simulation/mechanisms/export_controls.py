@@ -12,11 +12,119 @@ Lifting a control clears its licences.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.base import Mechanism, kernel
 
 NONE, PENDING, GRANTED, REFUSED = 0, 1, 2, 3
+_NO_GEOMETRIC = np.zeros(0, np.int64)
+_NO_DRAWS = np.zeros(0)
+
+
+class Coverage(NamedTuple):
+    """What a set of controls covers: edges and positions, and per candidate edge (``_c``) the
+    licence terms."""
+
+    cover: np.ndarray  # per edge (read-only)
+    controlled: np.ndarray  # per position (read-only)
+    cover_c: np.ndarray
+    p_c: np.ndarray  # approval probability
+    delay_c: np.ndarray  # mean decision delay, weeks
+    valid_c: np.ndarray  # licence validity, weeks
+    grant_weeks_c: np.ndarray  # weeks until a grant expires
+    refuse_weeks_c: np.ndarray  # weeks until a refused edge applies again
+    one_q: float | None  # see ExportControls._geometric
+
+
+@kernel
+def _requests_kernel(cand, cover_c, status_c, next_c, status, t, new, again, due):
+    """Licence applications of the candidate edges (``*_c``: their covered flag, status and
+    decision date; ``status`` the public one per edge, kept in step).
+
+    A lifted control clears the licence; a newly covered edge applies (``new``), and so does
+    one whose grant or refusal has expired (``again``); ``due`` lists the other pending
+    applications decided this week. The lists hold candidate numbers, in order; returns
+    their lengths.
+    """
+    n_new, n_again, n_due = 0, 0, 0
+    for k in range(len(cand)):
+        if not cover_c[k]:
+            if status_c[k] != NONE:
+                status_c[k] = NONE
+                status[cand[k]] = NONE
+        elif status_c[k] == NONE:
+            status_c[k] = PENDING
+            status[cand[k]] = PENDING
+            new[n_new] = k
+            n_new += 1
+        elif next_c[k] <= t:
+            if status_c[k] >= GRANTED:  # granted or refused
+                status_c[k] = PENDING
+                status[cand[k]] = PENDING
+                again[n_again] = k
+                n_again += 1
+            else:
+                due[n_due] = k
+                n_due += 1
+    return n_new, n_again, n_due
+
+
+@kernel
+def _schedule_kernel(cand, cover_c, status_c, next_c, next_step, t, new, geo_new, again, geo_again, due):
+    """Decision dates of the ``new`` and ``again`` applications: ``t`` plus a wait of their
+    geometric draw less one week; then ``due``: the pending applications with a date reached,
+    in order (those renewed or new with no wait among them). Returns their count."""
+    for applied, geo in ((new, geo_new), (again, geo_again)):
+        for j in range(len(applied)):
+            k = applied[j]
+            next_c[k] = t + (geo[j] - 1)
+            next_step[cand[k]] = next_c[k]
+    n_due = 0
+    for k in range(len(cand)):
+        if cover_c[k] and status_c[k] == PENDING and next_c[k] <= t:
+            due[n_due] = k
+            n_due += 1
+    return n_due
+
+
+@kernel
+def _licence(i, covered, granted, edge_blacklisted, edge_open, edge_licensed):
+    """Publish edge ``i``: open when not blacklisted, and not covered unless licensed."""
+    edge_open[i] = not edge_blacklisted[i] and (granted or not covered)
+    edge_licensed[i] = covered and granted
+
+
+@kernel
+def _decide_publish_kernel(cand, cover_c, status_c, next_c, status, next_step, t, due, draws, p_c, grant_weeks_c,
+                           refuse_weeks_c, again, everything, edge_blacklisted, edge_open, edge_licensed):
+    """Decisions on the ``due`` applications (granted when the draw is below the approval
+    probability), then which edges are open and licensed: all edges when ``everything``, else
+    only the candidates whose licence may have changed this week (``due`` and ``again``).
+    Returns the number granted."""
+    n_granted = 0
+    for j in range(len(due)):
+        k = due[j]
+        if draws[j] < p_c[k]:
+            status_c[k] = GRANTED
+            next_c[k] = t + grant_weeks_c[k]
+            n_granted += 1
+        else:
+            status_c[k] = REFUSED
+            next_c[k] = t + refuse_weeks_c[k]
+        status[cand[k]] = status_c[k]
+        next_step[cand[k]] = next_c[k]
+    if everything:
+        for i in range(len(edge_open)):
+            edge_open[i] = not edge_blacklisted[i]
+        for k in range(len(cand)):
+            _licence(cand[k], cover_c[k], status_c[k] == GRANTED, edge_blacklisted, edge_open, edge_licensed)
+    else:
+        for changed in (due, again):
+            for k in changed:
+                _licence(cand[k], cover_c[k], status_c[k] == GRANTED, edge_blacklisted, edge_open, edge_licensed)
+    return n_granted
 
 
 class ExportControls(Mechanism):
@@ -42,11 +150,22 @@ class ExportControls(Mechanism):
         self.edge_military = e.pos_military[e.edge_pos]
         self.n_granted = 0
         self.n_refused = 0
-        # only candidate edges ever carry a licence: the weekly work is on them
-        self._cand = np.flatnonzero(self.candidate)
+        # only candidate edges ever carry a licence: the weekly work is on them, in compact copies
+        # of their status and decision dates (the public per-edge arrays are kept in step)
+        self._cand = np.flatnonzero(self.candidate).astype(np.uint32)
+        n_cand = len(self._cand)
+        self._status_c = np.zeros(n_cand, np.int8)
+        self._next_c = np.zeros(n_cand, np.int64)
+        self._new, self._again, self._due = (np.zeros(n_cand, np.uint32) for _ in range(3))  # scratch
+        self._cand_commodity = self.edge_commodity[self._cand]
+        self._cand_military = self.edge_military[self._cand]
+        self._in_target = e.pos_country == e.target
         self._controls = None  # the controls the cache below was computed for (a copy)
         self._controls_obj = None  # and the mapping it was last checked against
         self._cached = None
+        # what the published state was computed from: the cache entry and the blacklisted count
+        self._published: Coverage | None = None
+        self._published_blacklisted = 0
 
     def controlled_edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Covered edges and their approval probability, delay and validity.
@@ -55,9 +174,13 @@ class ExportControls(Mechanism):
         they are computed once per set of controls (with the controlled positions) and cached;
         this returns copies.
         """
-        return tuple(a.copy() for a in self._controlled()[:4])
+        cov, n = self._controlled(), len(self.candidate)
+        p, delay, valid = np.ones(n), np.zeros(n), np.ones(n)
+        for a, a_c in ((p, cov.p_c), (delay, cov.delay_c), (valid, cov.valid_c)):
+            a[self._cand] = a_c
+        return cov.cover.copy(), p, delay, valid
 
-    def _controlled(self) -> tuple:
+    def _controlled(self) -> Coverage:
         controls = self.model.controls
         if controls is self._controls_obj:  # escalation publishes a new mapping when it moves
             return self._cached
@@ -67,93 +190,76 @@ class ExportControls(Mechanism):
         self._controls_obj = controls
         return self._cached
 
-    def _compute_controlled(self, controls: dict) -> tuple:
+    def _compute_controlled(self, controls: dict) -> Coverage:
         e = self.model.eco
+        # the terms per commodity (one control per commodity at most)
+        n_com = len(e.commodities)
+        on, all_uses = np.zeros(n_com, bool), np.zeros(n_com, bool)
+        p, p_military, delay, valid = np.ones(n_com), np.ones(n_com), np.zeros(n_com), np.ones(n_com)
+        for c, spec in controls.items():
+            j = e.commodities.index(c)
+            on[j], all_uses[j] = True, spec.all_end_uses
+            p[j], p_military[j] = spec.approval_probability, spec.military_approval_probability
+            delay[j], valid[j] = spec.delay_weeks, spec.license_validity_weeks
+        # only candidate edges are ever covered: the work is on them
+        com_c, military_c = self._cand_commodity, self._cand_military
+        cover_c = on[com_c] & (all_uses[com_c] | military_c)
+        p_c = np.where(cover_c, np.where(military_c, p_military[com_c], p[com_c]), 1.0)
+        delay_c = np.where(cover_c, delay[com_c], 0.0)
+        valid_c = np.where(cover_c, valid[com_c], 1.0)
+        com = e.pos_commodity
+        controlled = self._in_target & on[com] & (all_uses[com] | e.pos_military)
         cover = np.zeros(e.n_edges, bool)
-        p = np.ones(e.n_edges)
-        delay = np.zeros(e.n_edges)
-        valid = np.ones(e.n_edges)
-        for c, spec in controls.items():
-            ci = e.commodities.index(c)
-            sel = self.candidate & (self.edge_commodity == ci)
-            if not spec.all_end_uses:
-                sel &= self.edge_military
-            cover |= sel
-            p[sel] = np.where(self.edge_military[sel], spec.military_approval_probability,
-                              spec.approval_probability)
-            delay[sel] = spec.delay_weeks
-            valid[sel] = spec.license_validity_weeks
-        controlled = np.zeros(e.n_pos, bool)
-        for c, spec in controls.items():
-            sel = (e.pos_country == e.target) & (e.pos_commodity == e.commodities.index(c))
-            controlled |= sel if spec.all_end_uses else sel & e.pos_military
-        cand = self._cand
-        for a in (cover, p, delay, valid, controlled):
-            a.flags.writeable = False
-        cover_c = cover[cand]
-        return cover, p, delay, valid, controlled, cover_c, p[cand], delay[cand], valid[cand], bool(cover_c.any())
-
-    def _schedule(self, idx: np.ndarray, delay: np.ndarray, t: int) -> None:
-        """Set decision dates: geometric waiting time with mean ``delay`` weeks."""
-        wait = np.zeros(len(idx), np.int64)
-        pos = delay[idx] > 0
-        if pos.any():
-            wait[pos] = self.rng.geometric(1.0 / (1.0 + delay[idx][pos])) - 1
-        self.next_step[idx] = t + wait
+        cover[self._cand] = cover_c
+        cover.flags.writeable = controlled.flags.writeable = False
+        delays = np.unique(delay_c[cover_c])
+        return Coverage(cover, controlled, cover_c, p_c, delay_c, valid_c,
+                        grant_weeks_c=np.maximum(1, np.round(valid_c)).astype(np.int64),
+                        refuse_weeks_c=np.maximum(4, np.round(delay_c)).astype(np.int64),
+                        one_q=1.0 / (1.0 + delays[0]) if len(delays) == 1 and delays[0] > 0 else None)
 
     def step(self) -> None:
         m, s = self.model, self.model.state
         t = m.t
-        cover, _, _, _, controlled, cover_c, p_c, delay_c, valid_c, any_cover = self._controlled()
-        # status and decision dates of the candidate edges (no other edge ever needs a licence)
-        cand = self._cand
-        status = self.status[cand]
-        if any_cover or status.any():
-            self._decide(t, status, cover_c, p_c, delay_c, valid_c)
-        # else: no control and no licence in any state: nothing to decide (and no draws)
-        # open: not blacklisted, and not covered unless licensed
-        np.logical_not(s.edge_blacklisted, out=s.edge_open)
-        s.pos_controlled[:] = controlled
-        s.edge_controlled[:] = cover
-        s.edge_licensed[:] = False
-        if any_cover:
-            granted = self.status[cand] == GRANTED
-            s.edge_open[cand] &= ~cover_c | granted
-            s.edge_licensed[cand] = cover_c & granted
+        cov = self._controlled()
+        # applications, decisions, renewals of the candidate edges (no other edge ever needs a licence)
+        cand, status_c, next_c = self._cand, self._status_c, self._next_c
+        n_new, n_again, n_due = _requests_kernel(cand, cov.cover_c, status_c, next_c, self.status, t, self._new,
+                                                 self._again, self._due)
+        new, again = self._new[:n_new], self._again[:n_again]
+        if n_new or n_again:
+            geo_new, geo_again = self._geometric(new, cov), self._geometric(again, cov)
+            n_due = _schedule_kernel(cand, cov.cover_c, status_c, next_c, self.next_step, t, new, geo_new, again,
+                                     geo_again, self._due)
+        draws = self.rng.random(n_due) if n_due else _NO_DRAWS
+        # edges are blacklisted (for good) only as traders are (transshipment): when their count
+        # and the controls stay, only the licences decided or renewed this week change what is open
+        everything = cov is not self._published or m.n_blacklisted != self._published_blacklisted
+        n_granted = _decide_publish_kernel(cand, cov.cover_c, status_c, next_c, self.status, self.next_step, t,
+                                           self._due[:n_due], draws, cov.p_c, cov.grant_weeks_c, cov.refuse_weeks_c,
+                                           again, everything, s.edge_blacklisted, s.edge_open, s.edge_licensed)
+        self.n_granted += n_granted
+        self.n_refused += n_due - n_granted
+        if cov is not self._published:  # the controls moved: publish what they cover
+            s.pos_controlled[:] = cov.controlled
+            s.edge_controlled[:] = cov.cover
+            self._published = cov
+        self._published_blacklisted = m.n_blacklisted
 
-    def _decide(self, t, status, cover_c, p_c, delay_c, valid_c) -> None:
-        """Applications, decisions, renewals of the candidate edges (``status`` is theirs)."""
-        cand = self._cand
-        nxt = self.next_step[cand]
-        # lifted controls: licences no longer needed
-        status[~cover_c] = NONE
-        new = np.flatnonzero(cover_c & (status == NONE))
-        status[new] = PENDING
-        self._schedule_c(new, nxt, delay_c, t)
-        # expired grants and refusals apply again
-        again = np.flatnonzero(cover_c & (status >= GRANTED) & (nxt <= t))  # granted or refused
-        status[again] = PENDING
-        self._schedule_c(again, nxt, delay_c, t)
-        due = np.flatnonzero(cover_c & (status == PENDING) & (nxt <= t))
-        if len(due):
-            ok = self.rng.random(len(due)) < p_c[due]
-            g, r = due[ok], due[~ok]
-            status[g] = GRANTED
-            nxt[g] = t + np.maximum(1, np.round(valid_c[g])).astype(np.int64)
-            status[r] = REFUSED
-            nxt[r] = t + np.maximum(4, np.round(delay_c[r])).astype(np.int64)
-            self.n_granted += len(g)
-            self.n_refused += len(r)
-        self.status[cand] = status
-        self.next_step[cand] = nxt
+    def _geometric(self, idx: np.ndarray, cov: Coverage) -> np.ndarray:
+        """Waiting times plus one of applications of candidate edges ``idx``: geometric with
+        mean ``delay_c`` weeks (1 where that is 0).
 
-    def _schedule_c(self, idx: np.ndarray, nxt: np.ndarray, delay: np.ndarray, t: int) -> None:
-        """:meth:`_schedule` on candidate-edge arrays (``idx`` into them, dates ``nxt``)."""
+        When every covered edge has the same positive delay (``one_q``: the success
+        probability), one draw of that many from it is the same as a draw with an array of it.
+        """
         if len(idx) == 0:
-            return
-        wait = np.zeros(len(idx), np.int64)
-        d = delay[idx]
+            return _NO_GEOMETRIC
+        if cov.one_q is not None:
+            return self.rng.geometric(cov.one_q, size=len(idx))
+        geo = np.ones(len(idx), np.int64)
+        d = cov.delay_c[idx]
         pos = d > 0
         if pos.any():
-            wait[pos] = self.rng.geometric(1.0 / (1.0 + d[pos])) - 1
-        nxt[idx] = t + wait
+            geo[pos] = self.rng.geometric(1.0 / (1.0 + d[pos]))
+        return geo

@@ -21,8 +21,107 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, span
+from simulation.mechanisms.base import Mechanism, kernel, span
 from simulation.population import POS_MANUFACTURER, POS_STOCKPILE
+
+
+@kernel
+def _maximum(a, b):
+    """``np.maximum`` of two floats: NaN if either is NaN."""
+    return a if a >= b or a != a else b
+
+
+@kernel
+def _minimum(a, b):
+    """``np.minimum`` of two floats: NaN if either is NaN."""
+    return a if a <= b or a != a else b
+
+
+@kernel
+def _inventories_kernel(ring, ring_cn, slot, in_transit, inventory, recycled, required,
+                        mf_start, mf_end, cc_mf, trigger_mf, target_days, lead_weeks,
+                        stock, cc_stock, stock_com, stock_country, release_share, refill, max_price,
+                        hold_stock, goal, price, n_cc, n_countries,
+                        expected_use, stock_target, pipe_target, adjust_rate):
+    """One week of :class:`Inventories`: arrivals, releases, use, targets, holding cost.
+
+    Updates ``ring``, ``ring_cn``, ``in_transit``, ``inventory`` and the targets in place;
+    returns the arrivals (all and Chinese-origin), use per position, releases per
+    country-commodity and holding cost per country (USD). Manufacturers' positions are the
+    range ``mf_start:mf_end`` (``cc_mf``, ``trigger_mf``, ``target_days``, ``lead_weeks``
+    are over it); the loops over it are kept simple so that they vectorise.
+    """
+    # arrivals
+    row, row_cn = ring[slot], ring_cn[slot]
+    arrived = np.empty(len(inventory))
+    arrived_cn = np.empty(len(inventory))
+    for i in range(len(inventory)):
+        a = row[i]
+        arrived[i] = a
+        arrived_cn[i] = row_cn[i]
+        row[i] = 0.0
+        row_cn[i] = 0.0
+        in_transit[i] -= a
+        inventory[i] += a + recycled[i]
+
+    # need of the manufacturers short of cover, and releases per country-commodity
+    req = required[mf_start:mf_end]
+    inv = inventory[mf_start:mf_end]
+    need = np.empty(len(req))
+    for j in range(len(req)):
+        need[j] = _maximum(req[j] * trigger_mf[j] / 7.0 - inv[j], 0.0)
+    need_cc = np.zeros(n_cc)
+    for j in range(len(req)):
+        need_cc[cc_mf[j]] += need[j]
+    stock_cc = np.zeros(n_cc)
+    for k in range(len(stock)):
+        stock_cc[cc_stock[k]] = inventory[stock[k]]
+    release_cc = np.empty(n_cc)
+    frac = np.zeros(n_cc)
+    released = False  # else every share is 0 and no stock changes hands
+    for c in range(n_cc):
+        release_cc[c] = _minimum(need_cc[c], stock_cc[c] * release_share[c])
+        if need_cc[c] > 0:
+            frac[c] = release_cc[c] / need_cc[c]
+        if release_cc[c] != 0.0:
+            released = True
+    if released:
+        for j in range(len(req)):
+            inv[j] += need[j] * frac[cc_mf[j]]
+
+    # use and next week's targets; shortage per country-commodity
+    use = np.zeros(len(inventory))
+    use_mf = use[mf_start:mf_end]
+    expected_use[:mf_start] = 0.0
+    expected_use[mf_end:] = 0.0
+    expected_use_mf = expected_use[mf_start:mf_end]
+    stock_target_mf = stock_target[mf_start:mf_end]
+    pipe_target_mf = pipe_target[mf_start:mf_end]
+    lack = need  # the buffer is reused: the need has been spent
+    for j in range(len(req)):
+        r = req[j]
+        u = _minimum(r, inv[j])
+        use_mf[j] = u
+        inv[j] -= u
+        lack[j] = _maximum(r - u, 0.0)
+        expected_use_mf[j] = r
+        stock_target_mf[j] = r * target_days[j] / 7.0
+        pipe_target_mf[j] = r * lead_weeks[j]
+    short_cc = np.zeros(n_cc)
+    for j in range(len(req)):
+        short_cc[cc_mf[j]] += lack[j]
+
+    # stockpiles: release, refill rate (calm only), holding cost by country
+    holding = np.zeros(n_countries)
+    for k in range(len(stock)):
+        p = stock[k]
+        inventory[p] -= release_cc[cc_stock[k]]
+        price_p = price[stock_com[k]]
+        calm = short_cc[cc_stock[k]] <= 0 and price_p <= max_price[k]
+        stock_target[p] = goal[k]
+        adjust_rate[p] = refill[k] if calm else 0.0
+        holding[stock_country[k]] += inventory[p] * price_p * hold_stock[k] / 52.0
+    return arrived, arrived_cn, use, release_cc, holding
 
 
 class Inventories(Mechanism):
@@ -78,12 +177,10 @@ class Inventories(Mechanism):
         e = self.model.eco
         ip = np.intp
         self._mf = span(self.manuf)
-        # population.py puts manufacturers' positions first: the views below rely on a slice
+        # population.py puts manufacturers' positions first: the kernel takes them as a range
         assert isinstance(self._mf, slice), "manufacturers' positions must be contiguous"
-        self._not_mf = span(~self.manuf)
-        self._cc = self.cc_all.astype(ip)
         self._cc_stock = self.cc_stock.astype(ip)
-        self._cc_mf = self._cc[self._mf]
+        self._cc_mf = self.cc_all[self._mf].astype(ip)
         self._trigger_mf = self.trigger_days[self.cc_all][self._mf]
         self._target_days = e.pos_target_days[self._mf]
         self._lead_weeks = e.pos_lead_weeks[self._mf]
@@ -110,59 +207,10 @@ class Inventories(Mechanism):
 
     def step(self) -> None:
         m, e, s = self.model, self.model.eco, self.model.state
-        L = s.ring.shape[0]
-        slot = m.t % L
-        arrived = s.ring[slot].copy()
-        s.arrived_cn = s.ring_cn[slot].copy()
-        s.ring[slot] = 0.0
-        s.ring_cn[slot] = 0.0
-        s.in_transit -= arrived
-        s.inventory += arrived + s.recycled
-        s.arrived = arrived
-
-        # state releases to firms short of cover (manufacturers' positions are the range mf;
-        # elsewhere need and use are 0)
-        mf, n_cc = self._mf, self.n_cc
-        cc_mf = self._cc_mf
-        required, inventory = s.required, s.inventory
-        req_mf, inv_mf = required[mf], inventory[mf]
-        need_mf = req_mf * self._trigger_mf
-        need_mf /= 7.0
-        need_mf -= inv_mf
-        np.maximum(need_mf, 0.0, out=need_mf)
-        need_cc = np.bincount(cc_mf, need_mf, minlength=n_cc)
-        stock_cc = np.zeros(n_cc)
-        stock_cc[self._cc_stock] = inventory[self.stock]
-        release_cc = np.minimum(need_cc, stock_cc * self.release_share)
-        frac = np.divide(release_cc, need_cc, out=np.zeros(n_cc), where=need_cc > 0)
-        if release_cc.any():  # else every share is 0 and no stock changes hands
-            need_mf *= frac.take(cc_mf)
-            inv_mf += need_mf
-        inventory[self.stock] -= release_cc[self._cc_stock]
-        self.released_cc = release_cc
-
-        # use
-        use = np.zeros(len(inventory))
-        use_mf = np.minimum(req_mf, inv_mf, out=use[mf])
-        inv_mf -= use_mf
-        s.use = use
-
-        # next week's targets
-        s.expected_use[mf] = req_mf
-        s.expected_use[self._not_mf] = 0.0
-        target = np.multiply(req_mf, self._target_days, out=s.stock_target[mf])
-        target /= 7.0
-        np.multiply(req_mf, self._lead_weeks, out=s.pipe_target[mf])
-        lack = req_mf - use_mf
-        np.maximum(lack, 0.0, out=lack)
-        short_cc = np.bincount(cc_mf, lack, minlength=n_cc)
-        com = self._stock_com
-        price_stock = s.price[com]
-        calm = (short_cc[self._cc_stock] <= 0) & (price_stock <= self._max_price)
-        s.stock_target[self.stock] = self._stock_goal(m.t)
-        s.adjust_rate[self.stock] = np.where(calm, self.refill, 0.0)
-
-        # holding cost (USD) by country
-        value = inventory[self.stock] * price_stock
-        s.holding_cost_usd = np.bincount(self._stock_country, value * self._hold_stock / 52.0,
-                                         minlength=len(e.countries))
+        mf = self._mf
+        s.arrived, s.arrived_cn, s.use, self.released_cc, s.holding_cost_usd = _inventories_kernel(
+            s.ring, s.ring_cn, m.t % s.ring.shape[0], s.in_transit, s.inventory, s.recycled, s.required,
+            mf.start, mf.stop, self._cc_mf, self._trigger_mf, self._target_days, self._lead_weeks,
+            self.stock, self._cc_stock, self._stock_com, self._stock_country, self.release_share,
+            self.refill, self._max_price, self._hold_stock, self._stock_goal(m.t), s.price,
+            self.n_cc, len(e.countries), s.expected_use, s.stock_target, s.pipe_target, s.adjust_rate)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import CeilingPath, Mechanism, position_ceilings, span
+from simulation.mechanisms.base import CeilingPath, Mechanism, kernel, position_ceilings, span
 from simulation.population import POS_TRADER, PRODUCER
 
 
@@ -72,75 +72,70 @@ class Market(Mechanism):
         self._calm_reference()
 
     def _index(self) -> None:
-        """Every fixed subset as an integer index (or a slice when contiguous), gathered once:
-        the weekly arithmetic then neither rebuilds masks nor casts small integer types."""
+        """Every fixed subset and per-edge key the kernels read, gathered once as unsigned
+        integers, 16-bit when they fit (numba indexes with unsigned integers without testing
+        for negative indices, and small ones halve the memory the weekly loops sweep)."""
         e = self.model.eco
-        ip = np.intp
-        pos = np.asarray(e.edge_pos, dtype=ip)  # no copy when already intp
-        sup = np.asarray(e.edge_supplier, dtype=ip)
-        firm_com = e.firm_commodity.astype(ip)
-        self._com = e.pos_commodity.astype(ip)
+        pos = e.edge_pos.astype(np.intp)
+        sup = e.edge_supplier.astype(np.intp)
+        firm_com = e.firm_commodity.astype(np.intp)
+        n_pos, n_firms, n_com = e.n_pos, e.n_firms, self.n_com
+        bound = max(e.n_edges, (len(self.leads) + 1) * n_pos, n_firms + n_pos + 1)  # above every index and key
+        ix = np.uint16 if bound < 2**16 else np.uint32
+        self._edge_pos = pos.astype(ix)
+        self._com = e.pos_commodity.astype(ix)
         self._base_use = e.pos_base_use_t
         self._firm_cap = e.firm_capacity_t
-        self._not_buyer = span(~self.buyer)
-        self._via = np.flatnonzero(self.via_edge)
-        self._via_pos = pos[self._via]
+        via = np.flatnonzero(self.via_edge)
         # positions with hub suppliers, and each via edge's place among them
-        self._hub_buyers = np.flatnonzero(np.bincount(self._via_pos, minlength=e.n_pos))
-        self._via_local = np.searchsorted(self._hub_buyers, self._via_pos)
-        self._up = span(self.up_edge)
+        hub = np.flatnonzero(np.bincount(pos[via], minlength=n_pos))
+        self._via, self._hub_buyers = via.astype(ix), hub.astype(ix)
+        self._via_local = np.searchsorted(hub, pos[via]).astype(ix)
         # traders' pass-through positions, numbered 0..n_traders-1
         traders = np.flatnonzero(e.pos_kind == POS_TRADER)
-        local = np.full(e.n_pos, -1, ip)
+        local = np.zeros(n_pos, np.intp)
         local[traders] = np.arange(len(traders))
         self._n_traders = len(traders)
-        self._via_trader = local[self.via_trader_pos]
-        self._up_trader = local[pos[self._up]]
+        via_trader = local[self.via_trader_pos]
+        self._via_trader = via_trader.astype(ix)
+        up = np.flatnonzero(self.up_edge)
+        self._up, self._up_trader, self._up_sup = up.astype(ix), local[pos[up]].astype(ix), sup[up].astype(ix)
         # per edge: its supplier's orders (producers; a spare bin for the rest), its fill (a
-        # producer's, or the trader's for via edges; 0 for none) and the commodity produced
-        n_firms, n_com = e.n_firms, self.n_com
+        # producer's, or the trader's for via edges; 0 for none), the commodity produced (a
+        # spare bin for none)
         pe = np.flatnonzero(self.prod_edge)
-        self._order_key = np.full(e.n_edges, n_firms, ip)
-        self._order_key[pe] = sup[pe]
-        self._fill_key = np.full(e.n_edges, n_firms + self._n_traders, ip)
-        self._fill_key[pe] = sup[pe]
-        self._fill_key[self._via] = n_firms + self._via_trader
-        self._made_key = np.full(e.n_edges, n_com, ip)
-        self._made_key[pe] = firm_com[sup[pe]]
-        self._up_sup = sup[self._up]
-        self._be = span(~self.up_edge)
-        self._be_pos = pos[self._be]
-        becn = ~self.up_edge & self.edge_cn
-        self._becn = np.flatnonzero(becn)
-        self._becn_pos = pos[self._becn]
-        # buyer edges keyed by (lead, position): one bincount fills the pipeline slot of every lead
-        lead_no = np.zeros(int(self.leads.max(initial=0)) + 1, ip)
+        order_key = np.full(e.n_edges, n_firms, ix)
+        order_key[pe] = sup[pe]
+        fill_key = np.full(e.n_edges, n_firms + self._n_traders, ix)
+        fill_key[pe] = sup[pe]
+        fill_key[via] = n_firms + via_trader
+        made_key = np.full(e.n_edges, n_com, ix)
+        made_key[pe] = firm_com[sup[pe]]
+        self._order_key, self._fill_key, self._made_key = order_key, fill_key, made_key
+        # per edge: the buyer position it delivers to and its (lead, position) pipeline bin (past
+        # the end: none, for trader <- producer edges); the buyer edges of Chinese origin
+        be = ~self.up_edge
+        lead_no = np.zeros(int(self.leads.max(initial=0)) + 1, np.intp)
         lead_no[self.leads] = np.arange(len(self.leads))
-        self._be_key = lead_no[e.edge_lead[self._be]] * e.n_pos + self._be_pos
-        self._lead_list = [int(x) for x in self.leads]
-        self._becn_key = lead_no[e.edge_lead[self._becn]] * e.n_pos + self._becn_pos
-        self._via_cn = (self.via_edge & self.edge_cn).astype(float)
-        self._cn_pool = np.flatnonzero(self.cn_producer)
-        self._cn_pool_com = firm_com[self._cn_pool]
-        self._other_pool = np.flatnonzero(self.noncn_producer)
-        self._other_pool_com = firm_com[self._other_pool]
-        self._buy = span(self.buyer)
-        self._buy_com = self._com[self._buy]
-        # buyers outside China by commodity (the rest of the buyers in a spare bin)
-        self._out_key = np.where(self.outside_pos[self._buy], self._buy_com, n_com)
+        self._be_key = np.where(be, pos, n_pos).astype(ix)
+        self._lead_key = np.full(e.n_edges, len(self.leads) * n_pos, ix)
+        self._lead_key[be] = lead_no[e.edge_lead[be]] * n_pos + pos[be]
+        self._be_cn = np.flatnonzero(be & self.edge_cn).astype(ix)
+        self._leads = self.leads.astype(ix)
+        cn_pool, other_pool = np.flatnonzero(self.cn_producer), np.flatnonzero(self.noncn_producer)
+        self._cn_pool, self._cn_pool_com = cn_pool.astype(ix), firm_com[cn_pool].astype(ix)
+        self._other_pool, self._other_pool_com = other_pool.astype(ix), firm_com[other_pool].astype(ix)
         self._lo, self._hi = 0.2 * self.p0, self.cap_multiple * self.p0
         self._lo_cn, self._hi_cn = 0.2 * self.p0_cn, self.cap_multiple * self.p0_cn
         # dependence ceilings
         self._capped_any = bool(self.capped.any())
-        alt = self.prod_edge & ~self.edge_cn
-        self._alt = np.flatnonzero(alt)
-        self._alt_sup, self._alt_pos = sup[self._alt], pos[self._alt]
-        self._dcn = np.flatnonzero(self.direct_cn)
-        self._dcn_pos = pos[self._dcn]
-        self._vcn = np.flatnonzero(self.via_cn_target)
-        self._vcn_pos = pos[self._vcn]
-        self._cut = np.flatnonzero(self.direct_cn | self.via_cn_target)
-        self._cut_pos = pos[self._cut]
+        alt = np.flatnonzero(self.prod_edge & ~self.edge_cn)
+        self._alt, self._alt_sup, self._alt_pos = alt.astype(ix), sup[alt].astype(ix), pos[alt].astype(ix)
+        dcn, vcn = np.flatnonzero(self.direct_cn), np.flatnonzero(self.via_cn_target)
+        self._dcn, self._dcn_pos = dcn.astype(ix), pos[dcn].astype(ix)
+        self._vcn, self._vcn_pos = vcn.astype(ix), pos[vcn].astype(ix)
+        cut = np.flatnonzero(self.direct_cn | self.via_cn_target)
+        self._cut, self._cut_pos = cut.astype(ix), pos[cut].astype(ix)
         self._ceiling = CeilingPath(self.ceiling_final, self.ceiling_end)
 
     def _calm_reference(self) -> None:
@@ -169,145 +164,45 @@ class Market(Mechanism):
         all0 = np.bincount(com_e[buyer_e], flow[buyer_e], minlength=n_com)
         self.cn_world_share0 = float((cn_all0 * self.p0).sum() / max((all0 * self.p0).sum(), 1e-12))
 
-    def desired(self) -> np.ndarray:
-        """Order-up-to purchases of every buyer position this week (t)."""
-        s = self.model.state
-        want = s.stock_target + s.pipe_target
-        want -= s.inventory
-        want -= s.in_transit
-        want *= s.adjust_rate
-        want += s.expected_use
-        want[self._not_buyer] = 0.0
-        return np.maximum(want, 0.0, out=want)
-
     def step(self) -> None:
-        m, e, s = self.model, self.model.eco, self.model.state
-        n_pos, n_com, n_firms = e.n_pos, self.n_com, e.n_firms
-        np.multiply(self._base_use, s.intensity, out=s.required)  # this week's need at full output
-        desired = self.desired()
-
-        # orders on edges; blocked buyers reroute part of their blocked Chinese orders via hubs
-        share, edge_open = s.edge_share, s.edge_open
-        via, up, n_tr = self._via, self._up, self._n_traders
-        placed = desired.take(e.edge_pos)
-        placed *= share
-        placed *= edge_open
-        hub = self._hub_buyers
-        rerouted = s.reroute.take(hub) * s.blocked_share.take(hub)
-        rerouted *= desired.take(hub)
-        via_share_e = share[via]
-        via_share = np.bincount(self._via_local, via_share_e, minlength=len(hub))
-        extra = _div(rerouted, via_share, 0.0, via_share > 1e-12)
-        placed[via] += extra.take(self._via_local) * via_share_e
-        # traders pass their orders upstream
-        trader_orders = np.bincount(self._via_trader, placed[via], minlength=n_tr)
-        placed[up] = trader_orders.take(self._up_trader) * share[up] * edge_open[up]
-
-        # producers allocate pro rata when short of capacity
-        cap = self._firm_cap * s.capacity_factor
+        m, s = self.model, self.model.state
+        # orders, rerouting through hubs, traders' pass-through; the dependence ceilings cut them
+        desired, placed, trader_orders, cap = _orders_kernel(
+            self._base_use, s.intensity, s.required, s.stock_target, s.pipe_target, s.inventory, s.in_transit,
+            s.adjust_rate, s.expected_use, self.buyer, self._edge_pos, s.edge_share, s.edge_open, self._hub_buyers,
+            s.reroute, s.blocked_share, self._via, self._via_local, self._via_trader, self._n_traders, self._up,
+            self._up_trader, self._firm_cap, s.capacity_factor)
         if self._capped_any:
-            placed = self._cap_chinese(placed, cap, n_pos)
-        orders = np.bincount(self._order_key, placed, minlength=n_firms + 1)[:n_firms]
-        fill = _div(cap, orders, 1.0, orders > cap)
-        trader_got = np.bincount(self._up_trader, placed[up] * fill.take(self._up_sup), minlength=n_tr)
-        trader_fill = _div(trader_got, trader_orders, 0.0)
-        deliv = placed * np.concatenate((fill, trader_fill, [0.0])).take(self._fill_key)
-
-        # what buyers got under contract, and what they still lack
-        deliv_be, deliv_becn = deliv[self._be], deliv[self._becn]
-        got = np.bincount(self._be_pos, deliv_be, minlength=n_pos)
-        got_cn = np.bincount(self._becn_pos, deliv_becn, minlength=n_pos)
-        unmet = desired - got
-        np.maximum(unmet, 0.0, out=unmet)
-
-        # spot market: spare capacity outside China, then China's for uncontrolled buyers
-        spare = cap - orders * fill
-        np.maximum(spare, 0.0, out=spare)
-        com = self._com
-        free = unmet * ~(s.pos_controlled | self.capped)
-        spot_cn, used1 = _pool_idx(free, com, spare, self._cn_pool, self._cn_pool_com, n_com)
-        spot_other, used2 = _pool_idx(unmet - spot_cn, com, spare, self._other_pool, self._other_pool_com, n_com)
-        spot = spot_cn + spot_other
-
-        # ship into the pipelines: one bincount per origin fills the slot of every lead
-        t, L, k = m.t, s.ring.shape[0], len(self.leads)
-        by_lead = np.bincount(self._be_key, deliv_be, minlength=k * n_pos).reshape(k, n_pos)
-        by_lead_cn = np.bincount(self._becn_key, deliv_becn, minlength=k * n_pos).reshape(k, n_pos)
-        for i, lead in enumerate(self._lead_list):
-            slot = (t + lead) % L
-            s.ring[slot] += by_lead[i]
-            s.ring_cn[slot] += by_lead_cn[i]
-        slot = (t + self.spot_lead) % L
-        s.ring[slot] += spot
-        s.ring_cn[slot] += spot_cn
-        shipped = got + spot
-        s.in_transit += shipped
-        shipped_cn = got_cn + spot_cn
-
-        # flows published for the other mechanisms and the record
+            _cap_chinese_kernel(placed, cap, self._ceiling.at(m.t), self.capped, self._alt, self._alt_sup,
+                                self._alt_pos, self._dcn, self._dcn_pos, self._vcn, self._vcn_pos, self._cut,
+                                self._cut_pos, self._via, self._via_trader, self._n_traders, self._up,
+                                self._up_trader, s.edge_share, s.edge_open)
+        # allocation, deliveries, spot market, shipment into the pipelines
+        (s.shipped, s.shipped_cn, s.spot, s.production_t, s.transshipped,
+         cn_out, ship_all, cn_ship, ratio, ratio_cn) = _clear_kernel(
+            placed, trader_orders, cap, desired, self._order_key, self._up, self._up_trader, self._up_sup,
+            self._fill_key, self.via_cn_target, self._made_key, self._be_key, self._lead_key, self._be_cn,
+            self._leads, m.t, s.ring, s.ring_cn, self.spot_lead, s.in_transit, self._com, s.pos_controlled, self.capped,
+            self._cn_pool, self._cn_pool_com, self._other_pool, self._other_pool_com, self.buyer, self.outside_pos,
+            self.r0, self.u0)
         s.desired = desired
-        s.shipped = shipped
-        s.shipped_cn = shipped_cn
-        s.spot = spot
-        s.production_t = np.bincount(self._made_key, deliv, minlength=n_com + 1)[:n_com] + used1 + used2
-        s.transshipped = deliv * self._via_cn
 
         # China's export revenue and world market share (for its escalation calculus)
-        out_key, buy, buy_com = self._out_key, self._buy, self._buy_com
-        cn_out = np.bincount(out_key, shipped_cn[buy], minlength=n_com + 1)[:n_com]
         s.cn_export_usd = float((cn_out * s.price_cn).sum())
-        value_all = (np.bincount(buy_com, shipped[buy], minlength=n_com) * s.price).sum()
-        cn_ship = np.bincount(buy_com, shipped_cn[buy], minlength=n_com)
+        value_all = (ship_all * s.price).sum()
         value_cn = (cn_ship * s.price).sum()
         s.cn_world_share = float(value_cn / value_all) if value_all > 0 else self.cn_world_share0
 
         # prices
-        d_out = np.bincount(out_key, desired[buy], minlength=n_com + 1)[:n_com]
-        cap_noncn = np.bincount(self._other_pool_com, cap[self._other_pool], minlength=n_com)
-        cap_cn = np.bincount(self._cn_pool_com, cap[self._cn_pool], minlength=n_com)
-        r = _div(d_out, cap_noncn + cn_out, 0.0)
-        target = self.p0 * np.power(_div(r, self.r0, 1.0), self.flex)
-        u = _div(cn_ship, cap_cn, 0.0)
-        target_cn = self.p0_cn * np.power(_div(u, self.u0, 1.0), self.flex)
-        target = np.clip(target, self._lo, self._hi)
-        target_cn = np.clip(target_cn, self._lo_cn, self._hi_cn)
-        s.price += self.adjust * (target - s.price)
-        s.price_cn += self.adjust * (target_cn - s.price_cn)
-
-    def _cap_chinese(self, placed: np.ndarray, cap: np.ndarray, n_pos: int) -> np.ndarray:
-        """Under a dependence ceiling c, Chinese-origin orders of a position may not exceed
-        c / (1 - c) times what its non-Chinese suppliers deliver this week (their
-        allocation does not depend on Chinese orders, so it is computed first)."""
-        s = self.model.state
-        n_firms = len(cap)
-        placed_alt = placed[self._alt]
-        orders = np.bincount(self._alt_sup, placed_alt, minlength=n_firms)
-        fill = _div(cap, orders, 1.0, orders > cap)
-        got_alt = np.bincount(self._alt_pos, placed_alt * fill[self._alt_sup], minlength=n_pos)
-        c = self._ceiling.at(self.model.t)
-        allowed = np.where(c < 1.0, c / np.maximum(1.0 - c, 1e-12) * got_alt, np.inf)
-        cn_orders = (np.bincount(self._dcn_pos, placed[self._dcn], minlength=n_pos)
-                     + np.bincount(self._vcn_pos, placed[self._vcn], minlength=n_pos))
-        keep = np.where(self.capped & (cn_orders > allowed), _div(allowed, cn_orders, 0.0), 1.0)
-        placed = placed.copy()
-        placed[self._cut] *= keep[self._cut_pos]
-        trader_orders = np.bincount(self._via_trader, placed[self._via], minlength=self._n_traders)
-        up = self._up
-        placed[up] = trader_orders.take(self._up_trader) * s.edge_share[up] * s.edge_open[up]
-        return placed
+        target = self.p0 * np.power(ratio, self.flex)
+        target_cn = self.p0_cn * np.power(ratio_cn, self.flex)
+        _price_kernel(s.price, target, self._lo, self._hi, self.adjust)
+        _price_kernel(s.price_cn, target_cn, self._lo_cn, self._hi_cn, self.adjust)
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
     """``np.unique`` of small non-negative integers (lead times), in linear time."""
     return np.flatnonzero(np.bincount(values)) if len(values) else np.unique(values)
-
-
-def _div(a: np.ndarray, b: np.ndarray, default: float, where: np.ndarray | None = None) -> np.ndarray:
-    """``a / b`` where ``where`` (default ``b > 0``) holds, else ``default`` (1-d arrays)."""
-    n = len(b)
-    out = np.zeros(n) if default == 0.0 else np.ones(n) if default == 1.0 else np.full(n, default)
-    np.divide(a, b, out=out, where=b > 0 if where is None else where)
-    return out
 
 
 def _safe_div(a, b, default: float):
@@ -318,24 +213,267 @@ def _safe_div(a, b, default: float):
     return out
 
 
+@kernel
+def _max(a, b):
+    """``np.maximum`` of two floats (NaN propagates)."""
+    return a if a >= b or a != a else b
+
+
+@kernel
+def _min(a, b):
+    """``np.minimum`` of two floats (NaN propagates)."""
+    return a if a <= b or a != a else b
+
+
+@kernel
+def _orders_kernel(base_use, intensity, required, stock_target, pipe_target, inventory, in_transit, adjust_rate,
+                   expected_use, buyer, edge_pos, share, edge_open, hub, reroute, blocked_share, via, via_local,
+                   via_trader, n_traders, up, up_trader, firm_cap, capacity_factor):
+    """This week's need at full output (into ``required``), the order-up-to purchases of every
+    position, the orders placed on every edge (a hub buyer's rerouted orders added to its
+    via edges, split by share), the orders traders pass upstream, and producers' capacity.
+
+    Returns:
+        (desired per position, placed per edge, orders per trader, capacity per firm)
+    """
+    n_pos = len(base_use)
+    desired = np.empty(n_pos)
+    for p in range(n_pos):
+        required[p] = base_use[p] * intensity[p]
+        want = (((stock_target[p] + pipe_target[p]) - inventory[p]) - in_transit[p]) * adjust_rate[p]
+        desired[p] = _max(want + expected_use[p], 0.0) if buyer[p] else 0.0
+    placed = np.empty(len(share))
+    for i in range(len(share)):
+        placed[i] = desired[edge_pos[i]] * share[i] * edge_open[i]
+    # blocked Chinese orders rerouted through hubs, split over the buyer's via edges by share
+    via_share = np.zeros(len(hub))
+    for j in range(len(via)):
+        via_share[via_local[j]] += share[via[j]]
+    extra = np.empty(len(hub))
+    for h in range(len(hub)):
+        p = hub[h]
+        rerouted = reroute[p] * blocked_share[p] * desired[p]
+        extra[h] = rerouted / via_share[h] if via_share[h] > 1e-12 else 0.0
+    trader_orders = np.zeros(n_traders)
+    for j in range(len(via)):
+        i = via[j]
+        placed[i] += extra[via_local[j]] * share[i]
+        trader_orders[via_trader[j]] += placed[i]
+    for j in range(len(up)):
+        i = up[j]
+        placed[i] = trader_orders[up_trader[j]] * share[i] * edge_open[i]
+    cap = np.empty(len(firm_cap))
+    for f in range(len(firm_cap)):
+        cap[f] = firm_cap[f] * capacity_factor[f]
+    return desired, placed, trader_orders, cap
+
+
+@kernel
+def _cap_chinese_kernel(placed, cap, ceiling, capped, alt, alt_sup, alt_pos, dcn, dcn_pos, vcn, vcn_pos, cut,
+                        cut_pos, via, via_trader, n_traders, up, up_trader, share, edge_open):
+    """Under a dependence ceiling c, Chinese-origin orders of a position may not exceed
+    c / (1 - c) times what its non-Chinese suppliers deliver this week (their allocation
+    does not depend on Chinese orders, so it is computed first). Cuts ``placed`` in place,
+    traders' upstream orders with it."""
+    n_pos = len(capped)
+    orders = np.zeros(len(cap))
+    for j in range(len(alt)):
+        orders[alt_sup[j]] += placed[alt[j]]
+    got_alt = np.zeros(n_pos)
+    for j in range(len(alt)):
+        f = alt_sup[j]
+        fill = cap[f] / orders[f] if orders[f] > cap[f] else 1.0
+        got_alt[alt_pos[j]] += placed[alt[j]] * fill
+    direct = np.zeros(n_pos)
+    for j in range(len(dcn)):
+        direct[dcn_pos[j]] += placed[dcn[j]]
+    via_cn = np.zeros(n_pos)
+    for j in range(len(vcn)):
+        via_cn[vcn_pos[j]] += placed[vcn[j]]
+    keep = np.ones(n_pos)
+    for p in range(n_pos):
+        c = ceiling[p]
+        allowed = c / _max(1.0 - c, 1e-12) * got_alt[p] if c < 1.0 else np.inf
+        cn_orders = direct[p] + via_cn[p]
+        if capped[p] and cn_orders > allowed:
+            keep[p] = allowed / cn_orders if cn_orders > 0 else 0.0
+    for j in range(len(cut)):
+        placed[cut[j]] *= keep[cut_pos[j]]
+    trader_orders = np.zeros(n_traders)
+    for j in range(len(via)):
+        trader_orders[via_trader[j]] += placed[via[j]]
+    for j in range(len(up)):
+        i = up[j]
+        placed[i] = trader_orders[up_trader[j]] * share[i] * edge_open[i]
+
+
+@kernel
+def _pool_supply(spare, idx, idx_com, n_com):
+    """The spare capacity of firms ``idx`` (commodities ``idx_com``) per commodity."""
+    supply = np.zeros(n_com)
+    for j in range(len(idx)):
+        supply[idx_com[j]] += spare[idx[j]]
+    return supply
+
+
+@kernel
+def _pool_shares(supply, demand):
+    """Per commodity, a pool of spare capacity against the requests on it: the share of
+    each request filled (pro rata), the tonnes supplied and the share of the capacity used."""
+    n_com = len(supply)
+    fill, used, take = np.empty(n_com), np.empty(n_com), np.empty(n_com)
+    for c in range(n_com):
+        fill[c] = _min(1.0, supply[c] / demand[c] if demand[c] > 0 else 0.0)
+        used[c] = _min(supply[c], demand[c])
+        take[c] = used[c] / supply[c] if supply[c] > 0 else 0.0
+    return fill, used, take
+
+
+@kernel
+def _pool_kernel(request, req_com, spare, idx, idx_com, n_com):
+    """Allocate the spare capacity of firms ``idx`` (commodities ``idx_com``) pro rata to
+    requests, per commodity; ``spare`` loses what is used.
+
+    Returns:
+        (tonnes allocated per request, tonnes supplied per commodity)
+    """
+    demand = np.zeros(n_com)
+    for i in range(len(request)):
+        demand[req_com[i]] += request[i]
+    fill, used, take = _pool_shares(_pool_supply(spare, idx, idx_com, n_com), demand)
+    got = np.empty(len(request))
+    for i in range(len(request)):
+        got[i] = request[i] * fill[req_com[i]]
+    for j in range(len(idx)):
+        sp = spare[idx[j]]
+        spare[idx[j]] = sp - sp * take[idx_com[j]]
+    return got, used
+
+
+@kernel
+def _clear_kernel(placed, trader_orders, cap, desired, order_key, up, up_trader, up_sup, fill_key, via_cn, made_key,
+                  be_key, lead_key, be_cn, leads, t, ring, ring_cn, spot_lead, in_transit, pos_com, pos_controlled,
+                  capped, cn_pool, cn_pool_com, other_pool, other_pool_com, buyer, outside, r0, u0):
+    """Pro-rata allocation by producers, then by traders; deliveries under contract into the
+    pipelines (``ring``, ``ring_cn``: the slot of each edge's lead); the two spot pools;
+    shipments (added to ``in_transit``); production, transshipment, and the sums the prices read.
+
+    Returns:
+        (shipped, shipped_cn, spot per position, production per commodity, transshipped
+        per edge, China's shipments to outside buyers, all and Chinese-origin shipments per
+        commodity, the ratios to their calm values of the outside market's tightness and of
+        Chinese utilization)
+    """
+    n_firms, n_tr, n_pos, n_com, n_leads = len(cap), len(trader_orders), len(desired), len(r0), len(leads)
+    orders = np.zeros(n_firms + 1)
+    for i in range(len(placed)):
+        orders[order_key[i]] += placed[i]
+    fills = np.empty(n_firms + n_tr + 1)  # producers', traders', none (0)
+    spare = np.empty(n_firms)
+    for f in range(n_firms):
+        fill = cap[f] / orders[f] if orders[f] > cap[f] else 1.0
+        fills[f] = fill
+        spare[f] = _max(cap[f] - orders[f] * fill, 0.0)
+    trader_got = np.zeros(n_tr)
+    for j in range(len(up)):
+        trader_got[up_trader[j]] += placed[up[j]] * fills[up_sup[j]]
+    for k in range(n_tr):
+        fills[n_firms + k] = trader_got[k] / trader_orders[k] if trader_orders[k] > 0 else 0.0
+    fills[n_firms + n_tr] = 0.0
+
+    # deliveries: to buyers (all, and by lead for the pipelines; the keys past the end are
+    # spare bins for the rest), production, transshipment; then the Chinese-origin part
+    transshipped = np.empty(len(placed))
+    made = np.zeros(n_com + 1)
+    no_lead = n_leads * n_pos
+    got, by_lead = np.zeros(n_pos + 1), np.zeros(no_lead + 1)
+    for i in range(len(placed)):
+        d = placed[i] * fills[fill_key[i]]
+        transshipped[i] = d * via_cn[i]
+        made[made_key[i]] += d
+        got[be_key[i]] += d
+        by_lead[lead_key[i]] += d
+    got_cn, by_lead_cn = np.zeros(n_pos), np.zeros(no_lead)
+    for j in range(len(be_cn)):
+        i = be_cn[j]
+        d = placed[i] * fills[fill_key[i]]
+        got_cn[be_key[i]] += d
+        by_lead_cn[lead_key[i]] += d
+    L = ring.shape[0]
+    for k in range(n_leads):
+        slot = (t + leads[k]) % L
+        for p in range(n_pos):
+            ring[slot, p] += by_lead[k * n_pos + p]
+            ring_cn[slot, p] += by_lead_cn[k * n_pos + p]
+
+    # spot market: China's spare capacity for uncontrolled buyers, then the rest for all (the
+    # two pools are disjoint: the first leaves the spare capacity of the second as it is)
+    supply_cn = _pool_supply(spare, cn_pool, cn_pool_com, n_com)
+    supply_other = _pool_supply(spare, other_pool, other_pool_com, n_com)
+    unmet = np.empty(n_pos)
+    demand = np.zeros(n_com)
+    for p in range(n_pos):
+        unmet[p] = _max(desired[p] - got[p], 0.0)
+        demand[pos_com[p]] += unmet[p] * (not (pos_controlled[p] or capped[p]))
+    fill_cn, used_cn, _ = _pool_shares(supply_cn, demand)
+    spot_cn = np.empty(n_pos)
+    demand = np.zeros(n_com)
+    for p in range(n_pos):
+        spot_cn[p] = unmet[p] * (not (pos_controlled[p] or capped[p])) * fill_cn[pos_com[p]]
+        demand[pos_com[p]] += unmet[p] - spot_cn[p]
+    fill_other, used_other, _ = _pool_shares(supply_other, demand)
+
+    # shipment; China's shipments and outside demand per commodity
+    slot = (t + spot_lead) % L
+    spot, shipped, shipped_cn = np.empty(n_pos), np.empty(n_pos), np.empty(n_pos)
+    for p in range(n_pos):
+        spot[p] = spot_cn[p] + (unmet[p] - spot_cn[p]) * fill_other[pos_com[p]]
+        ring[slot, p] += spot[p]
+        ring_cn[slot, p] += spot_cn[p]
+        shipped[p] = got[p] + spot[p]
+        in_transit[p] += shipped[p]
+        shipped_cn[p] = got_cn[p] + spot_cn[p]
+    cn_out, d_out = np.zeros(n_com + 1), np.zeros(n_com + 1)
+    ship_all, cn_ship = np.zeros(n_com), np.zeros(n_com)
+    for p in range(n_pos):
+        if buyer[p]:
+            c = pos_com[p]
+            key = c if outside[p] else n_com
+            cn_out[key] += shipped_cn[p]
+            d_out[key] += desired[p]
+            ship_all[c] += shipped[p]
+            cn_ship[c] += shipped_cn[p]
+    production = np.empty(n_com)
+    for c in range(n_com):
+        production[c] = made[c] + used_cn[c] + used_other[c]
+    cap_other = _pool_supply(cap, other_pool, other_pool_com, n_com)
+    cap_cn = _pool_supply(cap, cn_pool, cn_pool_com, n_com)
+    ratio, ratio_cn = np.empty(n_com), np.empty(n_com)
+    for c in range(n_com):
+        supply = cap_other[c] + cn_out[c]
+        r = d_out[c] / supply if supply > 0 else 0.0
+        ratio[c] = r / r0[c] if r0[c] > 0 else 1.0
+        u = cn_ship[c] / cap_cn[c] if cap_cn[c] > 0 else 0.0
+        ratio_cn[c] = u / u0[c] if u0[c] > 0 else 1.0
+    return (shipped, shipped_cn, spot, production, transshipped, cn_out[:n_com], ship_all, cn_ship, ratio,
+            ratio_cn)
+
+
+@kernel
+def _price_kernel(price, target, lo, hi, adjust):
+    """Each price closes the share ``adjust`` of its gap to ``target`` clipped to [lo, hi] (in place)."""
+    for c in range(len(price)):
+        clipped = _min(_max(target[c], lo[c]), hi[c])
+        price[c] += adjust[c] * (clipped - price[c])
+
+
 def _pool(request, req_com, spare, firm_com, in_pool, n_com):
-    """Allocate a pool of spare capacity pro rata to requests, per commodity.
+    """Allocate a pool of spare capacity pro rata to requests, per commodity (``spare`` of
+    the firms ``in_pool`` loses what is used).
 
     Returns:
         (tonnes allocated per request, tonnes supplied per commodity)
     """
     idx = np.flatnonzero(in_pool)
-    return _pool_idx(request, req_com, spare, idx, firm_com[idx], n_com)
-
-
-def _pool_idx(request, req_com, spare, idx, idx_com, n_com):
-    """:func:`_pool` on the pool's firm indices ``idx`` and their commodities ``idx_com``."""
-    sp = spare[idx]
-    supply = np.bincount(idx_com, sp, minlength=n_com)
-    demand = np.bincount(req_com, request, minlength=n_com)
-    fill = np.minimum(1.0, _div(supply, demand, 0.0))
-    got = request * fill.take(req_com)
-    used = np.minimum(supply, demand)
-    take = _div(used, supply, 0.0)
-    spare[idx] = sp - sp * take.take(idx_com)
-    return got, used
+    return _pool_kernel(np.asarray(request, float), np.asarray(req_com, np.intp), spare, idx,
+                        np.asarray(firm_com, np.intp)[idx], n_com)

@@ -17,12 +17,56 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.base import Mechanism, kernel
 from simulation.population import PRODUCER
 
 EXIT_PRICE_MULTIPLE = 0.8
 EXIT_SHARE_PER_WEEK = 0.02
 EXIT_FLOOR = 0.5
+
+
+@kernel
+def _new_supply_kernel(t, project_firms, online, ramp, price, p0, price_ema, floor, any_member, thr, pace_cap,
+                       invest_cap, started, new, exit_firms, exit_com, capacity_factor):
+    """The projects' ramps, the smoothed price, this week's new investment per commodity
+    (into ``new``, added to ``started``) and the exit of unprotected producers, in place.
+    Returns whether any investment was started. (Clips and extremes as numpy's: NaN wins.)"""
+    for k in range(len(project_firms)):
+        r = (t - online[k] + 1) / max(ramp[k], 1.0) if ramp[k] > 0 else 1.0
+        if r < 0.0:
+            r = 0.0
+        if r > 1.0:
+            r = 1.0
+        capacity_factor[project_firms[k]] = r if t >= online[k] else 0.0
+    started_any = False
+    for j in range(len(price_ema)):
+        ema = price_ema[j] + (price[j] / p0[j] - price_ema[j]) / 26.0
+        price_ema[j] = ema
+        seen = ema if not any_member or ema >= floor or ema != ema else floor
+        pace = (seen - thr) / thr
+        if pace < 0.0:
+            pace = 0.0
+        if pace > 1.0:
+            pace = 1.0
+        room = invest_cap[j] - started[j]
+        if room < 0.0:
+            room = 0.0
+        want = pace_cap[j] * pace
+        new[j] = (want if want <= room or want != want else room) if ema > thr else 0.0
+        started_any = started_any or new[j] != 0
+    if started_any:
+        for j in range(len(started)):
+            started[j] += new[j]
+    for k in range(len(exit_firms)):
+        f = capacity_factor[exit_firms[k]]
+        if price_ema[exit_com[k]] < EXIT_PRICE_MULTIPLE:
+            f -= EXIT_SHARE_PER_WEEK
+            f = f if f >= EXIT_FLOOR or f != f else EXIT_FLOOR
+        else:
+            f += EXIT_SHARE_PER_WEEK
+            f = f if f <= 1.0 or f != f else 1.0
+        capacity_factor[exit_firms[k]] = f
+    return started_any
 
 
 class NewSupply(Mechanism):
@@ -63,38 +107,24 @@ class NewSupply(Mechanism):
         self._exit_com = e.firm_commodity[self.exit_firms].astype(np.intp)
         self._any_member = bool(self.invest_member.any())
         self._pace_cap = self.cfg.response_share_per_year / 52.0 * self.world_cap_week  # t/week at full pace
+        self._new = np.zeros(n_com)  # scratch: this week's new investment
 
     def step(self) -> None:
         m, s = self.model, self.model.state
         t = m.t
-        # dated projects
-        if len(self.project_firms):
-            ramp = np.where(self.ramp > 0, (t - self.online + 1) / np.maximum(self.ramp, 1), 1.0)
-            s.capacity_factor[self.project_firms] = np.where(t >= self.online, np.clip(ramp, 0, 1), 0.0)
-        # price-driven investment, decided now, online after the lead time
-        ratio = s.price / m.market.p0
-        self.price_ema += (ratio - self.price_ema) / 26.0
-        seen = np.maximum(self.price_ema, self.floor) if self._any_member else self.price_ema
-        thr = self.cfg.price_threshold_multiple
-        pace = np.clip((seen - thr) / thr, 0.0, 1.0)
-        room = np.maximum(self.invest_cap - self.started, 0.0)
-        new = np.minimum(self._pace_cap * pace, room)
-        new = np.where(self.price_ema > thr, new, 0.0)
-        if new.any():
-            self.started += new
+        # dated projects, price-driven investment (decided now, online after the lead time), and the exit
+        # of unprotected producers when prices collapse
+        if _new_supply_kernel(t, self.project_firms, self.online, self.ramp, s.price, m.market.p0, self.price_ema,
+                              float(self.floor), self._any_member, float(self.cfg.price_threshold_multiple),
+                              self._pace_cap, self.invest_cap, self.started, self._new, self.exit_firms,
+                              self._exit_com, s.capacity_factor):
             key = t + self.cfg.lead_weeks
-            self.arrivals[key] = self.arrivals.get(key, 0.0) + new
+            self.arrivals[key] = self.arrivals.get(key, 0.0) + self._new
         if t in self.arrivals:
             self.online_cap += self.arrivals.pop(t)
             frac = np.divide(self.online_cap, self.invest_cap, out=np.zeros_like(self.online_cap),
                              where=self.invest_cap > 0)
             s.capacity_factor[self.invest_firms] = frac[self.invest_com]
-        # exit of unprotected producers when prices collapse
-        low = self.price_ema < EXIT_PRICE_MULTIPLE
-        f = s.capacity_factor[self.exit_firms]
-        s.capacity_factor[self.exit_firms] = np.where(low.take(self._exit_com),
-                                                      np.maximum(EXIT_FLOOR, f - EXIT_SHARE_PER_WEEK),
-                                                      np.minimum(1.0, f + EXIT_SHARE_PER_WEEK))
         if t == 0 and self.capex_usd:
             s.policy_cost_usd[self._payer()] += self.capex_usd
 

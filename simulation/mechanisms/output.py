@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, span
+from simulation.mechanisms.base import Mechanism, kernel
+from simulation.mechanisms.market import _max, _min
 from simulation.population import MANUFACTURER, POS_MANUFACTURER
 
 
@@ -38,22 +39,49 @@ class Output(Mechanism):
         crit = e.pos_criticality[self.manuf_pos]
         self.criticality = crit if lam == 0 else crit + lam * (1.0 - crit)
         self.elasticity = cfg.world.output.employment_elasticity
-        self._pos = span(e.pos_kind == POS_MANUFACTURER)  # a contiguous range: a slice
-        self._firm_country = e.firm_country.astype(np.intp)
-        self._starts = self.starts - self.manuf_pos[0] if len(self.starts) else self.starts
+        # each firm's positions, as places among the manufacturers' positions
+        self._pos = self.manuf_pos.astype(np.uint32)
+        self._firms = firms.astype(np.uint32)
+        self._starts = np.searchsorted(self.manuf_pos, self.starts).astype(np.uint32)
+        self._firm_country = e.firm_country.astype(np.uint32)
 
     def step(self) -> None:
         m, e, s = self.model, self.model.eco, self.model.state
-        p = self._pos
-        req = s.required[p]
-        met = np.divide(s.use[p], req, out=np.ones(len(req)), where=req > 0)
-        short = self.criticality * (1.0 - np.clip(met, 0.0, 1.0))
-        firm_loss = np.zeros(e.n_firms)
-        if len(self.starts):
-            firm_loss[self.firms] = np.maximum.reduceat(short, self._starts)
-        s.firm_output_loss_share = firm_loss
-        lost = e.firm_va_week * firm_loss * self.multiplier
-        loss = np.bincount(self._firm_country, lost, minlength=len(e.countries))
-        loss[e.target] += m.trade_ban_loss_share * self.gdp[e.target] / 52.0
-        s.output_loss = loss
-        s.jobs_lost = self.employment * self.elasticity * loss * 52.0 / self.gdp
+        s.firm_output_loss_share, s.output_loss, s.jobs_lost = _output_kernel(
+            s.required, s.use, self._pos, self.criticality, self._firms, self._starts, e.firm_va_week,
+            self.multiplier, self._firm_country, e.target, m.trade_ban_loss_share, self.gdp, self.employment,
+            self.elasticity)
+
+
+@kernel
+def _output_kernel(required, use, pos, criticality, firms, starts, va, multiplier, firm_country, target,
+                   trade_ban_loss_share, gdp, employment, elasticity):
+    """Each firm's output loss share (the worst criticality-weighted shortfall over its
+    positions ``starts[k]`` up to the next firm's, as ``np.maximum.reduceat``), value added
+    lost by country, and jobs lost.
+
+    Returns:
+        (loss share per firm, loss per country, jobs lost per country)
+    """
+    n_firms, n = len(va), len(pos)
+    firm_loss = np.zeros(n_firms)
+    for k in range(len(firms)):
+        lo = starts[k]
+        hi = starts[k + 1] if k + 1 < len(firms) else n
+        worst = 0.0
+        for j in range(lo, max(hi, lo + 1)):
+            req = required[pos[j]]
+            met = use[pos[j]] / req if req > 0 else 1.0
+            met = _min(_max(met, 0.0), 1.0)
+            short = criticality[j] * (1.0 - met)
+            worst = short if j == lo else _max(worst, short)
+        firm_loss[firms[k]] = worst
+    loss = np.zeros(len(gdp))
+    for f in range(n_firms):
+        loss[firm_country[f]] += va[f] * firm_loss[f] * multiplier
+    loss[target] += trade_ban_loss_share * gdp[target] / 52.0
+    jobs = np.empty(len(gdp))
+    for c in range(len(gdp)):
+        jobs[c] = employment[c] * elasticity * loss[c] * 52.0 / gdp[c]
+    return firm_loss, loss, jobs
+

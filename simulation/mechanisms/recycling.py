@@ -14,8 +14,43 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, span
+from simulation.mechanisms.base import Mechanism, kernel, span
 from simulation.population import POS_MANUFACTURER
+
+
+@kernel
+def _recycling_kernel(goal, capacity, capex, country_of, policy_cost_usd, use, required, cc, recyclability,
+                      pool, recycled_cc, recycled):
+    """Capacity growth (its cost to the states), the scrap pool (fed by last week's ``use``,
+    None in the first week), recovery, and recycled supply to the manufacturers' positions
+    (``use``, ``required``, ``recycled``: theirs; ``cc``: their country-commodity), in place."""
+    n_cc = len(capacity)
+    cost = np.zeros(len(policy_cost_usd))
+    for i in range(n_cc):
+        g = goal[i]
+        new_cap = g if g >= capacity[i] or g != g else capacity[i]  # np.maximum
+        cost[country_of[i]] += (new_cap - capacity[i]) * capex[i]
+        capacity[i] = new_cap
+    for k in range(len(cost)):
+        policy_cost_usd[k] += cost[k]
+    use_cc = np.zeros(n_cc)
+    need_cc = np.zeros(n_cc)
+    for j in range(len(required)):
+        if use is not None:
+            use_cc[cc[j]] += use[j]
+        need_cc[cc[j]] += required[j]
+    frac = np.zeros(n_cc)
+    for i in range(n_cc):
+        if use is not None:
+            pool[i] += recyclability[i] * use_cc[i]
+        cap = capacity[i]
+        recovered = cap if cap <= pool[i] or cap != cap else pool[i]  # np.minimum
+        pool[i] -= recovered
+        recycled_cc[i] = recovered
+        if need_cc[i] > 0:
+            frac[i] = recovered / need_cc[i]
+    for j in range(len(required)):
+        recycled[j] = required[j] * frac[cc[j]]
 
 
 class Recycling(Mechanism):
@@ -56,10 +91,10 @@ class Recycling(Mechanism):
         # fixed index arrays, gathered once (manufacturers' positions are a contiguous range)
         self._mf = span(self.manuf)
         assert isinstance(self._mf, slice), "manufacturers' positions must be contiguous"
-        self._cc = cc.astype(np.intp)
-        self._cc_mf = self._cc[self._mf]
+        self._cc_mf = cc[self._mf].astype(np.min_scalar_type(e.n_cc))
         self._settled = int(np.ceil(np.max(self.target_step, initial=0)))  # ramps done once t + 1 >= this
         self._final_goal: np.ndarray | None = None
+        self.recycled_cc = np.zeros(e.n_cc)
 
     def capacity_share(self, t: int) -> np.ndarray:
         """Recovery capacity at step ``t``, share of use."""
@@ -75,20 +110,9 @@ class Recycling(Mechanism):
         return self._final_goal
 
     def step(self) -> None:
-        m, e, s = self.model, self.model.eco, self.model.state
-        new_cap = np.maximum(self._capacity_goal(m.t), self.capacity)
-        added = new_cap - self.capacity
-        self.capacity = new_cap
-        s.policy_cost_usd += np.bincount(self.country_of, added * self.capex, minlength=len(e.countries))
-        if s.use is not None:
-            self.pool += self.recyclability * np.bincount(self._cc_mf, s.use[self._mf], minlength=e.n_cc)
-        recycled_cc = np.minimum(self.capacity, self.pool)
-        self.pool -= recycled_cc
-        # only manufacturers need material (elsewhere need and recycled supply are 0)
-        need = s.required[self._mf]
-        need_cc = np.bincount(self._cc_mf, need, minlength=e.n_cc)
-        frac = np.divide(recycled_cc, need_cc, out=np.zeros(e.n_cc), where=need_cc > 0)
-        recycled = np.zeros(e.n_pos)
-        np.multiply(need, frac.take(self._cc_mf), out=recycled[self._mf])
-        s.recycled = recycled
-        self.recycled_cc = recycled_cc
+        m, s = self.model, self.model.state
+        # only manufacturers need material (elsewhere need and recycled supply stay 0)
+        mf = self._mf
+        _recycling_kernel(self._capacity_goal(m.t), self.capacity, self.capex, self.country_of, s.policy_cost_usd,
+                          None if s.use is None else s.use[mf], s.required[mf], self._cc_mf, self.recyclability,
+                          self.pool, self.recycled_cc, s.recycled[mf])

@@ -19,8 +19,88 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.base import Mechanism, kernel
 from simulation.population import POS_TRADER, TRADER
+
+
+@kernel
+def _transshipment_kernel(cn_direct, cn_direct_pos, edge_open, edge_share, blocked_share, closed_pos, n_closed,
+                          has_via, rerouting, n_rerouting, is_rerouting, reroute, max_reroute_share, adoption,
+                          via_target, via_target_sup, transshipped, shippers, shipped, history, history_weeks, traders,
+                          draws, detect, enforcement, base, weight, blacklisted, up_edges, up_trader, edge_blacklisted):
+    """One week of transshipment, in place; returns the lengths of the two position lists,
+    the new detections and the number of blacklisted traders.
+
+    1. The blocked share is the sum, in edge order, of the shares of a position's closed
+       direct Chinese edges (``cn_direct``, sorted by position): 0 wherever none is closed, so
+       only the positions with one closed last week (``closed_pos``, the first ``n_closed``)
+       are cleared, and the list is refilled. The rerouted share moves toward its goal at the
+       positions with hub suppliers ever blocked (``rerouting``, the first ``n_rerouting``,
+       in the order first blocked): at the others the goal and the share stay 0.
+    2. Shipments to the target last week per shipper (the suppliers of ``via_target`` edges:
+       elsewhere shipments and history stay 0), detection and blacklisting of traders (when
+       ``detect``), then the history update.
+    """
+    for k in range(n_closed):
+        blocked_share[closed_pos[k]] = 0.0
+    n_closed = 0
+    last, acc = -1, 0.0
+    for k in range(len(cn_direct)):
+        i = cn_direct[k]
+        if not edge_open[i]:
+            pos = cn_direct_pos[k]
+            if pos != last:
+                if n_closed:
+                    blocked_share[last] = acc
+                closed_pos[n_closed] = pos
+                n_closed += 1
+                last, acc = pos, 0.0
+            acc += edge_share[i]
+    if n_closed:
+        blocked_share[last] = acc
+    for k in range(n_closed):
+        pos = closed_pos[k]
+        if has_via[pos] and not is_rerouting[pos]:
+            is_rerouting[pos] = True
+            rerouting[n_rerouting] = pos
+            n_rerouting += 1
+    for k in range(n_rerouting):
+        j = rerouting[k]
+        goal = max_reroute_share if blocked_share[j] > 0 else 0.0
+        reroute[j] += (goal - reroute[j]) * adoption
+
+    for f in shippers:
+        shipped[f] = 0.0
+    for k in range(len(via_target)):
+        shipped[via_target_sup[k]] += transshipped[via_target[k]]
+    hits = 0
+    if detect:
+        for k in range(len(traders)):
+            f = traders[k]
+            x, h = shipped[f], history[f]
+            anomaly = (x / h if h > 1e-12 else 10.0) - 1.0  # clipped to [0, 10] (NaN stays NaN)
+            if anomaly < 0.0:
+                anomaly = 0.0
+            if anomaly > 10.0:
+                anomaly = 10.0
+            prob = enforcement * (base + weight * anomaly)
+            if prob < 0.0:
+                prob = 0.0
+            if prob > 1.0:
+                prob = 1.0
+            if x > 0 and not blacklisted[f] and draws[k] < prob:
+                blacklisted[f] = True
+                hits += 1
+        if hits:  # blacklisted traders' supply edges close (again, for those caught before)
+            for k in range(len(up_edges)):
+                if blacklisted[up_trader[k]]:
+                    edge_blacklisted[up_edges[k]] = True
+    n_blacklisted = 0
+    for f in traders:
+        n_blacklisted += blacklisted[f]
+    for f in shippers:
+        history[f] += (shipped[f] - history[f]) / history_weeks
+    return n_closed, n_rerouting, hits, n_blacklisted
 
 
 class Transshipment(Mechanism):
@@ -44,45 +124,33 @@ class Transshipment(Mechanism):
         self.up_trader = e.pos_firm[e.edge_pos[self.up_edges]]
         self.history = np.zeros(e.n_firms)
         self.blacklisted = np.zeros(e.n_firms, bool)
-        # fixed subsets as integer indices, gathered once
-        ip = np.intp
-        self._cn_direct = np.flatnonzero(self.cn_direct)
-        self._cn_direct_pos = e.edge_pos[self._cn_direct].astype(ip)
-        self._via_target = np.flatnonzero(self.via & self.to_target)
-        self._hub_buyers = np.flatnonzero(self.has_via)
-        self._via_target_sup = e.edge_supplier[self._via_target].astype(ip)
+        # fixed subsets as compact integer indices, gathered once
+        ix = np.uint32
+        self._cn_direct = np.flatnonzero(self.cn_direct).astype(ix)
+        self._cn_direct_pos = e.edge_pos[self._cn_direct].astype(ix)
+        assert np.all(np.diff(self._cn_direct_pos.astype(np.int64)) >= 0), "edges must come sorted by position"
+        self._via_target = np.flatnonzero(self.via & self.to_target).astype(ix)
+        self._via_target_sup = e.edge_supplier[self._via_target].astype(ix)
+        self._shippers = np.unique(self._via_target_sup)
+        self._shipped = np.zeros(e.n_firms)  # scratch: shipments to the target last week
+        # positions with a closed direct Chinese edge last week, and those with hub suppliers ever blocked
+        self._closed_pos = np.zeros(len(self._cn_direct), ix)
+        self._n_closed = 0
+        self._rerouting = np.zeros(np.count_nonzero(self.has_via), ix)
+        self._n_rerouting = 0
+        self._is_rerouting = np.zeros(e.n_pos, bool)
 
     def step(self) -> None:
-        m, e, s = self.model, self.model.eco, self.model.state
+        m, s = self.model, self.model.state
         p = self.p
-        # 1. rerouting by blocked buyers
-        closed = ~s.edge_open[self._cn_direct]
-        s.blocked_share = np.bincount(self._cn_direct_pos[closed], s.edge_share[self._cn_direct[closed]],
-                                      minlength=e.n_pos)
-        # only positions with hub suppliers reroute (elsewhere the goal and the share stay 0)
-        hub = self._hub_buyers
-        goal = np.where(s.blocked_share.take(hub) > 0, p.max_reroute_share, 0.0)
-        reroute = s.reroute.take(hub)
-        goal -= reroute
-        goal *= p.adoption_share_per_week
-        reroute += goal
-        s.reroute[hub] = reroute
-        # 2. detection under the secondary boycott (last week's shipments to the target)
-        shipped = np.bincount(self._via_target_sup, s.transshipped[self._via_target], minlength=e.n_firms)
         draws = self.rng.random(len(self.traders))  # one draw per trader per week (CRN)
-        m.new_detections = 0
-        if m.secondary_boycott and m.enforcement > 0:
-            tr = self.traders
-            x, h = shipped[tr], self.history[tr]
-            anomaly = np.clip(np.divide(x, h, out=np.full(len(tr), 10.0), where=h > 1e-12) - 1.0, 0.0, 10.0)
-            prob = np.clip(m.enforcement * (p.detection_base_per_week + p.detection_anomaly_weight * anomaly), 0, 1)
-            hit = (x > 0) & ~self.blacklisted[tr] & (draws < prob)
-            caught = tr[hit]
-            if len(caught):
-                self.blacklisted[caught] = True
-                newly = np.zeros(len(self.blacklisted), bool)
-                newly[caught] = True
-                s.edge_blacklisted[self.up_edges[newly[self.up_trader]]] = True
-            m.new_detections = int(np.count_nonzero(hit))
-        m.n_blacklisted = int(np.count_nonzero(self.blacklisted))
-        self.history += (shipped - self.history) / p.history_weeks
+        # 1. rerouting by blocked buyers; 2. detection under the secondary boycott (last week's
+        # shipments to the target)
+        self._n_closed, self._n_rerouting, m.new_detections, m.n_blacklisted = _transshipment_kernel(
+            self._cn_direct, self._cn_direct_pos, s.edge_open, s.edge_share, s.blocked_share, self._closed_pos,
+            self._n_closed, self.has_via, self._rerouting, self._n_rerouting, self._is_rerouting, s.reroute,
+            float(p.max_reroute_share), float(p.adoption_share_per_week),
+            self._via_target, self._via_target_sup, s.transshipped, self._shippers, self._shipped, self.history,
+            float(p.history_weeks), self.traders, draws, bool(m.secondary_boycott and m.enforcement > 0),
+            float(m.enforcement), float(p.detection_base_per_week), float(p.detection_anomaly_weight),
+            self.blacklisted, self.up_edges, self.up_trader, s.edge_blacklisted)
