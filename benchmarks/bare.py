@@ -76,9 +76,9 @@ def clear(p: SimpleNamespace, x: dict, t: int, use: np.ndarray, trade_ban_share:
         x["blocked_share"], p.via, p.via_local, p.via_trader, p.n_traders, p.up, p.up_trader, p.firm_cap,
         x["capacity_factor"])
     if p.capped_any:
-        _cap_chinese_kernel(placed, cap, p.ceiling.at(t), p.capped, p.alt, p.alt_sup, p.alt_pos, p.dcn, p.dcn_pos,
-                            p.vcn, p.vcn_pos, p.cut, p.cut_pos, p.via, p.via_trader, p.n_traders, p.up, p.up_trader,
-                            share, edge_open)
+        _cap_chinese_kernel(placed, trader_orders, cap, p.ceiling.at(t), p.capped, p.alt, p.alt_sup, p.alt_pos,
+                            p.dcn, p.dcn_pos, p.vcn, p.vcn_pos, p.cut, p.cut_pos, p.via, p.via_trader, p.up,
+                            p.up_trader, share, edge_open)
     shipped, shipped_cn, spot, production, transshipped, cn_out, ship_all, cn_ship, ratio, ratio_cn = _clear_kernel(
         placed, trader_orders, cap, desired, p.order_key, p.up, p.up_trader, p.up_sup, p.fill_key, p.via_cn_target,
         p.made_key, p.be_key, p.lead_key, p.be_cn, p.leads, t, x["ring"], x["ring_cn"], p.spot_lead, x["in_transit"],

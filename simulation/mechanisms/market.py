@@ -173,10 +173,10 @@ class Market(Mechanism):
             s.reroute, s.blocked_share, self._via, self._via_local, self._via_trader, self._n_traders, self._up,
             self._up_trader, self._firm_cap, s.capacity_factor)
         if self._capped_any:
-            _cap_chinese_kernel(placed, cap, self._ceiling.at(m.t), self.capped, self._alt, self._alt_sup,
-                                self._alt_pos, self._dcn, self._dcn_pos, self._vcn, self._vcn_pos, self._cut,
-                                self._cut_pos, self._via, self._via_trader, self._n_traders, self._up,
-                                self._up_trader, s.edge_share, s.edge_open)
+            _cap_chinese_kernel(placed, trader_orders, cap, self._ceiling.at(m.t), self.capped, self._alt,
+                                self._alt_sup, self._alt_pos, self._dcn, self._dcn_pos, self._vcn, self._vcn_pos,
+                                self._cut, self._cut_pos, self._via, self._via_trader, self._up, self._up_trader,
+                                s.edge_share, s.edge_open)
         # allocation, deliveries, spot market, shipment into the pipelines
         (s.shipped, s.shipped_cn, s.spot, s.production_t, s.transshipped,
          cn_out, ship_all, cn_ship, ratio, ratio_cn) = _clear_kernel(
@@ -269,12 +269,13 @@ def _orders_kernel(base_use, intensity, required, stock_target, pipe_target, inv
 
 
 @kernel
-def _cap_chinese_kernel(placed, cap, ceiling, capped, alt, alt_sup, alt_pos, dcn, dcn_pos, vcn, vcn_pos, cut,
-                        cut_pos, via, via_trader, n_traders, up, up_trader, share, edge_open):
+def _cap_chinese_kernel(placed, trader_orders, cap, ceiling, capped, alt, alt_sup, alt_pos, dcn, dcn_pos, vcn,
+                        vcn_pos, cut, cut_pos, via, via_trader, up, up_trader, share, edge_open):
     """Under a dependence ceiling c, Chinese-origin orders of a position may not exceed
     c / (1 - c) times what its non-Chinese suppliers deliver this week (their allocation
     does not depend on Chinese orders, so it is computed first). Cuts ``placed`` in place,
-    traders' upstream orders with it."""
+    and with it the orders traders pass upstream (``trader_orders``, also in place: their
+    fill rate is what they receive over what they ordered after the cut)."""
     n_pos = len(capped)
     orders = np.zeros(len(cap))
     for j in range(len(alt)):
@@ -299,7 +300,7 @@ def _cap_chinese_kernel(placed, cap, ceiling, capped, alt, alt_sup, alt_pos, dcn
             keep[p] = allowed / cn_orders if cn_orders > 0 else 0.0
     for j in range(len(cut)):
         placed[cut[j]] *= keep[cut_pos[j]]
-    trader_orders = np.zeros(n_traders)
+    trader_orders[:] = 0.0
     for j in range(len(via)):
         trader_orders[via_trader[j]] += placed[via[j]]
     for j in range(len(up)):
