@@ -461,15 +461,16 @@ class SerialExecutor(Executor):
         return fut
 
 
-# imported once by the fork server, so that each worker forked from it starts with them loaded
-WORKER_PRELOAD = ["__main__", "simulation.sweepdir"]
+# imported once by the fork server, so that each worker forked from it starts with the model's
+# modules and compiled kernels loaded
+WORKER_PRELOAD = ["__main__", "simulation.sweepdir", "simulation.warmup"]
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """Local worker processes, started with ``forkserver`` where available (never changes
-    the global start method). The fork server imports the model's modules once
-    (:data:`WORKER_PRELOAD`): workers then start in milliseconds instead of each spending
-    about two seconds on imports."""
+    the global start method). The fork server imports the model's modules and loads the
+    compiled kernels once (:data:`WORKER_PRELOAD`): workers then start in milliseconds instead
+    of each spending about two seconds on imports and kernels."""
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" not in methods:
         return ProcessPoolExecutor(max_workers=workers)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
 import platform
@@ -123,7 +125,15 @@ def _git_commit() -> str | None:
 
 
 def environment(packages: tuple[str, ...] = ("mesa", "numpy", "pandas", "networkx", "pydantic", "matplotlib")) -> dict:
-    """Package version, git commit, Python and key package versions (for manifests)."""
+    """Package version, git commit, Python and key package versions (for manifests).
+
+    Read once per process (the code running is the code imported): a sweep's worker writes
+    hundreds of manifests, and each reading costs a ``git`` call and package lookups."""
+    return copy.deepcopy(_environment(packages))
+
+
+@functools.cache
+def _environment(packages: tuple[str, ...]) -> dict:
     versions = {}
     for pkg in ("coercion-sim", *packages):
         try:

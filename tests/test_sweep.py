@@ -3,6 +3,7 @@ SIGKILL, failed runs as data, the comparison report, Sobol indices."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
@@ -16,8 +17,17 @@ import tomli_w
 
 from simulation.cli import main
 from simulation.config import ConfigError, load_config
-from simulation.experiments import SweepError, design, load_experiment, process_pool, run_seed, run_sweep
+from simulation.experiments import (
+    WORKER_PRELOAD,
+    SweepError,
+    design,
+    load_experiment,
+    process_pool,
+    run_seed,
+    run_sweep,
+)
 from simulation.sweepdir import MARKER, load_results
+from simulation.warmup import warm_kernels
 
 from .conftest import TINY
 
@@ -131,6 +141,14 @@ def test_two_worker_processes_equal_one(serial, tmp_path):
     assert outcome.n_executed == 12
     assert_same_tables(sweep, tmp_path / "parallel")
     assert (tmp_path / "parallel" / "results.parquet").read_bytes() == (sweep / "results.parquet").read_bytes()
+
+
+def test_worker_preload_modules_exist_and_warm_the_kernels():
+    # the fork server ignores a preload module that fails to import: check they all do
+    for name in WORKER_PRELOAD:
+        if name != "__main__":
+            importlib.import_module(name)
+    assert warm_kernels(steps=1)
 
 
 def test_dask_local_cluster_equals_local_processes(serial, tmp_path):
