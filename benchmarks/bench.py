@@ -293,9 +293,17 @@ def main(argv: list[str] | None = None) -> int:
               f"{vb['model_step_ms']:.2f} ms, bare arithmetic {vb['bare_ms']:.2f} ms; bare reproduces the model: "
               f"{'yes' if vb['bare_matches_model'] else 'NO -- update benchmarks/bare.py'} "
               f"(max rel diff {vb['max_rel_diff']:.1e})")
-    vb["ms_per_step_by_mechanism"] = breakdown(args.quick)
+    vb["ms_per_step_by_mechanism"] = parts = breakdown(args.quick)
     out["vs_bare"] = vb
-    print("   ms/step by mechanism: " + ", ".join(f"{k} {v:.2f}" for k, v in vb["ms_per_step_by_mechanism"].items()))
+    print("   ms/step by mechanism: " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()))
+    if vb["ratio"] is not None:
+        # what is left of a week outside the mechanisms' own work: Mesa's step, the model's calls
+        rest = sum(v for k, v in parts.items() if k not in ("market", "output"))
+        vb["other_mechanisms_ms"] = rest
+        vb["outside_mechanisms_ms"] = vb["model_step_ms"] - sum(parts.values())
+        print(f"   of the model step: market + output {parts['market'] + parts['output']:.2f} ms, the other "
+              f"mechanisms and the recorder {rest:.2f} ms, outside them (Mesa, calls) "
+              f"{vb['outside_mechanisms_ms']:.2f} ms")
     valid = vb["ratio"] is not None and vb["bare_matches_model"]
     checks.append(_check("full model step / bare market+output arithmetic", vb["ratio"], f"<= {TARGETS['vs_bare']:g}x",
                          vb["ratio"] <= TARGETS["vs_bare"] if valid else None))
