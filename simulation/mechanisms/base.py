@@ -41,6 +41,19 @@ def kernel(fn):
     return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
 
 
+
+@kernel
+def maximum(a, b):
+    """``np.maximum`` of two floats, for kernels: NaN if either is NaN (``max`` is not)."""
+    return a if a >= b or a != a else b
+
+
+@kernel
+def minimum(a, b):
+    """``np.minimum`` of two floats, for kernels: NaN if either is NaN (``min`` is not)."""
+    return a if a <= b or a != a else b
+
+
 def span(mask: np.ndarray) -> slice | np.ndarray:
     """The indices where ``mask`` holds: a slice when they are contiguous (a view, no gather)."""
     idx = np.flatnonzero(mask)

@@ -28,20 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import CeilingPath, Mechanism, kernel, position_ceilings
+from simulation.mechanisms.base import CeilingPath, Mechanism, kernel, maximum, minimum, position_ceilings
 from simulation.population import POS_TRADER
-
-
-@kernel
-def _maximum(a, b):
-    """``np.maximum`` of two floats: NaN if either is NaN."""
-    return a if a >= b or a != a else b
-
-
-@kernel
-def _minimum(a, b):
-    """``np.minimum`` of two floats: NaN if either is NaN."""
-    return a if a <= b or a != a else b
 
 
 @kernel
@@ -88,8 +76,8 @@ def _diversification_kernel(desired, shipped, blocked_share, buyer, mem, calm_fo
     signal = np.empty(n_pos)
     for i in range(n_pos):
         d = desired[i]
-        shortfall = _maximum(d - shipped[i], 0.0) / d if d > 1e-12 else 0.0
-        signal[i] = _maximum(blocked_share[i], shortfall) if buyer[i] else 0.0
+        shortfall = maximum(d - shipped[i], 0.0) / d if d > 1e-12 else 0.0
+        signal[i] = maximum(blocked_share[i], shortfall) if buyer[i] else 0.0
     for i in range(n_pos):
         mem[i] += (signal[i] - mem[i]) / memory_weeks
     for i in range(n_pos):
@@ -100,11 +88,11 @@ def _diversification_kernel(desired, shipped, blocked_share, buyer, mem, calm_fo
         excess = cn[i] - ceiling[i]
         a = shift_rate * mem[i] * cn[i]
         a = a + excess * ceiling_rate if excess > 0.0 else a
-        away[i] = _minimum(a, cn[i])
+        away[i] = minimum(a, cn[i])
         # drift back toward the calm (cheapest) share, never above the ceiling (no room left)
         room = 0.0 if excess > 0.0 else ceiling[i] - cn[i]
-        b = _maximum(base_cn[i] - cn[i], 0.0) * drift_rate[i] * (1.0 if calm_for[i] >= calm_weeks else 0.0)
-        back[i] = _minimum(b, room)
+        b = maximum(base_cn[i] - cn[i], 0.0) * drift_rate[i] * (1.0 if calm_for[i] >= calm_weeks else 0.0)
+        back[i] = minimum(b, room)
     # capacity left outside China, per commodity
     wanted = np.zeros(n_com)
     for i in range(n_pos):
@@ -120,18 +108,18 @@ def _diversification_kernel(desired, shipped, blocked_share, buyer, mem, calm_fo
                 ordered[com[i]] += desired[i] * (1 - cn[i])
         for c in range(n_com):
             if wanted[c] > 1e-12:
-                scale[c] = _minimum(1.0, _maximum(capacity[c] - ordered[c], 0.0) / wanted[c])
+                scale[c] = minimum(1.0, maximum(capacity[c] - ordered[c], 0.0) / wanted[c])
         for i in range(n_pos):
             away[i] *= scale[com[i]]
     new_cn = np.empty(n_pos)
     for i in range(n_pos):
-        new_cn[i] = _minimum(_maximum(cn[i] - away[i] + back[i], 0.0), 1.0)
+        new_cn[i] = minimum(maximum(cn[i] - away[i] + back[i], 0.0), 1.0)
     # the state's share of the premium on sourcing moved away from China
     cost = np.zeros(len(policy_cost))
     for j in range(len(paying)):
         i = paying[j]
-        moved = _maximum(base_cn[i] - new_cn[i], 0.0) * shipped[i]
-        cost[country[i]] += payer[j] * moved * _maximum(price[com[i]] - price_cn[com[i]], 0.0)
+        moved = maximum(base_cn[i] - new_cn[i], 0.0) * shipped[i]
+        cost[country[i]] += payer[j] * moved * maximum(price[com[i]] - price_cn[com[i]], 0.0)
     for c in range(len(policy_cost)):
         policy_cost[c] += cost[c]
     _rescale_kernel(share, key, alt_edges, alt_start, sums, new_cn)

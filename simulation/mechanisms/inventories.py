@@ -21,20 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, kernel, span
+from simulation.mechanisms.base import Mechanism, kernel, maximum, minimum, span
 from simulation.population import POS_MANUFACTURER, POS_STOCKPILE
-
-
-@kernel
-def _maximum(a, b):
-    """``np.maximum`` of two floats: NaN if either is NaN."""
-    return a if a >= b or a != a else b
-
-
-@kernel
-def _minimum(a, b):
-    """``np.minimum`` of two floats: NaN if either is NaN."""
-    return a if a <= b or a != a else b
 
 
 @kernel
@@ -69,7 +57,7 @@ def _inventories_kernel(ring, ring_cn, slot, in_transit, inventory, recycled, re
     inv = inventory[mf_start:mf_end]
     need = np.empty(len(req))
     for j in range(len(req)):
-        need[j] = _maximum(req[j] * trigger_mf[j] / 7.0 - inv[j], 0.0)
+        need[j] = maximum(req[j] * trigger_mf[j] / 7.0 - inv[j], 0.0)
     need_cc = np.zeros(n_cc)
     for j in range(len(req)):
         need_cc[cc_mf[j]] += need[j]
@@ -80,7 +68,7 @@ def _inventories_kernel(ring, ring_cn, slot, in_transit, inventory, recycled, re
     frac = np.zeros(n_cc)
     released = False  # else every share is 0 and no stock changes hands
     for c in range(n_cc):
-        release_cc[c] = _minimum(need_cc[c], stock_cc[c] * release_share[c])
+        release_cc[c] = minimum(need_cc[c], stock_cc[c] * release_share[c])
         if need_cc[c] > 0:
             frac[c] = release_cc[c] / need_cc[c]
         if release_cc[c] != 0.0:
@@ -100,10 +88,10 @@ def _inventories_kernel(ring, ring_cn, slot, in_transit, inventory, recycled, re
     lack = need  # the buffer is reused: the need has been spent
     for j in range(len(req)):
         r = req[j]
-        u = _minimum(r, inv[j])
+        u = minimum(r, inv[j])
         use_mf[j] = u
         inv[j] -= u
-        lack[j] = _maximum(r - u, 0.0)
+        lack[j] = maximum(r - u, 0.0)
         expected_use_mf[j] = r
         stock_target_mf[j] = r * target_days[j] / 7.0
         pipe_target_mf[j] = r * lead_weeks[j]

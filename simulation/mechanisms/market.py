@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import CeilingPath, Mechanism, kernel, position_ceilings, span
+from simulation.mechanisms.base import CeilingPath, Mechanism, kernel, maximum, minimum, position_ceilings, span
 from simulation.population import POS_TRADER, PRODUCER
 
 
@@ -214,18 +214,6 @@ def _safe_div(a, b, default: float):
 
 
 @kernel
-def _max(a, b):
-    """``np.maximum`` of two floats (NaN propagates)."""
-    return a if a >= b or a != a else b
-
-
-@kernel
-def _min(a, b):
-    """``np.minimum`` of two floats (NaN propagates)."""
-    return a if a <= b or a != a else b
-
-
-@kernel
 def _orders_kernel(base_use, intensity, required, stock_target, pipe_target, inventory, in_transit, adjust_rate,
                    expected_use, buyer, edge_pos, share, edge_open, hub, reroute, blocked_share, via, via_local,
                    via_trader, n_traders, up, up_trader, firm_cap, capacity_factor):
@@ -241,7 +229,7 @@ def _orders_kernel(base_use, intensity, required, stock_target, pipe_target, inv
     for p in range(n_pos):
         required[p] = base_use[p] * intensity[p]
         want = (((stock_target[p] + pipe_target[p]) - inventory[p]) - in_transit[p]) * adjust_rate[p]
-        desired[p] = _max(want + expected_use[p], 0.0) if buyer[p] else 0.0
+        desired[p] = maximum(want + expected_use[p], 0.0) if buyer[p] else 0.0
     placed = np.empty(len(share))
     for i in range(len(share)):
         placed[i] = desired[edge_pos[i]] * share[i] * edge_open[i]
@@ -294,7 +282,7 @@ def _cap_chinese_kernel(placed, trader_orders, cap, ceiling, capped, alt, alt_su
     keep = np.ones(n_pos)
     for p in range(n_pos):
         c = ceiling[p]
-        allowed = c / _max(1.0 - c, 1e-12) * got_alt[p] if c < 1.0 else np.inf
+        allowed = c / maximum(1.0 - c, 1e-12) * got_alt[p] if c < 1.0 else np.inf
         cn_orders = direct[p] + via_cn[p]
         if capped[p] and cn_orders > allowed:
             keep[p] = allowed / cn_orders if cn_orders > 0 else 0.0
@@ -324,8 +312,8 @@ def _pool_shares(supply, demand):
     n_com = len(supply)
     fill, used, take = np.empty(n_com), np.empty(n_com), np.empty(n_com)
     for c in range(n_com):
-        fill[c] = _min(1.0, supply[c] / demand[c] if demand[c] > 0 else 0.0)
-        used[c] = _min(supply[c], demand[c])
+        fill[c] = minimum(1.0, supply[c] / demand[c] if demand[c] > 0 else 0.0)
+        used[c] = minimum(supply[c], demand[c])
         take[c] = used[c] / supply[c] if supply[c] > 0 else 0.0
     return fill, used, take
 
@@ -374,7 +362,7 @@ def _clear_kernel(placed, trader_orders, cap, desired, order_key, up, up_trader,
     for f in range(n_firms):
         fill = cap[f] / orders[f] if orders[f] > cap[f] else 1.0
         fills[f] = fill
-        spare[f] = _max(cap[f] - orders[f] * fill, 0.0)
+        spare[f] = maximum(cap[f] - orders[f] * fill, 0.0)
     trader_got = np.zeros(n_tr)
     for j in range(len(up)):
         trader_got[up_trader[j]] += placed[up[j]] * fills[up_sup[j]]
@@ -414,7 +402,7 @@ def _clear_kernel(placed, trader_orders, cap, desired, order_key, up, up_trader,
     unmet = np.empty(n_pos)
     demand = np.zeros(n_com)
     for p in range(n_pos):
-        unmet[p] = _max(desired[p] - got[p], 0.0)
+        unmet[p] = maximum(desired[p] - got[p], 0.0)
         demand[pos_com[p]] += unmet[p] * (not (pos_controlled[p] or capped[p]))
     fill_cn, used_cn, _ = _pool_shares(supply_cn, demand)
     spot_cn = np.empty(n_pos)
@@ -464,7 +452,7 @@ def _clear_kernel(placed, trader_orders, cap, desired, order_key, up, up_trader,
 def _price_kernel(price, target, lo, hi, adjust):
     """Each price closes the share ``adjust`` of its gap to ``target`` clipped to [lo, hi] (in place)."""
     for c in range(len(price)):
-        clipped = _min(_max(target[c], lo[c]), hi[c])
+        clipped = minimum(maximum(target[c], lo[c]), hi[c])
         price[c] += adjust[c] * (clipped - price[c])
 
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, kernel
-from simulation.mechanisms.market import _max, _min
+from simulation.mechanisms.base import Mechanism, kernel, maximum, minimum
 from simulation.population import MANUFACTURER, POS_MANUFACTURER
 
 
@@ -72,9 +71,9 @@ def _output_kernel(required, use, pos, criticality, firms, starts, va, multiplie
         for j in range(lo, max(hi, lo + 1)):
             req = required[pos[j]]
             met = use[pos[j]] / req if req > 0 else 1.0
-            met = _min(_max(met, 0.0), 1.0)
+            met = minimum(maximum(met, 0.0), 1.0)
             short = criticality[j] * (1.0 - met)
-            worst = short if j == lo else _max(worst, short)
+            worst = short if j == lo else maximum(worst, short)
         firm_loss[firms[k]] = worst
     loss = np.zeros(len(gdp))
     for f in range(n_firms):
