@@ -35,11 +35,15 @@ def kernel(fn):
     as the array expressions they replace: no fast-math (no reordered sums, no fused
     multiply-adds), and a division by zero gives inf or nan (``error_model="numpy"``)
     instead of raising. Sums run in index order, as ``np.bincount`` adds. Compiled code is
-    cached on disk (``__pycache__``), so only the first run after a change compiles. Set
-    ``NUMBA_DISABLE_JIT=1`` to run kernels as plain Python (slow; for debugging).
+    cached on disk (``__pycache__`` beside the source, else numba's user cache directory, or
+    ``NUMBA_CACHE_DIR``), so only the first run after a change compiles; where no directory
+    is writable, each process compiles for itself. Set ``NUMBA_DISABLE_JIT=1`` to run kernels
+    as plain Python (slow; for debugging).
     """
-    return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
-
+    try:
+        return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
+    except RuntimeError:  # numba found no writable cache directory
+        return numba.njit(cache=False, nogil=True, error_model="numpy")(fn)
 
 
 @kernel
