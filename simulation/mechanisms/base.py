@@ -37,8 +37,10 @@ def kernel(fn):
     instead of raising. Sums run in index order, as ``np.bincount`` adds. Compiled code is
     cached on disk (``__pycache__`` beside the source, else numba's user cache directory, or
     ``NUMBA_CACHE_DIR``), so only the first run after a change compiles; where no directory
-    is writable, each process compiles for itself. Set ``NUMBA_DISABLE_JIT=1`` to run kernels
-    as plain Python (slow; for debugging).
+    is writable, each process compiles for itself. numba refreshes a kernel's cache when the
+    kernel's own file changes, not when a kernel it calls from another file does: after
+    changing :func:`maximum` or :func:`minimum` here, delete ``simulation/mechanisms/__pycache__``.
+    Set ``NUMBA_DISABLE_JIT=1`` to run kernels as plain Python (slow; for debugging).
     """
     try:
         return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
