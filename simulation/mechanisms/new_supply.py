@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, kernel
+from simulation.mechanisms.base import Mechanism, kernel, maximum, minimum
 from simulation.population import PRODUCER
 
 EXIT_PRICE_MULTIPLE = 0.8
@@ -42,7 +42,7 @@ def _new_supply_kernel(t, project_firms, online, ramp, price, p0, price_ema, flo
     for j in range(len(price_ema)):
         ema = price_ema[j] + (price[j] / p0[j] - price_ema[j]) / 26.0
         price_ema[j] = ema
-        seen = ema if not any_member or ema >= floor or ema != ema else floor
+        seen = maximum(ema, floor) if any_member else ema
         pace = (seen - thr) / thr
         if pace < 0.0:
             pace = 0.0
@@ -52,7 +52,7 @@ def _new_supply_kernel(t, project_firms, online, ramp, price, p0, price_ema, flo
         if room < 0.0:
             room = 0.0
         want = pace_cap[j] * pace
-        new[j] = (want if want <= room or want != want else room) if ema > thr else 0.0
+        new[j] = minimum(want, room) if ema > thr else 0.0
         started_any = started_any or new[j] != 0
     if started_any:
         for j in range(len(started)):
@@ -61,10 +61,10 @@ def _new_supply_kernel(t, project_firms, online, ramp, price, p0, price_ema, flo
         f = capacity_factor[exit_firms[k]]
         if price_ema[exit_com[k]] < EXIT_PRICE_MULTIPLE:
             f -= EXIT_SHARE_PER_WEEK
-            f = f if f >= EXIT_FLOOR or f != f else EXIT_FLOOR
+            f = maximum(f, EXIT_FLOOR)
         else:
             f += EXIT_SHARE_PER_WEEK
-            f = f if f <= 1.0 or f != f else 1.0
+            f = minimum(f, 1.0)
         capacity_factor[exit_firms[k]] = f
     return started_any
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, kernel, span
+from simulation.mechanisms.base import Mechanism, kernel, maximum, minimum, span
 from simulation.population import POS_MANUFACTURER
 
 
@@ -28,7 +28,7 @@ def _recycling_kernel(goal, capacity, capex, country_of, policy_cost_usd, use, r
     cost = np.zeros(len(policy_cost_usd))
     for i in range(n_cc):
         g = goal[i]
-        new_cap = g if g >= capacity[i] or g != g else capacity[i]  # np.maximum
+        new_cap = maximum(g, capacity[i])
         cost[country_of[i]] += (new_cap - capacity[i]) * capex[i]
         capacity[i] = new_cap
     for k in range(len(cost)):
@@ -44,7 +44,7 @@ def _recycling_kernel(goal, capacity, capex, country_of, policy_cost_usd, use, r
         if use is not None:
             pool[i] += recyclability[i] * use_cc[i]
         cap = capacity[i]
-        recovered = cap if cap <= pool[i] or cap != cap else pool[i]  # np.minimum
+        recovered = minimum(cap, pool[i])
         pool[i] -= recovered
         recycled_cc[i] = recovered
         if need_cc[i] > 0:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, kernel, span
+from simulation.mechanisms.base import Mechanism, kernel, maximum, minimum, span
 from simulation.population import POS_MANUFACTURER
 
 LAG_WEEKS = 13.0
@@ -37,8 +37,8 @@ def _substitution_kernel(price, p0, price_ema, cc_com, reach_cc, pace_cc, intens
         cur = intensity_cc[c]
         # where(goal < cur, max(goal, cur - pace), cur): the intensity only falls, by at most pace
         step = cur - pace_cc[c]
-        step = goal if goal >= step or goal != goal else step
-        new = cur if cur <= step or cur != cur else step
+        step = maximum(goal, step)
+        new = minimum(cur, step)
         changed[c] = new != cur
         intensity_cc[c] = new
     for i in range(len(intensity)):
