@@ -118,16 +118,15 @@ class Escalation(Mechanism):
         self._apply(0)
 
     def scripted_level(self, step: int) -> int | None:
-        """Level set by the script for ``step``, or None before the first move."""
-        hit = np.flatnonzero(self.script_steps <= step)
-        return int(self.script_levels[hit[-1]]) if len(hit) else None
+        """Level set by the script for ``step`` (a week of the horizon), or None before the first move."""
+        return self._scripted[step]
 
     def step(self) -> None:
         m = self.model
         t = m.t
         draws = self.rng.random(3)
         if not self.endogenous or t <= self.script_end:
-            lvl = self._scripted[t] if t < len(self._scripted) else self.scripted_level(t)
+            lvl = self.scripted_level(t)
             if lvl is not None and lvl != m.level:
                 self._apply(lvl)
             return
