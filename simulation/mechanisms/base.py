@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numba
@@ -95,21 +96,27 @@ def ceiling_at(final: np.ndarray, end: np.ndarray, t: int) -> np.ndarray:
     return np.where(np.isnan(final), 1.0, final + (1.0 - np.nan_to_num(final)) * left)
 
 
-class CeilingPath:
-    """:func:`ceiling_at` of fixed ``final`` and ``end`` arrays, computed once for all the
-    steps after the last phase-in date (from then on the ceilings no longer move).
+class SettledPath:
+    """``value(t)`` of a path that stops moving once every phase-in is over (``t + 1 >= settled``,
+    with ``settled`` the latest end step): computed each step before, once for all steps after.
+    Policy ramps (ceilings, stockpile and recycling targets) are such paths.
 
     The array returned is shared between calls: read it, do not modify it.
     """
 
-    def __init__(self, final: np.ndarray, end: np.ndarray):
-        self.final, self.end = final, end
-        self.settled = int(np.ceil(np.max(end, initial=0)))  # steps t with t + 1 >= every end
-        self._final_values: np.ndarray | None = None
+    def __init__(self, value: Callable[[int], np.ndarray], ends: np.ndarray):
+        self.value = value
+        self.settled = int(np.ceil(np.max(ends, initial=0)))
+        self._final: np.ndarray | None = None
 
     def at(self, t: int) -> np.ndarray:
         if t + 1 < self.settled:
-            return ceiling_at(self.final, self.end, t)
-        if self._final_values is None:
-            self._final_values = ceiling_at(self.final, self.end, t)
-        return self._final_values
+            return self.value(t)
+        if self._final is None:
+            self._final = self.value(t)
+        return self._final
+
+
+def ceiling_path(final: np.ndarray, end: np.ndarray) -> SettledPath:
+    """:func:`ceiling_at` of fixed ``final`` and ``end`` arrays, step by step."""
+    return SettledPath(lambda t: ceiling_at(final, end, t), end)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import CeilingPath, Mechanism, kernel, maximum, minimum, position_ceilings
+from simulation.mechanisms.base import Mechanism, SettledPath, ceiling_path, kernel, maximum, minimum, position_ceilings
 from simulation.population import POS_TRADER
 
 
@@ -175,8 +175,9 @@ class Diversification(Mechanism):
         self._payer = payer[self._paying]
         self._noncn = np.flatnonzero(self.model.market.noncn_producer)
         self._noncn_com = e.firm_commodity[self._noncn].astype(ip)
-        self._ceiling = CeilingPath(self.ceiling_final, self.ceiling_end)
-        self._ceiling_fixed: np.ndarray | None = None
+        # the ceiling in force: the state's, or the FORGE offtake cap if lower
+        ceiling = ceiling_path(self.ceiling_final, self.ceiling_end)
+        self._ceiling = SettledPath(lambda t: np.minimum(ceiling.at(t), self.offtake_cap), self.ceiling_end)
         # the drift back: a constant rate per position, applied where calm
         self._drift_rate = cfg.world.diversification.drift_share_per_week * self.drift_factor
 
@@ -184,20 +185,12 @@ class Diversification(Mechanism):
         e, s = self.model.eco, self.model.state
         return np.bincount(self._cn_pos, s.edge_share[self._cn], minlength=e.n_pos)
 
-    def _ceiling_at(self, t: int) -> np.ndarray:
-        """The ceiling in force at step ``t``: the state's, or the FORGE offtake cap if lower."""
-        if t + 1 >= self._ceiling.settled:
-            if self._ceiling_fixed is None:
-                self._ceiling_fixed = np.minimum(self._ceiling.at(t), self.offtake_cap)
-            return self._ceiling_fixed
-        return np.minimum(self._ceiling.at(t), self.offtake_cap)
-
     def step(self) -> None:
         m, e, s = self.model, self.model.eco, self.model.state
         p = self.p
         _diversification_kernel(
             s.desired, s.shipped, s.blocked_share, self.buyer, self.mem, self.calm_for, float(p.memory_weeks),
-            s.edge_share, self._key, self._alt, self._alt_start, self._ceiling_at(m.t), p.shift_share_per_week,
+            s.edge_share, self._key, self._alt, self._alt_start, self._ceiling.at(m.t), p.shift_share_per_week,
             p.ceiling_share_per_week, self._com, len(e.commodities), self._noncn, self._noncn_com, e.firm_capacity_t,
             s.capacity_factor, self.base_cn, self._drift_rate, p.calm_weeks, self._paying, self._payer, self._country,
             s.price, s.price_cn, s.policy_cost_usd)

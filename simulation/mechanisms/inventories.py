@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, kernel, maximum, minimum, span
+from simulation.mechanisms.base import Mechanism, SettledPath, kernel, maximum, minimum, span
 from simulation.population import POS_MANUFACTURER, POS_STOCKPILE
 
 
@@ -176,22 +176,13 @@ class Inventories(Mechanism):
         self._stock_country = e.pos_country[self.stock].astype(ip)
         self._hold_stock = self.hold[self._stock_country]
         self._max_price = self.max_price * self.model.market.p0[self._stock_com]
-        self._settled = int(np.ceil(np.max(self.target_step, initial=0)))  # ramps done once t + 1 >= this
-        self._final_target: np.ndarray | None = None
+        self._goal = SettledPath(self.stockpile_target, self.target_step)
 
     def stockpile_target(self, t: int) -> np.ndarray:
         """Target stock of each stockpile at step ``t`` (t), on its build path."""
         ramp = np.where(self.target_step > 0,
                         np.minimum(1.0, (t + 1) / np.maximum(self.target_step, 1)), 1.0)
         return self.initial + (self.target_final - self.initial) * ramp
-
-    def _stock_goal(self, t: int) -> np.ndarray:
-        """:meth:`stockpile_target`, computed once for the steps after every target date."""
-        if t + 1 < self._settled:
-            return self.stockpile_target(t)
-        if self._final_target is None:
-            self._final_target = self.stockpile_target(t)
-        return self._final_target
 
     def step(self) -> None:
         m, e, s = self.model, self.model.eco, self.model.state
@@ -200,5 +191,5 @@ class Inventories(Mechanism):
             s.ring, s.ring_cn, m.t % s.ring.shape[0], s.in_transit, s.inventory, s.recycled, s.required,
             mf.start, mf.stop, self._cc_mf, self._trigger_mf, self._target_days, self._lead_weeks,
             self.stock, self._cc_stock, self._stock_com, self._stock_country, self.release_share,
-            self.refill, self._max_price, self._hold_stock, self._stock_goal(m.t), s.price,
+            self.refill, self._max_price, self._hold_stock, self._goal.at(m.t), s.price,
             self.n_cc, len(e.countries), s.expected_use, s.stock_target, s.pipe_target, s.adjust_rate)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import CeilingPath, Mechanism, kernel, maximum, minimum, position_ceilings, span
+from simulation.mechanisms.base import Mechanism, ceiling_path, kernel, maximum, minimum, position_ceilings, span
 from simulation.population import POS_TRADER, PRODUCER
 
 
@@ -136,7 +136,7 @@ class Market(Mechanism):
         self._vcn, self._vcn_pos = vcn.astype(ix), pos[vcn].astype(ix)
         cut = np.flatnonzero(self.direct_cn | self.via_cn_target)
         self._cut, self._cut_pos = cut.astype(ix), pos[cut].astype(ix)
-        self._ceiling = CeilingPath(self.ceiling_final, self.ceiling_end)
+        self._ceiling = ceiling_path(self.ceiling_final, self.ceiling_end)
 
     def _calm_reference(self) -> None:
         """Calm reference ratios from the initial sourcing (steady state: desired = use)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, kernel, maximum, minimum, span
+from simulation.mechanisms.base import Mechanism, SettledPath, kernel, maximum, minimum, span
 from simulation.population import POS_MANUFACTURER
 
 
@@ -92,8 +92,7 @@ class Recycling(Mechanism):
         self._mf = span(self.manuf)
         assert isinstance(self._mf, slice), "manufacturers' positions must be contiguous"
         self._cc_mf = cc[self._mf].astype(np.min_scalar_type(e.n_cc))
-        self._settled = int(np.ceil(np.max(self.target_step, initial=0)))  # ramps done once t + 1 >= this
-        self._final_goal: np.ndarray | None = None
+        self._goal = SettledPath(lambda t: self.capacity_share(t) * self.use_week, self.target_step)  # t/week
         self.recycled_cc = np.zeros(e.n_cc)
 
     def capacity_share(self, t: int) -> np.ndarray:
@@ -101,18 +100,10 @@ class Recycling(Mechanism):
         ramp = np.where(self.target_step > 0, np.minimum(1.0, (t + 1) / np.maximum(self.target_step, 1)), 1.0)
         return self.start + (self.target - self.start) * ramp
 
-    def _capacity_goal(self, t: int) -> np.ndarray:
-        """``capacity_share(t) * use_week``, computed once for the steps after every target date."""
-        if t + 1 < self._settled:
-            return self.capacity_share(t) * self.use_week
-        if self._final_goal is None:
-            self._final_goal = self.capacity_share(t) * self.use_week
-        return self._final_goal
-
     def step(self) -> None:
         m, s = self.model, self.model.state
         # only manufacturers need material (elsewhere need and recycled supply stay 0)
         mf = self._mf
-        _recycling_kernel(self._capacity_goal(m.t), self.capacity, self.capex, self.country_of, s.policy_cost_usd,
+        _recycling_kernel(self._goal.at(m.t), self.capacity, self.capex, self.country_of, s.policy_cost_usd,
                           None if s.use is None else s.use[mf], s.required[mf], self._cc_mf, self.recyclability,
                           self.pool, self.recycled_cc, s.recycled[mf])
