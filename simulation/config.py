@@ -613,7 +613,11 @@ def _unwrap(ann: Any) -> Any:
         ann = candidates[0] if candidates else args[0]
 
 
-def _pydantic_error(exc: ValidationError, prov: dict, default_file: str) -> ConfigError:
+def validation_error(exc: ValidationError, prov: dict, default_file: str,
+                    model: type[BaseModel] | None = None) -> ConfigError:
+    """The first error of a validation as one line: the file that set the key (``prov``:
+    key path -> file; else ``default_file``), the key, the problem; unknown keys get a
+    'did you mean' among the keys of ``model`` (default :class:`Config`) at that place."""
     err = exc.errors()[0]
     loc = tuple(err["loc"])
     # drop pydantic's union-branch tags (e.g. 'list[str]', 'literal[...]')
@@ -626,15 +630,16 @@ def _pydantic_error(exc: ValidationError, prov: dict, default_file: str) -> Conf
             break
     kind = err["type"]
     if kind == "extra_forbidden":
-        known = _field_names_at(Config, loc)
+        known = _field_names_at(model or Config, loc)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         problem = "unknown key" + (f" (did you mean '{close[0]}'?)" if close else "")
     elif kind == "missing":
         problem = "missing required key"
     else:
         value = err.get("input")
-        shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
-        problem = f"{err['msg']} (got {shown})"
+        problem = err["msg"].removeprefix("Value error, ")  # a validator's own words
+        if not (kind == "value_error" and isinstance(value, dict | list)):  # not about a whole table
+            problem += f" (got {repr(value) if not isinstance(value, dict | list) else type(value).__name__})"
     more = len(exc.errors()) - 1
     if more:
         problem += f" (and {more} more error{'s' if more > 1 else ''})"
@@ -745,7 +750,7 @@ def load_config(
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise _pydantic_error(exc, prov, str(path)) from None
+        raise validation_error(exc, prov, str(path)) from None
     check_config(config, file, prov)
     return config
 
@@ -755,7 +760,7 @@ def config_from_dict(data: dict, file: str = "<config>") -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise _pydantic_error(exc, {}, file) from None
+        raise validation_error(exc, {}, file) from None
     check_config(config, file, {})
     return config
 

@@ -36,7 +36,7 @@ import pandas as pd
 import tomli_w
 from pydantic import Field, ValidationError, model_validator
 
-from simulation.config import ConfigError, Strict, find_strategy, load_config
+from simulation.config import ConfigError, Strict, find_strategy, load_config, validation_error
 
 # ------------------------------------------------------------------------ schema
 
@@ -180,13 +180,6 @@ class Experiment(Strict):
 # ---------------------------------------------------------------------- loading
 
 
-def _key(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out
-
-
 def _walk(data: Any, dotted: str) -> Any:
     cur = data
     for p in dotted.split("."):
@@ -241,16 +234,7 @@ def load_experiment(
     try:
         exp = Experiment.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in ("str",))))
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            problem = "unknown key"
-        elif kind == "missing":
-            problem = "missing required key"
-        else:
-            problem = err["msg"].removeprefix("Value error, ")
-        raise ConfigError(file, _key(loc), problem) from None
+        raise validation_error(exc, {}, file, Experiment) from None
     exp.source = str(path.resolve())
     base = path.resolve().parent
 
