@@ -127,7 +127,6 @@ class Recorder:
         self.n = n
         self.manuf = e.pos_kind == POS_MANUFACTURER
         self.stock = e.pos_kind == POS_STOCKPILE
-        self.buyer = self.manuf | self.stock
         self.cc = e.pos_cc
         demand_cc = np.bincount(self.cc[self.manuf], e.pos_base_use_t[self.manuf], minlength=k * m)
         self.pairs = np.flatnonzero(demand_cc > 0)  # country-commodity pairs with use
@@ -154,17 +153,9 @@ class Recorder:
         self._cc = self.cc.astype(np.intp)
         self._com = e.pos_commodity.astype(np.intp)
         self._country = e.pos_country.astype(np.intp)
-        self._edges_of, self._target_edges = None, None  # see _target_edge_index
+        self._target_edges = np.flatnonzero(e.pos_country[e.edge_pos] == e.target)  # edges into the target
         self._pair_com = self.pairs % m
         self._held = self._holdings()
-
-    def _target_edge_index(self) -> np.ndarray:
-        """Edges into the target, recomputed only when the edge arrays are replaced."""
-        e = self.model.eco
-        if self._edges_of is not e.edge_pos:
-            self._edges_of = e.edge_pos
-            self._target_edges = np.flatnonzero(e.pos_country[e.edge_pos] == e.target)
-        return self._target_edges
 
     def _holdings(self) -> np.ndarray:
         """Tonnes per commodity in stock and in transit (the weekly kernel sums the same)."""
@@ -180,7 +171,7 @@ class Recorder:
         self.level[t] = mdl.level
         self.stage[t] = mdl.stage
         self.boycott[t] = mdl.secondary_boycott
-        self.transshipped[t] = s.transshipped[self._target_edge_index()].sum()
+        self.transshipped[t] = s.transshipped[self._target_edges].sum()
         self.detected[t] = mdl.new_detections
         self.blacklisted[t] = mdl.n_blacklisted
         self.output_loss[t] = s.output_loss
