@@ -614,7 +614,7 @@ def _unwrap(ann: Any) -> Any:
 
 
 def validation_error(exc: ValidationError, prov: dict, default_file: str,
-                    model: type[BaseModel] | None = None) -> ConfigError:
+                     model: type[BaseModel] | None = None) -> ConfigError:
     """The first error of a validation as one line: the file that set the key (``prov``:
     key path -> file; else ``default_file``), the key, the problem; unknown keys get a
     'did you mean' among the keys of ``model`` (default :class:`Config`) at that place."""
@@ -684,11 +684,19 @@ def set_dotted(data: dict, dotted: str, value: Any) -> None:
         cur[parts[-1]] = value
 
 
-def get_dotted(config: Config, dotted: str) -> Any:
-    """Read ``a.b.c`` from a config (dict keys and attributes alike)."""
+def get_dotted(config: Config | dict, dotted: str) -> Any:
+    """Read ``a.b.c`` from a config or its dict: fields, dict keys, list items by index
+    (as :func:`set_dotted` writes them). Raises ``KeyError(part)`` at the first part not found."""
     cur: Any = config
     for p in dotted.split("."):
-        cur = cur[p] if isinstance(cur, dict) else getattr(cur, p)
+        if isinstance(cur, list) and p.isdigit() and int(p) < len(cur):
+            cur = cur[int(p)]
+        elif isinstance(cur, dict) and p in cur:
+            cur = cur[p]
+        elif isinstance(cur, BaseModel) and p in type(cur).model_fields:
+            cur = getattr(cur, p)
+        else:
+            raise KeyError(p)
     return cur
 
 

@@ -36,7 +36,7 @@ import pandas as pd
 import tomli_w
 from pydantic import Field, ValidationError, model_validator
 
-from simulation.config import ConfigError, Strict, find_strategy, load_config, validation_error
+from simulation.config import ConfigError, Strict, find_strategy, get_dotted, load_config, validation_error
 
 # ------------------------------------------------------------------------ schema
 
@@ -180,18 +180,6 @@ class Experiment(Strict):
 # ---------------------------------------------------------------------- loading
 
 
-def _walk(data: Any, dotted: str) -> Any:
-    cur = data
-    for p in dotted.split("."):
-        if isinstance(cur, list) and p.isdigit() and int(p) < len(cur):
-            cur = cur[int(p)]
-        elif isinstance(cur, dict) and p in cur:
-            cur = cur[p]
-        else:
-            raise KeyError(p)
-    return cur
-
-
 def load_experiment(
     path: str | Path,
     *,
@@ -287,11 +275,10 @@ def _check_against_scenarios(exp: Experiment, file: str) -> None:
         except ConfigError as exc:
             where = "params" if exc.file == "<config>" or "<override>" in exc.file else f"scenarios[{si}]"
             raise ConfigError(file, where, f"{exc.key}: {exc.problem}" if exc.key else exc.problem) from None
-        full = cfg.model_dump(mode="python")
         for i, unc in enumerate(exp.uncertainties):
             for path in unc.paths:
                 try:
-                    _walk(full, path)
+                    get_dotted(cfg, path)
                 except KeyError as exc:
                     raise ConfigError(file, f"uncertainties[{i}].path",
                                       f"'{path}' does not exist in {exp.scenario_label(scenario)} "
