@@ -101,7 +101,6 @@ def lever_value(config: Config, lever: Lever) -> float | None:
 def lever_params(config: Config, values: dict[str, float | None]) -> dict[str, Any]:
     """Dotted-path overrides (``load_config(params=...)``) that set the levers on ``config``."""
     params: dict[str, Any] = {}
-    levels = None
     for lever in LEVERS:
         value = values.get(lever.name)
         if value is None:
@@ -113,11 +112,7 @@ def lever_params(config: Config, values: dict[str, float | None]) -> dict[str, A
         at = find_measure(config, lever)
         if at is None:
             raise ValueError(f"{lever.name}: the ladder has no {lever.kind} measure matching {dict(lever.match)}")
-        if levels is None:  # a list cannot be addressed by a dotted path: replace the ladder
-            levels = [level.model_dump(mode="python", exclude_none=True) for level in config.escalation.levels]
-        levels[at[0]]["measures"][at[1]][lever.field] = float(value)
-    if levels is not None:
-        params["escalation.levels"] = levels
+        params[f"escalation.levels.{at[0]}.measures.{at[1]}.{lever.field}"] = float(value)
     return params
 
 
