@@ -1,21 +1,23 @@
 """Mesa agents: states and firms.
 
-Firms are thin views on the model's arrays (:mod:`simulation.population`): the
-mechanisms act on all firms at once, and an agent reads its own row. States own their
-policy levers and their stockpile agency.
+Firms are a vectorized population: the mechanisms act on all of them at once, on the
+arrays of :mod:`simulation.population` and :mod:`simulation.state`. A firm can still be
+reached as a Mesa agent (for inspection, the view, Mesa's tools): ``model.firms[i]`` is a
+thin view on row ``i`` of those arrays, created the first time it is asked for, so a run
+that never looks at one firm builds none. States own their policy levers and their
+stockpile agency.
+
+Agents take the model as a ``mesa.Model``: this module does not import the model's module.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
 
 import mesa
 import numpy as np
 
 from simulation.population import MANUFACTURER, POS_MANUFACTURER, POS_STOCKPILE, PRODUCER, TRADER
-
-if TYPE_CHECKING:
-    from simulation.model import CoercionModel
 
 
 class StateAgent(mesa.Agent):
@@ -26,7 +28,7 @@ class StateAgent(mesa.Agent):
         code: country code in the config (``"JP"``).
     """
 
-    def __init__(self, model: CoercionModel, code: str):
+    def __init__(self, model: mesa.Model, code: str):
         super().__init__(model)
         cfg = model.config
         self.code = code
@@ -59,7 +61,7 @@ class StateAgent(mesa.Agent):
 class Firm(mesa.Agent):
     """A firm: a row ``index`` of the firm arrays."""
 
-    def __init__(self, model: CoercionModel, index: int):
+    def __init__(self, model: mesa.Model, index: int):
         super().__init__(model)
         self.index = index
 
@@ -124,9 +126,38 @@ class Manufacturer(Firm):
 FIRM_CLASS = {PRODUCER: Producer, TRADER: Trader, MANUFACTURER: Manufacturer}
 
 
-def make_agents(model: CoercionModel) -> tuple[dict[str, StateAgent], list[Firm]]:
-    """One StateAgent per country, one Firm agent per firm row."""
-    states = {c: StateAgent(model, c) for c in model.eco.countries}
-    kinds = model.eco.firm_kind
-    firms = [FIRM_CLASS[int(k)](model, i) for i, k in enumerate(kinds)]
-    return states, firms
+class LazyFirms(Sequence):
+    """The firms as Mesa agents, each created the first time it is asked for (then kept).
+
+    Args:
+        model: the model whose ``eco.firm_kind`` lists the firms.
+    """
+
+    def __init__(self, model: mesa.Model):
+        self._model = model
+        self._kinds = model.eco.firm_kind
+        self._agents: dict[int, Firm] = {}
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        i = int(index)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"firm {index} out of range (0-{len(self) - 1})")
+        if i not in self._agents:
+            self._agents[i] = FIRM_CLASS[int(self._kinds[i])](self._model, i)
+        return self._agents[i]
+
+    def __iter__(self) -> Iterator[Firm]:
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def n_created(self) -> int:
+        """How many firm agents exist so far."""
+        return len(self._agents)
+

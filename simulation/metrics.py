@@ -2,47 +2,67 @@
 
 Names tell their kind: ``cum_`` cumulative, ``n_`` a count, ``_share`` a fraction,
 ``_t`` tonnes, ``_pct_gdp`` percent of annual GDP, ``_days`` days of use.
+
+:data:`METRICS` is the one list of output metrics: the recorder allocates a series for each
+recorded one, and the tables take their columns, in order, from it (a derived metric is
+computed from recorded ones when the tables are made).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from simulation.mechanisms.base import kernel
-from simulation.population import POS_MANUFACTURER, POS_STOCKPILE
+from simulation.config import Config
+from simulation.kernels import kernel
+from simulation.population import POS_MANUFACTURER, POS_STOCKPILE, Economy
+from simulation.signals import Signals
+from simulation.state import State
 
-if TYPE_CHECKING:
-    from simulation.model import CoercionModel
+TABLES = ("model", "country", "country_commodity")
+KEYS = {"model": ["step", "date"], "country": ["step", "date", "country"],
+        "country_commodity": ["step", "date", "country", "commodity"]}
 
 
 @dataclass(frozen=True)
 class Metric:
+    """An output metric: a column of one of the three tables.
+
+    Attributes:
+        name: the column name.
+        table: ``model`` (one row a week), ``country`` or ``country_commodity``.
+        unit: its unit.
+        label: what it measures.
+        dtype: how the recorder stores it (``float``, ``int``, ``bool`` or ``str``).
+        derived: computed from recorded metrics when the tables are made (not recorded).
+    """
+
     name: str
-    table: str  # model | country | country_commodity
+    table: str
     unit: str
     label: str
+    dtype: str = "float"
+    derived: bool = False
 
 
 METRICS = [
-    Metric("escalation_level", "model", "level", "China's level on the escalation ladder (0 = calm)"),
-    Metric("escalation_stage", "model", "name", "Name of that level"),
-    Metric("secondary_boycott", "model", "bool", "Secondary-boycott clause in force"),
+    Metric("escalation_level", "model", "level", "China's level on the escalation ladder (0 = calm)", "int"),
+    Metric("escalation_stage", "model", "name", "Name of that level", "str"),
+    Metric("secondary_boycott", "model", "bool", "Secondary-boycott clause in force", "bool"),
     Metric("transshipped_t", "model", "t/week",
            "Chinese-origin tonnes delivered to the target through transit-hub traders"),
-    Metric("detected_transshipments", "model", "count/week", "Transshipments detected by China"),
-    Metric("blacklisted_traders", "model", "count", "Traders cut off from Chinese supply"),
+    Metric("detected_transshipments", "model", "count/week", "Transshipments detected by China", "int"),
+    Metric("blacklisted_traders", "model", "count", "Traders cut off from Chinese supply", "int"),
     Metric("output_loss", "country", "LCU/week", "Value added lost (country's currency)"),
-    Metric("output_loss_pct_gdp", "country", "% of annual GDP", "Weekly loss in % of annual GDP"),
-    Metric("cum_output_loss_pct_gdp", "country", "% of annual GDP", "Cumulative loss"),
+    Metric("output_loss_pct_gdp", "country", "% of annual GDP", "Weekly loss in % of annual GDP", derived=True),
+    Metric("cum_output_loss_pct_gdp", "country", "% of annual GDP", "Cumulative loss", derived=True),
     Metric("jobs_lost", "country", "jobs", "Job equivalents lost at this week's rate of loss"),
     Metric("demand_t", "country_commodity", "t/week", "Manufacturers' need at full output"),
     Metric("supplied_t", "country_commodity", "t/week", "Used by manufacturers"),
-    Metric("shortage_t", "country_commodity", "t/week", "Need not met"),
-    Metric("shortage_share", "country_commodity", "share", "shortage_t / demand_t"),
+    Metric("shortage_t", "country_commodity", "t/week", "Need not met", derived=True),
+    Metric("shortage_share", "country_commodity", "share", "shortage_t / demand_t", derived=True),
     Metric("china_share", "country_commodity", "share",
            "Chinese-origin share of the tonnes shipped to the country this week (direct, via "
            "traders, spot); empty when nothing was shipped"),
@@ -52,12 +72,24 @@ METRICS = [
     Metric("price_china", "country_commodity", "USD/t", "Price inside China"),
     Metric("inventory_days", "country_commodity", "days", "Firms' inventories, days of use"),
 ]
-COLUMNS = {
-    "model": ["step", "date"] + [m.name for m in METRICS if m.table == "model"],
-    "country": ["step", "date", "country"] + [m.name for m in METRICS if m.table == "country"],
-    "country_commodity": ["step", "date", "country", "commodity"]
-    + [m.name for m in METRICS if m.table == "country_commodity"],
-}
+METRIC = {m.name: m for m in METRICS}
+COLUMNS = {table: KEYS[table] + [m.name for m in METRICS if m.table == table] for table in TABLES}
+LEDGER = ("supply_t", "use_t", "inventory_change_t", "losses_t")  # material ledger per commodity (conservation)
+COSTS = ("holding_cost_usd", "stock_purchase_usd", "policy_cost_usd")  # per country, USD/week
+
+
+def _derived(name: str, series: dict[str, np.ndarray], gdp: np.ndarray) -> np.ndarray:
+    """A derived metric's values (weeks x columns) from the recorded series."""
+    if name == "output_loss_pct_gdp":
+        return series["output_loss"] / gdp * 100.0
+    if name == "cum_output_loss_pct_gdp":
+        return np.cumsum(series["output_loss"] / gdp * 100.0, axis=0)
+    shortage = np.maximum(series["demand_t"] - series["supplied_t"], 0.0)
+    if name == "shortage_t":
+        return shortage
+    if name == "shortage_share":
+        return np.divide(shortage, series["demand_t"], out=np.zeros_like(shortage), where=series["demand_t"] > 0)
+    raise KeyError(f"no rule for the derived metric {name!r}")
 
 
 @kernel
@@ -117,12 +149,24 @@ def _record_kernel(manuf, stock, cc, com, country, pairs, pair_com, daily_use, n
 
 
 class Recorder:
-    """Preallocated per-step arrays; :meth:`tables` turns them into tidy DataFrames."""
+    """Preallocated per-step series, one per recorded metric; :meth:`tables` turns them into
+    tidy DataFrames.
 
-    def __init__(self, model: CoercionModel):
-        self.model = model
-        e = model.eco
-        n = model.config.n_steps
+    Args:
+        eco: the economy. state: the mutable arrays. signals: the published signals.
+        config: the validated config (horizon and dates).
+
+    Attributes:
+        series: metric name -> array (weeks, or weeks x countries, or weeks x pairs).
+        pairs: the country-commodity pairs with use (``country * n_commodities + commodity``).
+        ledger: the material ledger per commodity and week (:data:`LEDGER`).
+        costs: per country and week, USD (:data:`COSTS`).
+    """
+
+    def __init__(self, eco: Economy, state: State, signals: Signals, config: Config):
+        self.eco, self.state, self.signals, self.config = eco, state, signals, config
+        e = eco
+        n = config.n_steps
         k, m = len(e.countries), len(e.commodities)
         self.n = n
         self.manuf = e.pos_kind == POS_MANUFACTURER
@@ -131,24 +175,13 @@ class Recorder:
         demand_cc = np.bincount(self.cc[self.manuf], e.pos_base_use_t[self.manuf], minlength=k * m)
         self.pairs = np.flatnonzero(demand_cc > 0)  # country-commodity pairs with use
         self.daily_use = demand_cc[self.pairs] / 7.0
-        p = len(self.pairs)
-        self.level = np.zeros(n, np.int64)
-        self.stage = [""] * n
-        self.boycott = np.zeros(n, bool)
-        self.transshipped = np.zeros(n)
-        self.detected = np.zeros(n, np.int64)
-        self.blacklisted = np.zeros(n, np.int64)
-        self.output_loss = np.zeros((n, k))
-        self.jobs_lost = np.zeros((n, k))
-        self.holding_cost_usd = np.zeros((n, k))
-        self.stock_purchase_usd = np.zeros((n, k))
-        self.policy_cost_usd = np.zeros((n, k))
-        names = ("demand_t", "supplied_t", "china_share", "stockpile_days", "recycled_t",
-                 "price", "price_china", "inventory_days")
-        self.cc_vals = {name: np.zeros((n, p)) for name in names}
-        # material ledger per commodity (conservation tests)
-        self.ledger = {name: np.zeros((n, m)) for name in
-                       ("supply_t", "use_t", "inventory_change_t", "losses_t")}
+        width = {"model": (), "country": (k,), "country_commodity": (len(self.pairs),)}
+        dtypes = {"float": float, "int": np.int64, "bool": bool}
+        self.series: dict[str, np.ndarray | list] = {
+            mt.name: ([""] * n if mt.dtype == "str" else np.zeros((n, *width[mt.table]), dtypes[mt.dtype]))
+            for mt in METRICS if not mt.derived}
+        self.costs = {name: np.zeros((n, k)) for name in COSTS}
+        self.ledger = {name: np.zeros((n, m)) for name in LEDGER}
         # fixed index arrays, converted once
         self._cc = self.cc.astype(np.intp)
         self._com = e.pos_commodity.astype(np.intp)
@@ -156,78 +189,61 @@ class Recorder:
         self._target_edges = np.flatnonzero(e.pos_country[e.edge_pos] == e.target)  # edges into the target
         self._pair_com = self.pairs % m
         self._held = self._holdings()
+        self.n_recorded = 0  # weeks recorded so far
 
     def _holdings(self) -> np.ndarray:
         """Tonnes per commodity in stock and in transit (the weekly kernel sums the same)."""
-        s = self.model.state
-        m = len(self.model.eco.commodities)
+        s = self.state
+        m = len(self.eco.commodities)
         return (np.bincount(self._com, s.inventory, minlength=m)
                 + np.bincount(self._com, s.in_transit, minlength=m))
 
-    def record(self) -> None:
-        """Store the week just simulated (row ``model.t``)."""
-        mdl, e, s = self.model, self.model.eco, self.model.state
-        t = mdl.t
-        self.level[t] = mdl.level
-        self.stage[t] = mdl.stage
-        self.boycott[t] = mdl.secondary_boycott
-        self.transshipped[t] = s.transshipped[self._target_edges].sum()
-        self.detected[t] = mdl.new_detections
-        self.blacklisted[t] = mdl.n_blacklisted
-        self.output_loss[t] = s.output_loss
-        self.jobs_lost[t] = s.jobs_lost
-        self.holding_cost_usd[t] = s.holding_cost_usd
-        self.policy_cost_usd[t] = s.policy_cost_usd
-        v, lg = self.cc_vals, self.ledger
+    def record(self, t: int) -> None:
+        """Store week ``t``, just simulated."""
+        e, s, sig, v = self.eco, self.state, self.signals, self.series
+        v["escalation_level"][t] = sig.level
+        v["escalation_stage"][t] = sig.stage
+        v["secondary_boycott"][t] = sig.secondary_boycott
+        v["transshipped_t"][t] = s.transshipped[self._target_edges].sum()
+        v["detected_transshipments"][t] = sig.new_detections
+        v["blacklisted_traders"][t] = sig.n_blacklisted
+        v["output_loss"][t] = s.output_loss
+        v["jobs_lost"][t] = s.jobs_lost
+        self.costs["holding_cost_usd"][t] = s.holding_cost_usd
+        self.costs["policy_cost_usd"][t] = s.policy_cost_usd
+        lg = self.ledger
         _record_kernel(self.manuf, self.stock, self._cc, self._com, self._country, self.pairs, self._pair_com,
                        self.daily_use, e.n_cc,
                        s.required, s.use, s.shipped, s.shipped_cn, s.inventory, s.in_transit, s.recycled,
                        s.price, s.price_cn, s.production_t, self._held, t,
                        v["demand_t"], v["supplied_t"], v["china_share"], v["stockpile_days"], v["recycled_t"],
-                       v["price"], v["price_china"], v["inventory_days"], self.stock_purchase_usd,
+                       v["price"], v["price_china"], v["inventory_days"], self.costs["stock_purchase_usd"],
                        lg["supply_t"], lg["use_t"], lg["inventory_change_t"])
         lg["losses_t"][t] = s.losses_t
+        self.n_recorded = t + 1
 
     # ------------------------------------------------------------------ tables
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The three contract tables over the weeks recorded so far."""
-        mdl, e = self.model, self.model.eco
-        n = mdl.t
+        """The three contract tables over the weeks recorded so far, columns as in :data:`COLUMNS`."""
+        e, n = self.eco, self.n_recorded
         steps = np.arange(n)
-        dates = [mdl.config.date_of(int(i)).isoformat() for i in steps]
-        k = len(e.countries)
-        model_df = pd.DataFrame({
-            "step": steps, "date": dates,
-            "escalation_level": self.level[:n], "escalation_stage": self.stage[:n],
-            "secondary_boycott": self.boycott[:n], "transshipped_t": self.transshipped[:n],
-            "detected_transshipments": self.detected[:n], "blacklisted_traders": self.blacklisted[:n],
-        })
-        gdp = np.array([mdl.config.world.countries[c].gdp_lcu_per_year for c in e.countries])
-        pct = self.output_loss[:n] / gdp * 100.0
-        country_df = pd.DataFrame({
-            "step": np.repeat(steps, k), "date": np.repeat(dates, k),
-            "country": np.tile(e.countries, n),
-            "output_loss": self.output_loss[:n].ravel(),
-            "output_loss_pct_gdp": pct.ravel(),
-            "cum_output_loss_pct_gdp": np.cumsum(pct, axis=0).ravel(),
-            "jobs_lost": self.jobs_lost[:n].ravel(),
-        })
-        pairs = self.pairs
-        p = len(pairs)
-        m = len(e.commodities)
-        v = {name: arr[:n] for name, arr in self.cc_vals.items()}
-        shortage = np.maximum(v["demand_t"] - v["supplied_t"], 0.0)
-        cc_df = pd.DataFrame({
-            "step": np.repeat(steps, p), "date": np.repeat(dates, p),
-            "country": np.tile([e.countries[i // m] for i in pairs], n),
-            "commodity": np.tile([e.commodities[i % m] for i in pairs], n),
-            "demand_t": v["demand_t"].ravel(), "supplied_t": v["supplied_t"].ravel(),
-            "shortage_t": shortage.ravel(),
-            "shortage_share": np.divide(shortage, v["demand_t"], out=np.zeros_like(shortage),
-                                        where=v["demand_t"] > 0).ravel(),
-            "china_share": v["china_share"].ravel(), "stockpile_days": v["stockpile_days"].ravel(),
-            "recycled_t": v["recycled_t"].ravel(), "price": v["price"].ravel(),
-            "price_china": v["price_china"].ravel(), "inventory_days": v["inventory_days"].ravel(),
-        })
-        return {"model": model_df[COLUMNS["model"]], "country": country_df[COLUMNS["country"]],
-                "country_commodity": cc_df[COLUMNS["country_commodity"]]}
+        dates = [self.config.date_of(int(i)).isoformat() for i in steps]
+        k, m, p = len(e.countries), len(e.commodities), len(self.pairs)
+        series = {name: arr[:n] for name, arr in self.series.items()}
+        keys = {
+            "model": {"step": steps, "date": dates},
+            "country": {"step": np.repeat(steps, k), "date": np.repeat(dates, k), "country": np.tile(e.countries, n)},
+            "country_commodity": {
+                "step": np.repeat(steps, p), "date": np.repeat(dates, p),
+                "country": np.tile([e.countries[i // m] for i in self.pairs], n),
+                "commodity": np.tile([e.commodities[i % m] for i in self.pairs], n)},
+        }
+        out = {}
+        for table in TABLES:
+            cols = dict(keys[table])
+            for mt in METRICS:
+                if mt.table == table:
+                    values = _derived(mt.name, series, e.gdp_lcu) if mt.derived else series[mt.name]
+                    cols[mt.name] = values if table == "model" else np.asarray(values).ravel()
+            out[table] = pd.DataFrame(cols)[COLUMNS[table]]
+        return out

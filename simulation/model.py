@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import zlib
-from dataclasses import dataclass, field
-
 import mesa
 import networkx as nx
 import numpy as np
 
-from simulation.agents import make_agents
+from simulation.agents import LazyFirms, StateAgent
 from simulation.config import Config
+from simulation.mechanisms.base import Context, Mechanism
 from simulation.mechanisms.diversification import Diversification
 from simulation.mechanisms.escalation import Escalation
 from simulation.mechanisms.export_controls import ExportControls
@@ -22,127 +20,28 @@ from simulation.mechanisms.recycling import Recycling
 from simulation.mechanisms.substitution import Substitution
 from simulation.mechanisms.transshipment import Transshipment
 from simulation.metrics import Recorder
-from simulation.population import FIRM_KINDS, Economy, build_economy
+from simulation.population import FIRM_KINDS, POS_TRADER, build_economy
+from simulation.signals import Signals
+from simulation.state import Streams, initial_state
+
+#: The mechanisms, in the order they are built and stepped each week.
+MECHANISMS: tuple[type[Mechanism], ...] = (
+    Escalation,  # the target may concede; China moves on the ladder; the measures in force are published
+    ExportControls,  # licences are applied for, decided, renewed; which supply edges are open
+    Transshipment,  # blocked buyers reroute through hub traders; under the boycott China detects and blacklists
+    NewSupply,  # projects come online, investment is decided and arrives, unprotected capacity exits
+    Market,  # orders, trader pass-through, dependence ceilings, allocation, spot market, shipment, prices
+    Recycling,  # recovery capacity grows; recycled supply from the scrap pool
+    Inventories,  # arrivals, stockpile releases, use, next week's targets, holding costs
+    Output,  # lost value added and jobs from unmet critical inputs
+    Substitution,  # material intensity falls under price pressure
+    Diversification,  # sourcing shifts away from China after disruption, drifts back in calm
+)
 
 
-class Streams:
-    """Independent random streams by name, all derived from one seed.
-
-    Each stream is ``SeedSequence(seed, spawn_key=(crc32(name),))``: it depends only on the
-    seed and its own name, so adding a mechanism or changing a strategy never shifts the
-    draws of another mechanism (common random numbers).
-    """
-
-    def __init__(self, seed: int):
-        self.seed = seed
-        self._gens: dict[str, np.random.Generator] = {}
-
-    def __getitem__(self, name: str) -> np.random.Generator:
-        if name not in self._gens:
-            ss = np.random.SeedSequence(self.seed, spawn_key=(zlib.crc32(name.encode()),))
-            self._gens[name] = np.random.default_rng(ss)
-        return self._gens[name]
-
-
-@dataclass
-class State:
-    """Mutable arrays over positions, edges and commodities (see :mod:`population`)."""
-
-    inventory: np.ndarray
-    ring: np.ndarray  # (lead slots, n_pos): tonnes arriving at step t in slot t % L
-    ring_cn: np.ndarray  # the Chinese-origin part of ring
-    in_transit: np.ndarray
-    required: np.ndarray  # t/week needed at full output
-    intensity: np.ndarray  # material per unit output (1 = initial)
-    expected_use: np.ndarray
-    stock_target: np.ndarray
-    pipe_target: np.ndarray
-    adjust_rate: np.ndarray  # share of the stock gap ordered per week
-    edge_open: np.ndarray
-    edge_blacklisted: np.ndarray
-    edge_licensed: np.ndarray
-    edge_controlled: np.ndarray
-    pos_controlled: np.ndarray
-    capacity_factor: np.ndarray  # per firm: share of nominal capacity available
-    price: np.ndarray  # USD/t outside China, per commodity
-    price_cn: np.ndarray  # USD/t inside China
-    recycled: np.ndarray  # t/week of secondary supply into each position
-    losses_t: np.ndarray  # t/week lost per commodity (seized shipments)
-    edge_share: np.ndarray  # share of a position's orders on each edge (diversification moves it)
-    reroute: np.ndarray  # share of blocked Chinese orders a position sends through hubs
-    blocked_share: np.ndarray  # share of a position's sourcing on closed Chinese edges
-    policy_cost_usd: np.ndarray  # this week's policy spending by country (recycling, subsidies, R&D, projects)
-    cn_export_usd: float | None = None
-    cn_world_share: float | None = None
-    # flows of the current week, set by the mechanisms
-    desired: np.ndarray = field(default=None)
-    shipped: np.ndarray = field(default=None)
-    shipped_cn: np.ndarray = field(default=None)
-    spot: np.ndarray = field(default=None)
-    arrived: np.ndarray = field(default=None)
-    arrived_cn: np.ndarray = field(default=None)
-    use: np.ndarray = field(default=None)
-    production_t: np.ndarray = field(default=None)
-    transshipped: np.ndarray = field(default=None)
-    output_loss: np.ndarray = field(default=None)
-    jobs_lost: np.ndarray = field(default=None)
-    holding_cost_usd: np.ndarray = field(default=None)
-    firm_output_loss_share: np.ndarray = field(default=None)
-
-
-def initial_state(eco: Economy, config: Config) -> State:
-    """Steady state: inventories at target, pipelines full of contracted flows."""
-    n_pos, n_edges = eco.n_pos, eco.n_edges
-    market = config.world.market
-    L = max(int(eco.edge_lead.max(initial=1)), market.spot_lead_weeks) + 1
-    ring = np.zeros((L, n_pos))
-    ring_cn = np.zeros((L, n_pos))
-    use = eco.pos_base_use_t
-    buyer_edge = eco.pos_kind[eco.edge_pos] != 2
-    flow = use[eco.edge_pos] * eco.edge_share * buyer_edge
-    cn = eco.edge_origin == eco.coercer
-    # contracted flows by (lead, position): one bincount per origin, in edge order within each bin
-    leads = np.flatnonzero(np.bincount(eco.edge_lead)) if n_edges else np.zeros(0, np.int64)
-    lead_no = np.zeros(int(leads.max(initial=0)) + 1, np.intp)
-    lead_no[leads] = np.arange(len(leads))
-    key = lead_no[eco.edge_lead] * n_pos + eco.edge_pos
-    per_week = np.bincount(key, flow, minlength=len(leads) * n_pos).reshape(len(leads), n_pos)
-    per_week_cn = np.bincount(key[cn], flow[cn], minlength=len(leads) * n_pos).reshape(len(leads), n_pos)
-    for i, lead in enumerate(leads):
-        for k in range(int(lead)):
-            ring[k] += per_week[i]
-            ring_cn[k] += per_week_cn[i]
-    manuf = eco.pos_kind == 0
-    adjust = np.where(manuf, 1.0 / market.order_adjust_weeks, 0.0)
-    coms = [config.world.commodities[c] for c in eco.commodities]
-    price = np.array([c.price_usd_per_t for c in coms])
-    return State(
-        inventory=eco.pos_inventory_t.copy(),
-        ring=ring,
-        ring_cn=ring_cn,
-        in_transit=ring.sum(axis=0),
-        required=use.copy(),
-        intensity=np.ones(n_pos),
-        expected_use=np.where(manuf, use, 0.0),
-        stock_target=np.where(manuf, use * eco.pos_target_days / 7.0, eco.pos_inventory_t),
-        pipe_target=np.where(manuf, use * eco.pos_lead_weeks, 0.0),
-        adjust_rate=adjust,
-        edge_open=np.ones(n_edges, bool),
-        edge_blacklisted=np.zeros(n_edges, bool),
-        edge_licensed=np.zeros(n_edges, bool),
-        edge_controlled=np.zeros(n_edges, bool),
-        pos_controlled=np.zeros(n_pos, bool),
-        capacity_factor=np.ones(eco.n_firms),
-        price=price.copy(),
-        price_cn=price * (1 - np.array([c.china_price_discount_share for c in coms])),
-        recycled=np.zeros(n_pos),
-        losses_t=np.zeros(len(coms)),
-        edge_share=eco.edge_share.copy(),
-        reroute=np.zeros(n_pos),
-        blocked_share=np.zeros(n_pos),
-        policy_cost_usd=np.zeros(len(eco.countries)),
-        transshipped=np.zeros(n_edges),
-    )
+def schedule() -> list[str]:
+    """The weekly order: the mechanisms' names, then the recorder."""
+    return [m.name for m in MECHANISMS] + ["record"]
 
 
 class CoercionModel(mesa.Model):
@@ -152,9 +51,12 @@ class CoercionModel(mesa.Model):
         config: a validated :class:`~simulation.config.Config` (see ``load_config``).
 
     Attributes:
-        eco: the firm population and trade graph as arrays (:class:`Economy`).
-        state: the mutable arrays (:class:`State`).
-        level, stage: China's position on the escalation ladder.
+        eco: the firm population and trade graph as arrays (:class:`~simulation.population.Economy`).
+        state: the mutable arrays (:class:`~simulation.state.State`).
+        signals: what the mechanisms publish to one another (:class:`~simulation.signals.Signals`).
+        mechanisms: name -> mechanism, in the order of :data:`MECHANISMS`.
+        states: country code -> :class:`~simulation.agents.StateAgent`.
+        firms: the firms as Mesa agents, created on first access (a sequence over the firm rows).
         recorder: the per-step outputs (:class:`~simulation.metrics.Recorder`).
     """
 
@@ -165,26 +67,37 @@ class CoercionModel(mesa.Model):
         self.t = 0  # the week being simulated (0-based); model.steps counts completed weeks
         self.eco = build_economy(config, self.streams["init"])
         self.state = initial_state(self.eco, config)
-        self.level, self.stage = 0, config.escalation.levels[0].name
-        self.new_detections, self.n_blacklisted = 0, 0
-        self.conceded, self.concession_step = False, None
-        self.new_supply = NewSupply(self)  # first: dormant capacity is off before prices are calibrated
-        self.escalation = Escalation(self)
-        self.export_controls = ExportControls(self)
-        self.transshipment = Transshipment(self)
-        self.market = Market(self)
-        self.recycling = Recycling(self)
-        self.inventories = Inventories(self)
-        self.output = Output(self)
-        self.substitution = Substitution(self)
-        self.diversification = Diversification(self)
-        self.states, self.firms = make_agents(self)
-        self.recorder = Recorder(self)
+        self.signals = Signals(output_loss=np.zeros((config.n_steps, len(self.eco.countries))))
+        ctx = Context(self.eco, self.state, self.signals, config, self.streams)
+        self.mechanisms: dict[str, Mechanism] = {cls.name: cls(ctx) for cls in MECHANISMS}
+        self.states = {c: StateAgent(self, c) for c in self.eco.countries}
+        self.firms = LazyFirms(self)
+        self.recorder = Recorder(self.eco, self.state, self.signals, config)
         self.running = True
         self._trade_graph: nx.DiGraph | None = None
 
+    @property
+    def level(self) -> int:
+        """China's level on the escalation ladder (0 = calm)."""
+        return self.signals.level
+
+    @property
+    def stage(self) -> str:
+        """The name of China's level."""
+        return self.signals.stage
+
+    @property
+    def conceded(self) -> bool:
+        """Whether the target has conceded."""
+        return self.signals.conceded
+
+    @property
+    def concession_step(self) -> int | None:
+        """The week the target conceded, or None."""
+        return self.signals.concession_step
+
     def step(self) -> None:
-        """Advance one week. The order of the mechanisms each week:
+        """Advance one week: every mechanism of :data:`MECHANISMS` in order, then the recorder.
 
         1. ``escalation`` -- the target may concede; China moves on the ladder (script,
            then rules); the measures in force are published.
@@ -204,23 +117,18 @@ class CoercionModel(mesa.Model):
         9. ``substitution`` -- material intensity falls under price pressure.
         10. ``diversification`` -- sourcing shifts away from China after disruption and
             drifts back in calm unless policy holds it.
-        11. record the week.
+        11. ``record`` -- the recorder stores the week.
+
+        ``schedule()`` prints this order.
         """
         if self.t >= self.config.n_steps:
             self.running = False
             return
+        t = self.t
         self.state.policy_cost_usd[:] = 0.0
-        self.escalation.step()
-        self.export_controls.step()
-        self.transshipment.step()
-        self.new_supply.step()
-        self.market.step()
-        self.recycling.step()
-        self.inventories.step()
-        self.output.step()
-        self.substitution.step()
-        self.diversification.step()
-        self.recorder.record()
+        for mechanism in self.mechanisms.values():
+            mechanism.step(t)
+        self.recorder.record(t)
         self.t += 1
         self._trade_graph = None
         if self.t >= self.config.n_steps:
@@ -281,7 +189,7 @@ class CoercionModel(mesa.Model):
         for c in e.countries:
             ctry = self.config.world.countries[c]
             g.add_node(c, label=ctry.label, gdp_usd=ctry.gdp_lcu_per_year / ctry.lcu_per_usd)
-        buyer = e.pos_kind[e.edge_pos] != 2
+        buyer = e.pos_kind[e.edge_pos] != POS_TRADER
         if s.desired is None:
             return g
         com = e.pos_commodity[e.edge_pos]

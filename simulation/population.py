@@ -25,9 +25,10 @@ import numpy as np
 
 from simulation.config import Config
 
-PRODUCER, TRADER, MANUFACTURER = 0, 1, 2
+PRODUCER, TRADER, MANUFACTURER = 0, 1, 2  # firm kinds (``firm_kind``)
 FIRM_KINDS = ("producer", "trader", "manufacturer")
-POS_MANUFACTURER, POS_STOCKPILE, POS_TRADER = 0, 1, 2
+POS_MANUFACTURER, POS_STOCKPILE, POS_TRADER = 0, 1, 2  # position kinds (``pos_kind``)
+TRADER_SUPPLIERS = 2  # Chinese producers each hub trader buys from, in equal shares (assumption)
 
 
 @dataclass
@@ -39,6 +40,11 @@ class Economy:
     sectors: list[str]
     coercer: int
     target: int
+    # constants of the calm
+    price0: np.ndarray = field(repr=False)  # USD/t outside China, per commodity
+    price0_cn: np.ndarray = field(repr=False)  # USD/t inside China
+    gdp_lcu: np.ndarray = field(repr=False)  # per country, LCU/year
+    employment: np.ndarray = field(repr=False)  # per country, jobs
     # firms
     firm_kind: np.ndarray = field(repr=False)
     firm_country: np.ndarray = field(repr=False)
@@ -114,8 +120,288 @@ def _counts(total: int, weights: dict[str, float]) -> dict[str, int]:
     return {k: int(b) + 1 for k, b in zip(keys, base, strict=True)}
 
 
+class _FirmTable:
+    """Firm rows as they are drawn, group by group (concatenated by :meth:`arrays`)."""
+
+    COLUMNS = ("kind", "country", "commodity", "sector", "size", "military", "capacity_t", "va_week", "origin",
+               "project", "invest")
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[np.ndarray]] = {c: [] for c in self.COLUMNS}
+        self.n = 0
+
+    def add(self, n: int, kind: int, country: int, com: int, sector: int, size: np.ndarray, mil: np.ndarray,
+            cap: np.ndarray, va: np.ndarray, origin: int, project: int = -1, invest: bool = False) -> np.ndarray:
+        """Append ``n`` firms; returns their ids."""
+        p = self.parts
+        p["kind"].append(np.full(n, kind, np.int8))
+        p["country"].append(np.full(n, country, np.int16))
+        p["commodity"].append(np.full(n, com, np.int16))
+        p["sector"].append(np.full(n, sector, np.int16))
+        p["size"].append(size)
+        p["military"].append(mil)
+        p["capacity_t"].append(cap)
+        p["va_week"].append(va)
+        p["origin"].append(np.full(n, origin, np.int16))
+        p["project"].append(np.full(n, project, np.int64))
+        p["invest"].append(np.full(n, invest, bool))
+        ids = np.arange(self.n, self.n + n)
+        self.n += n
+        return ids
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {c: np.concatenate(v) for c, v in self.parts.items()}
+
+
+@dataclass
+class _Drawn:
+    """The firm population with the groups that positions and edges are drawn from."""
+
+    index: dict[str, dict[str, int]]  # "country" | "commodity" | "sector" -> name -> index
+    coercer: int
+    firms: dict[str, np.ndarray] = field(default_factory=dict)
+    producers: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # (commodity, country) -> ids
+    producer_cap: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    traders: dict[int, np.ndarray] = field(default_factory=dict)  # commodity -> Chinese-origin trader ids
+    manuf_of: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # (country, sector) -> ids
+
+
+def _draw_firms(cfg: Config, rng: np.random.Generator, d: _Drawn) -> None:
+    """Producers by capacity share, traders in transit hubs, manufacturers by sector, then the
+    dormant producers of projects and investment (appended without random draws, so that
+    strategies that add projects leave every other draw unchanged: common random numbers)."""
+    w, ci, mi, si = cfg.world, d.index["country"], d.index["commodity"], d.index["sector"]
+    scale, table = w.firms.scale, _FirmTable()
+    for c, com in w.commodities.items():
+        caps = {k: v for k, v in com.capacity_t_per_year.items() if v > 0}
+        world_cap = sum(caps.values())
+        for k, cap in caps.items():
+            n = max(1, round(scale * w.firms.producers_per_commodity * cap / world_cap))
+            size = _sizes(rng, n, w.firms.size_sigma)
+            ids = table.add(n, PRODUCER, ci[k], mi[c], -1, size, np.zeros(n, bool), cap / 52.0 * size,
+                            np.zeros(n), ci[k])
+            d.producers[(mi[c], ci[k])] = ids
+            d.producer_cap[(mi[c], ci[k])] = cap * size
+    for k, ctry in w.countries.items():
+        if not ctry.transit_hub or ctry.n_traders_per_commodity == 0:
+            continue
+        for c in w.commodities:
+            if (mi[c], d.coercer) not in d.producers:
+                continue
+            n = max(1, round(scale * ctry.n_traders_per_commodity))
+            ids = table.add(n, TRADER, ci[k], mi[c], -1, _sizes(rng, n, w.firms.size_sigma),
+                            np.zeros(n, bool), np.zeros(n), np.zeros(n), d.coercer)
+            d.traders[mi[c]] = np.concatenate([d.traders.get(mi[c], np.zeros(0, int)), ids])
+    for k, ctry in w.countries.items():
+        m = round(scale * ctry.n_manufacturers)
+        if m == 0 or not ctry.sector_va_share_gdp:
+            continue
+        for s, n in _counts(m, ctry.sector_va_share_gdp).items():
+            size = _sizes(rng, n, w.firms.size_sigma)
+            va = ctry.gdp_lcu_per_year * ctry.sector_va_share_gdp[s] / 52.0 * size
+            mil = rng.random(n) < w.firms.military_share
+            d.manuf_of[(ci[k], si[s])] = table.add(n, MANUFACTURER, ci[k], -1, si[s], size, mil, np.zeros(n), va, -1)
+    _add_dormant(cfg, d, table)
+    d.firms = table.arrays()
+
+
+def _add_dormant(cfg: Config, d: _Drawn, table: _FirmTable) -> None:
+    """One dormant producer per project, and per (commodity, host) of price-driven investment
+    (FORGE members if any produce the commodity, else every non-Chinese producer country)."""
+    w, ci, mi = cfg.world, d.index["country"], d.index["commodity"]
+    one = np.ones(1)
+    for j, pr in enumerate(cfg.projects):
+        table.add(1, PRODUCER, ci[pr.country], mi[pr.commodity], -1, one, np.zeros(1, bool),
+                  np.array([pr.capacity_t_per_year / 52.0]), np.zeros(1), ci[pr.country], project=j)
+    for c, com in w.commodities.items():
+        others = {k: v for k, v in com.capacity_t_per_year.items() if v > 0 and ci[k] != d.coercer}
+        members = {k: v for k, v in others.items() if w.countries[k].forge_member}
+        hosts = members or others
+        world_cap = sum(com.capacity_t_per_year.values())
+        for k, cap in hosts.items():
+            share = cap / sum(hosts.values())
+            table.add(1, PRODUCER, ci[k], mi[c], -1, one, np.zeros(1, bool),
+                      np.array([w.investment.max_share * world_cap * share / 52.0]), np.zeros(1), ci[k],
+                      invest=True)
+
+
+def _manufacturer_positions(cfg: Config, rng: np.random.Generator, d: _Drawn) -> list[np.ndarray]:
+    """Manufacturers' inputs, grouped by firm: firm, country, commodity, use, criticality,
+    inventory days, kind."""
+    w, ci, mi, si = cfg.world, d.index["country"], d.index["commodity"], d.index["sector"]
+    cols: list[list[np.ndarray]] = [[] for _ in range(7)]
+    for k, ctry in w.countries.items():
+        for c, cc in ctry.commodities.items():
+            if cc.demand_t_per_year <= 0:
+                continue
+            users = [s for s in ctry.sector_va_share_gdp
+                     if c in w.sectors[s].criticality and (ci[k], si[s]) in d.manuf_of]
+            va = np.array([ctry.sector_va_share_gdp[s] for s in users])
+            if not users or va.sum() <= 0:
+                continue
+            for s, wt in zip(users, va / va.sum(), strict=True):
+                ids = d.manuf_of[(ci[k], si[s])]
+                n = len(ids)
+                noise = rng.lognormal(0.0, w.firms.inventory_days_sigma, n) if n else np.zeros(0)
+                for col, value in zip(cols, (
+                        ids, np.full(n, ci[k]), np.full(n, mi[c]),
+                        cc.demand_t_per_year / 52.0 * wt * d.firms["size"][ids],
+                        np.full(n, w.sectors[s].criticality[c]),
+                        cc.inventory_days * w.firms.inventory_days_scale * noise,
+                        np.full(n, POS_MANUFACTURER)), strict=True):
+                    col.append(value)
+    if not cols[0]:
+        return [np.zeros(0) for _ in range(7)]
+    order = np.argsort(np.concatenate(cols[0]), kind="stable")  # group each manufacturer's inputs
+    return [np.concatenate(col)[order] for col in cols]
+
+
+def _positions(cfg: Config, rng: np.random.Generator, d: _Drawn) -> dict[str, np.ndarray]:
+    """Buyer positions: manufacturers' inputs (grouped by firm), then state stockpiles (every
+    country but the coercer, per commodity it uses), then traders' pass-through accounts."""
+    w, ci, mi = cfg.world, d.index["country"], d.index["commodity"]
+    f = d.firms
+    pm = _manufacturer_positions(cfg, rng, d)
+    stock_rows = [(ci[k], mi[c], cc.stockpile_days * cc.demand_t_per_year / 365.0)
+                  for k, ctry in w.countries.items() if ci[k] != d.coercer
+                  for c, cc in ctry.commodities.items() if cc.demand_t_per_year > 0]
+    trader_ids = np.flatnonzero(f["kind"] == TRADER)
+    n_st, n_tr, n_mf = len(stock_rows), len(trader_ids), len(pm[0])
+    cat = np.concatenate
+    return {
+        "kind": cat([pm[6].astype(np.int8), np.full(n_st, POS_STOCKPILE, np.int8), np.full(n_tr, POS_TRADER, np.int8)]),
+        "firm": cat([pm[0].astype(np.int64), np.full(n_st, -1), trader_ids]).astype(np.int64),
+        "country": cat([pm[1], [r[0] for r in stock_rows], f["country"][trader_ids]]).astype(np.int16),
+        "commodity": cat([pm[2], [r[1] for r in stock_rows], f["commodity"][trader_ids]]).astype(np.int16),
+        "base_use_t": cat([pm[3], np.zeros(n_st + n_tr)]).astype(float),
+        "criticality": cat([pm[4], np.zeros(n_st + n_tr)]).astype(float),
+        "target_days": cat([pm[5], np.zeros(n_st + n_tr)]).astype(float),
+        "inventory_t": cat([pm[3] * pm[5] / 7.0, [r[2] for r in stock_rows], np.zeros(n_tr)]).astype(float),
+        "military": cat([f["military"][pm[0].astype(np.int64)] if n_mf else np.zeros(0, bool),
+                         np.zeros(n_st + n_tr, bool)]),
+    }
+
+
+def _firm_ranges(n_firms: int, pos_firm: np.ndarray, pos_kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each manufacturer's first and past-the-last position (-1 for other firms)."""
+    start, end = np.full(n_firms, -1, np.int64), np.full(n_firms, -1, np.int64)
+    n_mf = int(np.count_nonzero(pos_kind == POS_MANUFACTURER))
+    if n_mf:
+        owners = pos_firm[:n_mf]
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        start[owners[starts]] = starts
+        end[owners[starts]] = np.r_[starts[1:], n_mf]
+    return start, end
+
+
+class _EdgeTable:
+    """Edge rows as they are drawn (concatenated and sorted by position by :meth:`arrays`)."""
+
+    def __init__(self) -> None:
+        self.pos, self.sup, self.share, self.lead, self.origin, self.via = ([] for _ in range(6))
+
+    def add(self, rows: np.ndarray, sup: np.ndarray, share: np.ndarray, lead, origin: int, via: bool) -> None:
+        n = len(rows)
+        self.pos.append(rows)
+        self.sup.append(sup)
+        self.share.append(share)
+        self.lead.append(lead if isinstance(lead, np.ndarray) else np.full(n, lead))
+        self.origin.append(np.full(n, origin))
+        self.via.append(np.full(n, via, bool))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        cat = np.concatenate
+        pos = cat(self.pos).astype(np.int64)
+        order = np.argsort(pos, kind="stable")
+        return {"pos": pos[order], "supplier": cat(self.sup).astype(np.int64)[order],
+                "share": cat(self.share).astype(float)[order], "lead": cat(self.lead).astype(np.int64)[order],
+                "origin": cat(self.origin).astype(np.int16)[order], "via_trader": cat(self.via)[order]}
+
+
+def _pick(d: _Drawn, rng: np.random.Generator, key: tuple[int, int], n: int) -> np.ndarray:
+    """``n`` producers of (commodity, country) ``key``, drawn in proportion to capacity."""
+    ids, cap = d.producers[key], d.producer_cap[key]
+    cum = np.cumsum(cap) / cap.sum()
+    return ids[np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(ids) - 1)]
+
+
+def _sourcing_edges(cfg: Config, rng: np.random.Generator, d: _Drawn, pos: dict, edges: _EdgeTable) -> None:
+    """Each buyer's suppliers: an origin mix drawn around its country's import shares (state
+    stockpiles take the shares as they are), a producer per origin, and through hub traders
+    the country's ``via_hub_share`` of its Chinese supply."""
+    w, ci, mi = cfg.world, d.index["country"], d.index["commodity"]
+    n_com = len(mi)
+    lead, hub_extra = w.market.lead_weeks, w.market.hub_extra_lead_weeks
+    # buyer positions grouped by (country, commodity), ascending within each group
+    group = pos["country"].astype(np.int64) * n_com + pos["commodity"]
+    buyers = np.flatnonzero(pos["kind"] != POS_TRADER)
+    by_group = buyers[np.argsort(group[buyers], kind="stable")]
+    bounds = np.searchsorted(group[by_group], np.arange(len(ci) * n_com + 1))
+    for k, ctry in w.countries.items():
+        for c, cc in ctry.commodities.items():
+            g = ci[k] * n_com + mi[c]
+            sel = by_group[bounds[g]:bounds[g + 1]]
+            if len(sel) == 0:
+                continue
+            origins = [o for o, s in cc.import_shares.items() if s > 0]
+            base = np.array([cc.import_shares[o] for o in origins])
+            draws = rng.gamma(w.firms.sourcing_concentration * base, size=(len(sel), len(origins)))
+            draws[pos["kind"][sel] == POS_STOCKPILE] = base
+            shares = draws / draws.sum(axis=1, keepdims=True)
+            shares[shares < w.firms.min_edge_share] = 0.0
+            shares[shares.sum(axis=1) == 0, int(np.argmax(base))] = 1.0
+            shares /= shares.sum(axis=1, keepdims=True)
+            for j, o in enumerate(origins):
+                has = shares[:, j] > 0
+                rows, sh, org = sel[has], shares[has, j], ci[o]
+                n = len(rows)
+                if n == 0:
+                    continue
+                hub = cc.via_hub_share if (org == d.coercer and mi[c] in d.traders) else 0.0
+                if hub > 0:
+                    tr = d.traders[mi[c]]
+                    tr = tr[d.firms["country"][tr] != ci[k]]
+                    hub = hub if len(tr) else 0.0
+                if hub > 0:
+                    edges.add(rows, tr[rng.integers(0, len(tr), n)], sh * hub, lead + hub_extra, org, True)
+                edges.add(rows, _pick(d, rng, (mi[c], org), n), sh * (1 - hub), 1 if org == ci[k] else lead, org,
+                          False)
+
+
+def _latent_and_trader_edges(cfg: Config, rng: np.random.Generator, d: _Drawn, pos: dict,
+                             edges: _EdgeTable) -> None:
+    """A latent alternative (share 0) for every buyer with no non-Chinese supplier, so that it
+    can diversify later (picked by capacity, without random draws); then each trader's
+    ``TRADER_SUPPLIERS`` Chinese producers, in equal shares."""
+    lead, n_pos = cfg.world.market.lead_weeks, len(pos["kind"])
+    has_alt = np.zeros(n_pos, bool)
+    for rows, org in zip(edges.pos, edges.origin, strict=True):
+        has_alt[rows[org != d.coercer]] = True
+    need = np.flatnonzero(~has_alt & (pos["kind"] != POS_TRADER))
+    for m in np.unique(pos["commodity"][need]):
+        keys = [key for key in d.producers if key[0] == m and key[1] != d.coercer]
+        if not keys:
+            continue
+        best = max(keys, key=lambda key: d.producer_cap[key].sum())
+        firm = d.producers[best][int(np.argmax(d.producer_cap[best]))]
+        rows = need[pos["commodity"][need] == m]
+        edges.add(rows, np.full(len(rows), firm), np.zeros(len(rows)),
+                  np.where(pos["country"][rows] == best[1], 1, lead), best[1], False)
+    tr_pos = np.flatnonzero(pos["kind"] == POS_TRADER)
+    firm_com = d.firms["commodity"]
+    for _ in range(TRADER_SUPPLIERS):
+        if len(tr_pos) == 0:
+            break
+        f = pos["firm"][tr_pos]
+        sup = np.empty(len(tr_pos), np.int64)
+        for m in np.unique(firm_com[f]):
+            sel = firm_com[f] == m
+            sup[sel] = _pick(d, rng, (int(m), d.coercer), int(sel.sum()))
+        edges.add(tr_pos, sup, np.full(len(tr_pos), 1.0 / TRADER_SUPPLIERS), 1, d.coercer, False)
+
+
 def build_economy(cfg: Config, rng: np.random.Generator) -> Economy:
-    """Draw firms, positions and edges from the config's world.
+    """Draw firms, positions and edges from the config's world, in that order.
 
     Args:
         cfg: the validated config.
@@ -125,275 +411,34 @@ def build_economy(cfg: Config, rng: np.random.Generator) -> Economy:
         The :class:`Economy` arrays.
     """
     w = cfg.world
-    countries = list(w.countries)
-    commodities = list(w.commodities)
-    sectors = list(w.sectors)
-    ci = {c: i for i, c in enumerate(countries)}
-    mi = {c: i for i, c in enumerate(commodities)}
-    si = {s: i for i, s in enumerate(sectors)}
-    scale = w.firms.scale
-
-    f_kind, f_country, f_com, f_sector, f_size, f_mil, f_cap, f_va, f_origin = ([] for _ in range(9))
-
-    def add_firms(n, kind, country, com, sector, size, mil, cap, va, origin):
-        f_kind.append(np.full(n, kind, np.int8))
-        f_country.append(np.full(n, country, np.int16))
-        f_com.append(np.full(n, com, np.int16))
-        f_sector.append(np.full(n, sector, np.int16))
-        f_size.append(size)
-        f_mil.append(mil)
-        f_cap.append(cap)
-        f_va.append(va)
-        f_origin.append(np.full(n, origin, np.int16))
-
-    n_so_far = 0
-    producers: dict[tuple[int, int], np.ndarray] = {}  # (commodity, country) -> firm ids
-    producer_cap: dict[tuple[int, int], np.ndarray] = {}
-    for c, com in w.commodities.items():
-        caps = {k: v for k, v in com.capacity_t_per_year.items() if v > 0}
-        world_cap = sum(caps.values())
-        for k, cap in caps.items():
-            n = max(1, round(scale * w.firms.producers_per_commodity * cap / world_cap))
-            size = _sizes(rng, n, w.firms.size_sigma)
-            add_firms(n, PRODUCER, ci[k], mi[c], -1, size, np.zeros(n, bool), cap / 52.0 * size,
-                      np.zeros(n), ci[k])
-            producers[(mi[c], ci[k])] = np.arange(n_so_far, n_so_far + n)
-            producer_cap[(mi[c], ci[k])] = cap * size
-            n_so_far += n
-
-    coercer = ci[cfg.scenario.coercer]
-    traders: dict[int, np.ndarray] = {}  # commodity -> trader firm ids (Chinese origin)
-    for k, ctry in w.countries.items():
-        if not ctry.transit_hub or ctry.n_traders_per_commodity == 0:
-            continue
-        for c in commodities:
-            if (mi[c], coercer) not in producers:
-                continue
-            n = max(1, round(scale * ctry.n_traders_per_commodity))
-            add_firms(n, TRADER, ci[k], mi[c], -1, _sizes(rng, n, w.firms.size_sigma),
-                      np.zeros(n, bool), np.zeros(n), np.zeros(n), coercer)
-            ids = np.arange(n_so_far, n_so_far + n)
-            traders[mi[c]] = np.concatenate([traders.get(mi[c], np.zeros(0, int)), ids])
-            n_so_far += n
-
-    manuf_of: dict[tuple[int, int], np.ndarray] = {}  # (country, sector) -> firm ids
-    for k, ctry in w.countries.items():
-        m = round(scale * ctry.n_manufacturers)
-        if m == 0 or not ctry.sector_va_share_gdp:
-            continue
-        for s, n in _counts(m, ctry.sector_va_share_gdp).items():
-            size = _sizes(rng, n, w.firms.size_sigma)
-            va = ctry.gdp_lcu_per_year * ctry.sector_va_share_gdp[s] / 52.0 * size
-            mil = rng.random(n) < w.firms.military_share
-            add_firms(n, MANUFACTURER, ci[k], -1, si[s], size, mil, np.zeros(n), va, -1)
-            manuf_of[(ci[k], si[s])] = np.arange(n_so_far, n_so_far + n)
-            n_so_far += n
-
-    # dormant producers, appended without random draws so that strategies that add
-    # projects leave every other draw unchanged (common random numbers)
-    f_project = [np.full(n_so_far, -1, np.int64)]
-    f_invest = [np.zeros(n_so_far, bool)]
-    for j, pr in enumerate(cfg.projects):
-        add_firms(1, PRODUCER, ci[pr.country], mi[pr.commodity], -1, np.ones(1), np.zeros(1, bool),
-                  np.array([pr.capacity_t_per_year / 52.0]), np.zeros(1), ci[pr.country])
-        f_project.append(np.array([j]))
-        f_invest.append(np.zeros(1, bool))
-    inv = w.investment
-    for c, com in w.commodities.items():
-        others = {k: v for k, v in com.capacity_t_per_year.items() if v > 0 and ci[k] != coercer}
-        members = {k: v for k, v in others.items() if w.countries[k].forge_member}
-        hosts = members or others
-        world_cap = sum(com.capacity_t_per_year.values())
-        for k, cap in hosts.items():
-            share = cap / sum(hosts.values())
-            add_firms(1, PRODUCER, ci[k], mi[c], -1, np.ones(1), np.zeros(1, bool),
-                      np.array([inv.max_share * world_cap * share / 52.0]), np.zeros(1), ci[k])
-            f_project.append(np.array([-1]))
-            f_invest.append(np.ones(1, bool))
-
-    cat = np.concatenate
-    firm_project, firm_invest = cat(f_project), cat(f_invest)
-    firm_kind, firm_country, firm_com = cat(f_kind), cat(f_country), cat(f_com)
-    firm_sector, firm_size, firm_mil = cat(f_sector), cat(f_size), cat(f_mil)
-    firm_cap, firm_va, firm_origin = cat(f_cap), cat(f_va), cat(f_origin)
-
-    # ---- positions: manufacturers' inputs (grouped by firm), then stockpiles, then traders
-    p_firm, p_country, p_com, p_use, p_crit, p_days, p_kind = ([] for _ in range(7))
-    for k, ctry in w.countries.items():
-        for c, cc in ctry.commodities.items():
-            if cc.demand_t_per_year <= 0:
-                continue
-            users = [s for s in ctry.sector_va_share_gdp
-                     if c in w.sectors[s].criticality and (ci[k], si[s]) in manuf_of]
-            va = np.array([ctry.sector_va_share_gdp[s] for s in users])
-            if not users or va.sum() <= 0:
-                continue
-            for s, wt in zip(users, va / va.sum(), strict=True):
-                ids = manuf_of[(ci[k], si[s])]
-                n = len(ids)
-                p_firm.append(ids)
-                p_country.append(np.full(n, ci[k]))
-                p_com.append(np.full(n, mi[c]))
-                p_use.append(cc.demand_t_per_year / 52.0 * wt * firm_size[ids])
-                p_crit.append(np.full(n, w.sectors[s].criticality[c]))
-                noise = rng.lognormal(0.0, w.firms.inventory_days_sigma, n) if n else np.zeros(0)
-                p_days.append(cc.inventory_days * w.firms.inventory_days_scale * noise)
-                p_kind.append(np.full(n, POS_MANUFACTURER))
-    if p_firm:
-        firm_ids = cat(p_firm)
-        order = np.argsort(firm_ids, kind="stable")  # group each manufacturer's inputs
-        pm = [cat(a)[order] for a in (p_firm, p_country, p_com, p_use, p_crit, p_days, p_kind)]
-    else:
-        pm = [np.zeros(0) for _ in range(7)]
-    n_manuf_pos = len(pm[0])
-
-    stock_rows = []
-    for k, ctry in w.countries.items():
-        if ci[k] == coercer:
-            continue
-        for c, cc in ctry.commodities.items():
-            if cc.demand_t_per_year > 0:
-                stock_rows.append((ci[k], mi[c], cc.stockpile_days * cc.demand_t_per_year / 365.0))
-    trader_ids = np.flatnonzero(firm_kind == TRADER)
-
-    n_st, n_tr = len(stock_rows), len(trader_ids)
-    pos_kind = cat([pm[6].astype(np.int8), np.full(n_st, POS_STOCKPILE, np.int8),
-                    np.full(n_tr, POS_TRADER, np.int8)])
-    pos_firm = cat([pm[0].astype(np.int64), np.full(n_st, -1), trader_ids]).astype(np.int64)
-    pos_country = cat([pm[1], [r[0] for r in stock_rows], firm_country[trader_ids]]).astype(np.int16)
-    pos_com = cat([pm[2], [r[1] for r in stock_rows], firm_com[trader_ids]]).astype(np.int16)
-    pos_use = cat([pm[3], np.zeros(n_st + n_tr)]).astype(float)
-    pos_crit = cat([pm[4], np.zeros(n_st + n_tr)]).astype(float)
-    pos_days = cat([pm[5], np.zeros(n_st + n_tr)]).astype(float)
-    pos_inv = cat([pm[3] * pm[5] / 7.0, [r[2] for r in stock_rows], np.zeros(n_tr)]).astype(float)
-    pos_mil = cat([firm_mil[pm[0].astype(np.int64)] if n_manuf_pos else np.zeros(0, bool),
-                   np.zeros(n_st + n_tr, bool)])
-
-    firm_pos_start = np.full(len(firm_kind), -1, np.int64)
-    firm_pos_end = np.full(len(firm_kind), -1, np.int64)
-    if n_manuf_pos:
-        owners = pm[0].astype(np.int64)
-        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-        ends = np.r_[starts[1:], n_manuf_pos]
-        firm_pos_start[owners[starts]] = starts
-        firm_pos_end[owners[starts]] = ends
-
-    # ---- edges
-    e_pos, e_sup, e_share, e_lead, e_origin, e_via = ([] for _ in range(6))
-    lead, hub_extra = w.market.lead_weeks, w.market.hub_extra_lead_weeks
-
-    def pick(key: tuple[int, int], n: int) -> np.ndarray:
-        ids, cap = producers[key], producer_cap[key]
-        cum = np.cumsum(cap) / cap.sum()
-        return ids[np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(ids) - 1)]
-
-    # buyer positions grouped by (country, commodity), ascending within each group
-    group = pos_country.astype(np.int64) * len(commodities) + pos_com
-    buyers = np.flatnonzero(pos_kind != POS_TRADER)
-    by_group = buyers[np.argsort(group[buyers], kind="stable")]
-    bounds = np.searchsorted(group[by_group], np.arange(len(countries) * len(commodities) + 1))
-    for k, ctry in w.countries.items():
-        for c, cc in ctry.commodities.items():
-            g = ci[k] * len(commodities) + mi[c]
-            sel = by_group[bounds[g]:bounds[g + 1]]
-            if len(sel) == 0:
-                continue
-            origins = [o for o, s in cc.import_shares.items() if s > 0]
-            base = np.array([cc.import_shares[o] for o in origins])
-            is_stock = pos_kind[sel] == POS_STOCKPILE
-            draws = rng.gamma(w.firms.sourcing_concentration * base, size=(len(sel), len(origins)))
-            draws[is_stock] = base
-            shares = draws / draws.sum(axis=1, keepdims=True)
-            shares[shares < w.firms.min_edge_share] = 0.0
-            shares[shares.sum(axis=1) == 0, int(np.argmax(base))] = 1.0
-            shares /= shares.sum(axis=1, keepdims=True)
-            for j, o in enumerate(origins):
-                has = shares[:, j] > 0
-                rows = sel[has]
-                sh = shares[has, j]
-                n = len(rows)
-                if n == 0:
-                    continue
-                org = ci[o]
-                hub = cc.via_hub_share if (org == coercer and mi[c] in traders) else 0.0
-                e_lead_o = 1 if org == ci[k] else lead
-                if hub > 0:
-                    tr = traders[mi[c]]
-                    tr = tr[firm_country[tr] != ci[k]]
-                    hub = hub if len(tr) else 0.0
-                if hub > 0:
-                    e_pos.append(rows)
-                    e_sup.append(tr[rng.integers(0, len(tr), n)])
-                    e_share.append(sh * hub)
-                    e_lead.append(np.full(n, lead + hub_extra))
-                    e_origin.append(np.full(n, org))
-                    e_via.append(np.ones(n, bool))
-                e_pos.append(rows)
-                e_sup.append(pick((mi[c], org), n))
-                e_share.append(sh * (1 - hub))
-                e_lead.append(np.full(n, e_lead_o))
-                e_origin.append(np.full(n, org))
-                e_via.append(np.zeros(n, bool))
-    # a latent alternative: a buyer with no non-Chinese supplier knows one (share 0), so it
-    # can diversify later. Picked by capacity, without random draws.
-    has_alt = np.zeros(len(pos_kind), bool)
-    for rows, org in zip(e_pos, e_origin, strict=True):
-        has_alt[rows[org != coercer]] = True
-    need = np.flatnonzero(~has_alt & (pos_kind != POS_TRADER))
-    for m in np.unique(pos_com[need]):
-        keys = [key for key in producers if key[0] == m and key[1] != coercer]
-        if not keys:
-            continue
-        best = max(keys, key=lambda key: producer_cap[key].sum())
-        firm = producers[best][int(np.argmax(producer_cap[best]))]
-        rows = need[pos_com[need] == m]
-        n = len(rows)
-        e_pos.append(rows)
-        e_sup.append(np.full(n, firm))
-        e_share.append(np.zeros(n))
-        e_lead.append(np.where(pos_country[rows] == best[1], 1, lead))
-        e_origin.append(np.full(n, best[1]))
-        e_via.append(np.zeros(n, bool))
-
-    # traders buy from two producers of their origin
-    tr_pos = np.flatnonzero(pos_kind == POS_TRADER)
-    for _ in range(2):
-        if len(tr_pos) == 0:
-            break
-        f = pos_firm[tr_pos]
-        sup = np.empty(len(tr_pos), np.int64)
-        for m in np.unique(firm_com[f]):
-            sel = firm_com[f] == m
-            sup[sel] = pick((int(m), coercer), int(sel.sum()))
-        e_pos.append(tr_pos)
-        e_sup.append(sup)
-        e_share.append(np.full(len(tr_pos), 0.5))
-        e_lead.append(np.full(len(tr_pos), 1))
-        e_origin.append(np.full(len(tr_pos), coercer))
-        e_via.append(np.zeros(len(tr_pos), bool))
-
-    edge_pos = cat(e_pos).astype(np.int64)
-    order = np.argsort(edge_pos, kind="stable")
-    edge_pos = edge_pos[order]
-    edge_sup = cat(e_sup).astype(np.int64)[order]
-    edge_share = cat(e_share).astype(float)[order]
-    edge_lead = cat(e_lead).astype(np.int64)[order]
-    edge_origin = cat(e_origin).astype(np.int16)[order]
-    edge_via = cat(e_via)[order]
-    n_pos = len(pos_kind)
-    pos_lead = np.bincount(edge_pos, edge_share * edge_lead, minlength=n_pos)
-
+    index = {"country": {c: i for i, c in enumerate(w.countries)},
+             "commodity": {c: i for i, c in enumerate(w.commodities)},
+             "sector": {s: i for i, s in enumerate(w.sectors)}}
+    d = _Drawn(index=index, coercer=index["country"][cfg.scenario.coercer])
+    _draw_firms(cfg, rng, d)
+    pos = _positions(cfg, rng, d)
+    edges = _EdgeTable()
+    _sourcing_edges(cfg, rng, d, pos, edges)
+    _latent_and_trader_edges(cfg, rng, d, pos, edges)
+    ed = edges.arrays()
+    f = d.firms
+    start, end = _firm_ranges(len(f["kind"]), pos["firm"], pos["kind"])
+    coms = [w.commodities[c] for c in w.commodities]
+    ctry = [w.countries[c] for c in w.countries]
+    price0 = np.array([c.price_usd_per_t for c in coms])
     return Economy(
-        countries=countries, commodities=commodities, sectors=sectors,
-        coercer=coercer, target=ci[cfg.scenario.target],
-        firm_kind=firm_kind, firm_country=firm_country, firm_commodity=firm_com,
-        firm_sector=firm_sector, firm_size=firm_size, firm_military=firm_mil,
-        firm_capacity_t=firm_cap, firm_va_week=firm_va, firm_origin=firm_origin,
-        firm_pos_start=firm_pos_start, firm_pos_end=firm_pos_end,
-        firm_project=firm_project, firm_invest=firm_invest,
-        pos_kind=pos_kind, pos_firm=pos_firm, pos_country=pos_country, pos_commodity=pos_com,
-        pos_base_use_t=pos_use, pos_criticality=pos_crit, pos_target_days=pos_days,
-        pos_lead_weeks=pos_lead, pos_inventory_t=pos_inv, pos_military=pos_mil,
-        edge_pos=edge_pos, edge_supplier=edge_sup, edge_share=edge_share, edge_lead=edge_lead,
-        edge_origin=edge_origin, edge_via_trader=edge_via,
+        countries=list(w.countries), commodities=list(w.commodities), sectors=list(w.sectors),
+        coercer=d.coercer, target=index["country"][cfg.scenario.target],
+        price0=price0, price0_cn=price0 * (1 - np.array([c.china_price_discount_share for c in coms])),
+        gdp_lcu=np.array([c.gdp_lcu_per_year for c in ctry]), employment=np.array([c.employment for c in ctry]),
+        firm_kind=f["kind"], firm_country=f["country"], firm_commodity=f["commodity"],
+        firm_sector=f["sector"], firm_size=f["size"], firm_military=f["military"],
+        firm_capacity_t=f["capacity_t"], firm_va_week=f["va_week"], firm_origin=f["origin"],
+        firm_pos_start=start, firm_pos_end=end, firm_project=f["project"], firm_invest=f["invest"],
+        pos_kind=pos["kind"], pos_firm=pos["firm"], pos_country=pos["country"], pos_commodity=pos["commodity"],
+        pos_base_use_t=pos["base_use_t"], pos_criticality=pos["criticality"], pos_target_days=pos["target_days"],
+        pos_lead_weeks=np.bincount(ed["pos"], ed["share"] * ed["lead"], minlength=len(pos["kind"])),
+        pos_inventory_t=pos["inventory_t"], pos_military=pos["military"],
+        edge_pos=ed["pos"], edge_supplier=ed["supplier"], edge_share=ed["share"], edge_lead=ed["lead"],
+        edge_origin=ed["origin"], edge_via_trader=ed["via_trader"],
     )

@@ -8,22 +8,22 @@ import pytest
 from simulation.config import Measure
 from simulation.mechanisms.escalation import control_specs, measures_in_force
 from simulation.mechanisms.export_controls import GRANTED
-from simulation.mechanisms.market import _pool
+from simulation.mechanisms.market import _pool_shares, _pool_supply
 from simulation.model import CoercionModel
 from simulation.population import MANUFACTURER, POS_MANUFACTURER, POS_STOCKPILE, PRODUCER
 from tests.conftest import edited
 
 
-def test_pool_allocates_pro_rata_per_commodity():
+def test_spot_pool_fills_requests_pro_rata_per_commodity():
     request = np.array([2.0, 6.0, 1.0])
     req_com = np.array([0, 0, 1])
     spare = np.array([3.0, 5.0, 4.0])
-    firm_com = np.array([0, 0, 1])
-    in_pool = np.array([True, False, True])
-    got, used = _pool(request, req_com, spare, firm_com, in_pool, 2)
-    assert got == pytest.approx([0.75, 2.25, 1.0])  # 3 t for 8 t asked; 4 t for 1 t asked
+    pool = np.array([0, 2], np.intp)  # the producer outside the pool (1) offers nothing
+    supply = _pool_supply(spare, pool, np.array([0, 1], np.intp), 2)
+    fill, used, take = _pool_shares(supply, np.bincount(req_com, request, minlength=2))
+    assert request * fill[req_com] == pytest.approx([0.75, 2.25, 1.0])  # 3 t for 8 t asked; 4 t for 1 t asked
     assert used == pytest.approx([3.0, 1.0])
-    assert spare == pytest.approx([0.0, 5.0, 3.0])  # the producer outside the pool is untouched
+    assert take == pytest.approx([1.0, 0.25])  # the share of each commodity's spare capacity used
 
 
 def test_control_specs_keep_the_most_restrictive():
@@ -78,7 +78,7 @@ def test_certain_approval_without_delay_grants_at_once(tiny):
     model = CoercionModel(cfg)
     for _ in range(5):
         model.step()
-    ec = model.export_controls
+    ec = model.mechanisms["export_controls"]
     assert (ec.status[ec.candidate] == GRANTED).all()
     assert model.state.edge_open.all()
 
@@ -88,9 +88,9 @@ def test_short_producer_fills_every_order_pro_rata(tiny):
     e, s = model.eco, model.state
     prod = np.flatnonzero((e.firm_kind == PRODUCER) & (e.firm_country == e.coercer))[0]
     s.capacity_factor[prod] = 0.25
-    model.market.step()
+    mk = model.mechanisms["market"]
+    mk.step(0)
     desired = s.desired
-    mk = model.market
     edges = np.flatnonzero(e.edge_supplier == prod)
     placed = np.where(mk.up_edge[edges], 0.0, desired[e.edge_pos[edges]] * e.edge_share[edges])
     trader_orders = np.bincount(mk.via_trader_pos, (desired[e.edge_pos] * e.edge_share)[mk.via_edge],
@@ -107,7 +107,7 @@ def test_short_producer_fills_every_order_pro_rata(tiny):
 
 def test_calm_prices_hold_and_controls_split_them(tiny):
     model = CoercionModel(tiny)
-    p0 = model.market.p0.copy()
+    p0 = model.eco.price0.copy()
     for _ in range(4):
         model.step()
     assert model.state.price == pytest.approx(p0, rel=0.02)
@@ -115,14 +115,14 @@ def test_calm_prices_hold_and_controls_split_them(tiny):
         model.step()
     s = model.state
     assert (s.price > 1.2 * p0).all()  # outside: the target's Chinese supply is gone
-    assert (s.price_cn <= model.market.p0_cn * 1.0001).all()  # inside: capacity idles
+    assert (s.price_cn <= model.eco.price0_cn * 1.0001).all()  # inside: capacity idles
 
 
 def test_stockpile_release_follows_the_rule_by_hand(tiny):
     cfg = edited(tiny)
     model = CoercionModel(cfg)
     e, s = model.eco, model.state
-    inv = model.inventories
+    inv = model.mechanisms["inventories"]
     jp_ree = (e.pos_country == e.target) & (e.pos_commodity == e.commodities.index("ree"))
     manuf = np.flatnonzero(jp_ree & (e.pos_kind == POS_MANUFACTURER))
     stock = np.flatnonzero(jp_ree & (e.pos_kind == POS_STOCKPILE))[0]
@@ -134,7 +134,7 @@ def test_stockpile_release_follows_the_rule_by_hand(tiny):
     pol = cfg.policy_of("JP")
     need = (s.required[manuf] * pol.stockpile_release_trigger_days / 7.0).sum()
     release = min(need, stock_before * pol.stockpile_max_release_share_per_week)
-    inv.step()
+    inv.step(0)
     assert s.inventory[stock] == pytest.approx(stock_before - release)
     # what was released was used (it is less than one week's need here) or kept
     assert (s.use[manuf].sum() + s.inventory[manuf].sum()) == pytest.approx(release)
@@ -151,8 +151,8 @@ def test_output_loss_is_worst_critical_input_times_value_added(tiny):
     s.use[a:b] = s.required[a:b] * np.array([0.5, 0.0])[: b - a]  # gallium half, ree none
     crit = e.pos_criticality[a:b]
     expected_share = max(crit * (1 - np.array([0.5, 0.0])[: b - a]))
-    model.trade_ban_loss_share = 0.0
-    model.output.step()
+    model.signals.trade_ban_loss_share = 0.0
+    model.mechanisms["output"].step(0)
     assert s.firm_output_loss_share[firm] == pytest.approx(expected_share)
     assert s.output_loss[e.target] == pytest.approx(e.firm_va_week[firm] * expected_share)
     gdp, emp = 600e12, 68e6

@@ -63,9 +63,9 @@ def test_a_detected_trader_gets_no_chinese_supply_afterwards():
     caught_at = None
     for _ in range(52):
         model.step()
-        if caught_at is None and model.transshipment.blacklisted.any():
+        if caught_at is None and model.mechanisms["transshipment"].blacklisted.any():
             caught_at = model.t
-            caught = np.flatnonzero(model.transshipment.blacklisted)
+            caught = np.flatnonzero(model.mechanisms["transshipment"].blacklisted)
     assert caught_at is not None
     e, s = model.eco, model.state
     up = (e.pos_kind[e.edge_pos] == POS_TRADER) & np.isin(e.pos_firm[e.edge_pos], caught)
@@ -88,7 +88,7 @@ def embargo_then_calm(**levers):
     shares = []
     while model.running:
         model.step()
-        cn = model.diversification.cn_share()[jp]
+        cn = model.mechanisms["diversification"].cn_share()[jp]
         shares.append(float((cn * use).sum() / use.sum()))
     return np.array(shares), model
 
@@ -114,7 +114,7 @@ def test_new_supply_appears_no_earlier_than_its_lead_time():
                                   "capacity_t_per_year": 500.0, "online_date": dt.date(2026, 6, 5), "ramp_weeks": 10}]
     data["world"]["investment"] = {"price_threshold_multiple": 1.05, "lead_weeks": 30}
     model = CoercionModel(config_from_dict(data))
-    ns = model.new_supply
+    ns = model.mechanisms["new_supply"]
     online = model.config.step_of(dt.date(2026, 6, 5))
     first_decision = None
     while model.running:
@@ -133,7 +133,7 @@ def test_recycled_supply_never_exceeds_the_recoverable_stock():
     data["world"]["countries"]["JP"]["commodities"]["ree"]["recycled_share"] = 0.5
     data["world"]["commodities"]["ree"]["recyclability_share"] = 0.1
     model = CoercionModel(config_from_dict(data))
-    rec = model.recycling
+    rec = model.mechanisms["recycling"]
     for _ in range(40):
         pool_before = rec.pool.copy()
         use = model.state.use
@@ -150,7 +150,7 @@ def test_substitution_only_under_price_pressure_and_within_reach_and_pace():
     calm.run_model()
     assert np.all(calm.state.intensity == 1.0)
     model = CoercionModel(load_config(TINY))
-    sub = model.substitution
+    sub = model.mechanisms["substitution"]
     prev = model.state.intensity[sub.pos].copy()
     while model.running:
         model.step()

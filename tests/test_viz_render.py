@@ -69,7 +69,7 @@ def test_step_advances_the_model_and_redraws_every_chart():
         timings.append(time.perf_counter() - t0)
 
     assert model.t == 5 and model.steps == 5
-    assert model.recorder.level[:5].max() > 0  # japan_2026 escalates in week 1
+    assert model.recorder.series["escalation_level"][:5].max() > 0  # japan_2026 escalates in week 1
     rc.find(children=["Time: 5.0"]).assert_single()
     after = _images(rc)
     assert [a != b for a, b in zip(after, before, strict=True)] == [True] * len(CHARTS)

@@ -1,80 +1,66 @@
-"""What every mechanism shares: its model, its own random stream, one ``step()``."""
+"""What every mechanism shares: a declared context, its own random stream, one ``step(t)``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-import numba
 import numpy as np
 
-if TYPE_CHECKING:
-    from simulation.model import CoercionModel
+from simulation.config import Config
+from simulation.population import POS_TRADER, Economy
+from simulation.signals import Signals
+from simulation.state import State, Streams
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a mechanism may use, and nothing else.
+
+    Attributes:
+        eco: the economy: fixed arrays of firms, positions and edges, and calm constants
+            (prices, GDP, employment).
+        state: the mutable arrays (stocks, pipelines, edge status, prices, this week's flows).
+        signals: the typed record mechanisms publish to one another (controls in force,
+            enforcement, detections, the pain series, calm references, ...).
+        config: the validated config, read-only (each mechanism reads its own section, the
+            world data and the states' policies).
+        streams: the random streams; a mechanism takes the one of its own name.
+    """
+
+    eco: Economy
+    state: State
+    signals: Signals
+    config: Config
+    streams: Streams
 
 
 class Mechanism:
     """A submodel with its own random stream (common random numbers across strategies).
 
+    A mechanism reads and writes the state's arrays and the signals, and reads the economy
+    and the config; it never reads another mechanism or the recorder. Subclasses set
+    ``name`` (also the name of their random stream) and define :meth:`step`.
+
     Args:
-        model: the model it acts on.
+        ctx: the model's :class:`Context`.
     """
 
     name = "mechanism"
 
-    def __init__(self, model: CoercionModel):
-        self.model = model
-        self.rng = model.streams[self.name]
+    def __init__(self, ctx: Context):
+        self.eco, self.state, self.signals, self.config = ctx.eco, ctx.state, ctx.signals, ctx.config
+        self.rng = ctx.streams[self.name]
 
-    def step(self) -> None:  # pragma: no cover - each mechanism defines it
+    def step(self, t: int) -> None:  # pragma: no cover - each mechanism defines it
+        """Advance week ``t`` (0-based)."""
         raise NotImplementedError
 
 
-def kernel(fn):
-    """Compile ``fn`` (a loop over flat arrays) to machine code with numba.
-
-    Kernels keep numpy's float semantics, so that they give the same results, bit for bit,
-    as the array expressions they replace: no fast-math (no reordered sums, no fused
-    multiply-adds), and a division by zero gives inf or nan (``error_model="numpy"``)
-    instead of raising. Sums run in index order, as ``np.bincount`` adds. Compiled code is
-    cached on disk (``__pycache__`` beside the source, else numba's user cache directory, or
-    ``NUMBA_CACHE_DIR``), so only the first run after a change compiles; where no directory
-    is writable, each process compiles for itself. numba refreshes a kernel's cache when the
-    kernel's own file changes, not when a kernel it calls from another file does: after
-    changing :func:`maximum` or :func:`minimum` here, delete ``simulation/mechanisms/__pycache__``.
-    Set ``NUMBA_DISABLE_JIT=1`` to run kernels as plain Python (slow; for debugging).
-    """
-    try:
-        return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
-    except RuntimeError:  # numba found no writable cache directory
-        return numba.njit(cache=False, nogil=True, error_model="numpy")(fn)
-
-
-@kernel
-def maximum(a, b):
-    """``np.maximum`` of two floats, for kernels: NaN if either is NaN (``max`` is not)."""
-    return a if a >= b or a != a else b
-
-
-@kernel
-def minimum(a, b):
-    """``np.minimum`` of two floats, for kernels: NaN if either is NaN (``min`` is not)."""
-    return a if a <= b or a != a else b
-
-
-def span(mask: np.ndarray) -> slice | np.ndarray:
-    """The indices where ``mask`` holds: a slice when they are contiguous (a view, no gather)."""
-    idx = np.flatnonzero(mask)
-    if len(idx) == 0:
-        return slice(0, 0)
-    if idx[-1] - idx[0] + 1 == len(idx):
-        return slice(int(idx[0]), int(idx[-1]) + 1)
-    return idx
-
-
-def position_ceilings(model: CoercionModel) -> tuple[np.ndarray, np.ndarray]:
+def position_ceilings(eco: Economy, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
     """Dependence ceilings per position: the final level (NaN: none) and the step by which
     it is reached (0: at once). Used by the market (receipts cap) and diversification."""
-    e, cfg = model.eco, model.config
+    e = eco
     n_com = len(e.commodities)
     final = np.full(e.n_cc, np.nan)
     end = np.zeros(e.n_cc)
@@ -86,7 +72,7 @@ def position_ceilings(model: CoercionModel) -> tuple[np.ndarray, np.ndarray]:
                 final[k * n_com + j] = c
                 end[k * n_com + j] = cfg.step_of(pol.dependence_ceiling_date) if pol.dependence_ceiling_date else 0
     cc = e.pos_cc
-    buyer = e.pos_kind != 2
+    buyer = e.pos_kind != POS_TRADER
     return np.where(buyer, final[cc], np.nan), end[cc]
 
 

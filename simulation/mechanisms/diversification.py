@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, SettledPath, ceiling_path, kernel, maximum, minimum, position_ceilings
-from simulation.population import POS_TRADER
+from simulation.kernels import kernel, maximum, minimum
+from simulation.mechanisms.base import Context, Mechanism, SettledPath, ceiling_path, position_ceilings
+from simulation.population import POS_TRADER, PRODUCER
 
 
 @kernel
@@ -130,9 +131,9 @@ class Diversification(Mechanism):
 
     name = "diversification"
 
-    def __init__(self, model):
-        super().__init__(model)
-        e, cfg = model.eco, model.config
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        e, cfg = self.eco, self.config
         self.p = cfg.world.diversification
         self.buyer = e.pos_kind != POS_TRADER
         self.buyer_edge = self.buyer[e.edge_pos]
@@ -143,7 +144,7 @@ class Diversification(Mechanism):
         self.calm_for = np.zeros(e.n_pos, np.int64)
         country = e.pos_country
         pols = [cfg.policy_of(c) for c in e.countries]
-        self.ceiling_final, self.ceiling_end = position_ceilings(model)
+        self.ceiling_final, self.ceiling_end = position_ceilings(e, cfg)
         self.hard_ceiling = ~np.isnan(self.ceiling_final)
         self.offtake_cap = 1.0 - np.array([p.forge_offtake_share for p in pols])[country]
         self.subsidy = np.array([p.diversification_subsidy_share for p in pols])[country]
@@ -156,7 +157,7 @@ class Diversification(Mechanism):
 
     def _index(self) -> None:
         """Fixed subsets as integer indices and fixed per-position constants, gathered once."""
-        e, cfg = self.model.eco, self.model.config
+        e, cfg = self.eco, self.config
         ip = np.intp
         pos = np.asarray(e.edge_pos, dtype=ip)  # no copy when already intp
         self._cn = np.flatnonzero(self.cn_edge)
@@ -173,7 +174,7 @@ class Diversification(Mechanism):
         payer = np.where(self.hard_ceiling, 1.0, self.subsidy)
         self._paying = np.flatnonzero(payer != 0)  # elsewhere the premium costs the state nothing
         self._payer = payer[self._paying]
-        self._noncn = np.flatnonzero(self.model.market.noncn_producer)
+        self._noncn = np.flatnonzero((e.firm_kind == PRODUCER) & (e.firm_country != e.coercer))
         self._noncn_com = e.firm_commodity[self._noncn].astype(ip)
         # the ceiling in force: the state's, or the FORGE offtake cap if lower
         ceiling = ceiling_path(self.ceiling_final, self.ceiling_end)
@@ -182,21 +183,17 @@ class Diversification(Mechanism):
         self._drift_rate = cfg.world.diversification.drift_share_per_week * self.drift_factor
 
     def cn_share(self) -> np.ndarray:
-        e, s = self.model.eco, self.model.state
+        """The Chinese-origin share of each position's sourcing."""
+        e, s = self.eco, self.state
         return np.bincount(self._cn_pos, s.edge_share[self._cn], minlength=e.n_pos)
 
-    def step(self) -> None:
-        m, e, s = self.model, self.model.eco, self.model.state
+    def step(self, t: int) -> None:
+        e, s = self.eco, self.state
         p = self.p
         _diversification_kernel(
             s.desired, s.shipped, s.blocked_share, self.buyer, self.mem, self.calm_for, float(p.memory_weeks),
-            s.edge_share, self._key, self._alt, self._alt_start, self._ceiling.at(m.t), p.shift_share_per_week,
+            s.edge_share, self._key, self._alt, self._alt_start, self._ceiling.at(t), p.shift_share_per_week,
             p.ceiling_share_per_week, self._com, len(e.commodities), self._noncn, self._noncn_com, e.firm_capacity_t,
             s.capacity_factor, self.base_cn, self._drift_rate, p.calm_weeks, self._paying, self._payer, self._country,
             s.price, s.price_cn, s.policy_cost_usd)
 
-    def _apply(self, cn: np.ndarray, new_cn: np.ndarray) -> None:
-        """Rescale Chinese and non-Chinese edges of each position to the new split."""
-        e, s = self.model.eco, self.model.state
-        alt = np.bincount(self._alt_pos, s.edge_share[self._alt], minlength=e.n_pos)
-        _rescale_kernel(s.edge_share, self._key, self._alt, self._alt_start, np.concatenate([alt, cn]), new_cn)

@@ -25,12 +25,11 @@ numbers), whatever is decided.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from simulation.config import Measure
-from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.base import Context, Mechanism
+from simulation.signals import ControlSpec
 
 
 def _normal(u: float) -> float:
@@ -38,17 +37,6 @@ def _normal(u: float) -> float:
     from statistics import NormalDist
 
     return NormalDist().inv_cdf(min(max(u, 1e-12), 1 - 1e-12))
-
-
-@dataclass(frozen=True)
-class ControlSpec:
-    """The export-control regime on one commodity towards the target."""
-
-    approval_probability: float
-    military_approval_probability: float
-    delay_weeks: float
-    license_validity_weeks: float
-    all_end_uses: bool
 
 
 def measures_in_force(levels, level: int) -> list[Measure]:
@@ -94,16 +82,18 @@ def control_specs(measures: list[Measure], commodities: dict) -> dict[str, Contr
 class Escalation(Mechanism):
     """Moves China on the ladder and publishes the measures in force.
 
-    Publishes on the model: ``level``, ``stage`` (level name), ``measures`` (list),
+    Publishes in the signals: ``level``, ``stage`` (level name), ``measures`` (list),
     ``controls`` (commodity -> :class:`ControlSpec`), ``secondary_boycott`` (bool),
-    ``enforcement`` (0-1), ``trade_ban_loss_share`` (share of the target's GDP a year).
+    ``enforcement`` (0-1), ``trade_ban_loss_share`` (share of the target's GDP a year), and
+    ``conceded``/``concession_step``. Reads the pain series ``signals.output_loss``, China's
+    revenue and world share in the state, and their calm references in the signals.
     """
 
     name = "escalation"
 
-    def __init__(self, model):
-        super().__init__(model)
-        cfg = model.config
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        cfg = self.config
         esc = cfg.escalation
         self.levels = esc.levels
         self.script_steps = np.array([cfg.step_of(ev.date) for ev in esc.script], dtype=int)
@@ -115,66 +105,64 @@ class Escalation(Mechanism):
         for i, s in enumerate(self.script_steps):
             move[max(s, 0):] = i  # a later move in the script overrides the earlier ones
         self._scripted = [None if i < 0 else int(self.script_levels[i]) for i in move]
-        self._apply(0)
+        self._apply(0, 0)
 
     def scripted_level(self, step: int) -> int | None:
         """Level set by the script for ``step`` (a week of the horizon), or None before the first move."""
         return self._scripted[step]
 
-    def step(self) -> None:
-        m = self.model
-        t = m.t
+    def step(self, t: int) -> None:
+        sig = self.signals
         draws = self.rng.random(3)
         if not self.endogenous or t <= self.script_end:
             lvl = self.scripted_level(t)
-            if lvl is not None and lvl != m.level:
-                self._apply(lvl)
+            if lvl is not None and lvl != sig.level:
+                self._apply(lvl, t)
             return
-        if m.conceded:
+        if sig.conceded:
             return
-        esc = m.config.escalation
+        esc = self.config.escalation
         if self.pain(t) > esc.target_resolve_pct_gdp * np.exp(esc.resolve_noise_share * _normal(draws[0])):
-            m.conceded = True
-            m.concession_step = t
-            self._apply(0)
+            sig.conceded = True
+            sig.concession_step = t
+            self._apply(0, t)
             return
         top = len(self.levels) - 1 if esc.max_level is None else esc.max_level
-        if self.china_cost() > esc.china_cost_tolerance_share and m.level > 0:
+        if self.china_cost() > esc.china_cost_tolerance_share and sig.level > 0:
             if draws[1] < esc.deescalation_hazard_per_week:
-                self._apply(m.level - 1)
-        elif t - self.since >= esc.min_weeks_per_level and m.level < top:
+                self._apply(sig.level - 1, t)
+        elif t - self.since >= esc.min_weeks_per_level and sig.level < top:
             if draws[2] < esc.escalation_hazard_per_week:
-                self._apply(m.level + 1)
+                self._apply(sig.level + 1, t)
 
     def pain(self, t: int) -> float:
         """The target's output loss over the last weeks, annualized, % of GDP."""
-        m = self.model
-        w = m.config.escalation.pain_window_weeks
-        lost = m.recorder.output_loss[max(0, t - w):t, m.eco.target]
+        e = self.eco
+        w = self.config.escalation.pain_window_weeks
+        lost = self.signals.output_loss[max(0, t - w):t, e.target]
         if len(lost) == 0:
             return 0.0
-        return float(lost.mean() * 52.0 / m.output.gdp[m.eco.target] * 100.0)
+        return float(lost.mean() * 52.0 / e.gdp_lcu[e.target] * 100.0)
 
     def china_cost(self) -> float:
         """Export revenue lost (share of calm) plus weighted world market share lost."""
-        m, s = self.model, self.model.state
-        mk = m.market
-        if s.cn_export_usd is None or mk.cn_export0_usd <= 0:
+        s, sig = self.state, self.signals
+        if s.cn_export_usd is None or sig.cn_export0_usd <= 0:
             return 0.0
-        lost_revenue = max(0.0, 1.0 - s.cn_export_usd / mk.cn_export0_usd)
-        lost_share = max(0.0, mk.cn_world_share0 - s.cn_world_share)
-        return lost_revenue + m.config.escalation.market_share_weight * lost_share
+        lost_revenue = max(0.0, 1.0 - s.cn_export_usd / sig.cn_export0_usd)
+        lost_share = max(0.0, sig.cn_world_share0 - s.cn_world_share)
+        return lost_revenue + self.config.escalation.market_share_weight * lost_share
 
-    def _apply(self, level: int) -> None:
-        m = self.model
-        self.since = m.t
-        m.level = level
-        m.stage = self.levels[level].name
-        m.measures = measures_in_force(self.levels, level)
-        m.controls = control_specs(m.measures, m.config.world.commodities)
-        boycott = [x for x in m.measures if x.kind == "secondary_boycott"]
-        m.secondary_boycott = bool(boycott)
-        m.enforcement = max((x.enforcement for x in boycott), default=0.0)
-        m.trade_ban_loss_share = sum(
-            x.target_loss_share_gdp_per_year for x in m.measures if x.kind == "trade_ban"
+    def _apply(self, level: int, t: int) -> None:
+        sig = self.signals
+        self.since = t
+        sig.level = level
+        sig.stage = self.levels[level].name
+        sig.measures = measures_in_force(self.levels, level)
+        sig.controls = control_specs(sig.measures, self.config.world.commodities)
+        boycott = [x for x in sig.measures if x.kind == "secondary_boycott"]
+        sig.secondary_boycott = bool(boycott)
+        sig.enforcement = max((x.enforcement for x in boycott), default=0.0)
+        sig.trade_ban_loss_share = sum(
+            x.target_loss_share_gdp_per_year for x in sig.measures if x.kind == "trade_ban"
         )

@@ -16,7 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, kernel
+from simulation.kernels import kernel
+from simulation.mechanisms.base import Context, Mechanism
 
 NONE, PENDING, GRANTED, REFUSED = 0, 1, 2, 3
 _NO_GEOMETRIC = np.zeros(0, np.int64)
@@ -132,9 +133,9 @@ class ExportControls(Mechanism):
 
     name = "export_controls"
 
-    def __init__(self, model):
-        super().__init__(model)
-        e = model.eco
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        e = self.eco
         n = e.n_edges
         self.status = np.zeros(n, np.int8)
         self.next_step = np.zeros(n, np.int64)
@@ -149,7 +150,6 @@ class ExportControls(Mechanism):
         self.edge_commodity = e.pos_commodity[e.edge_pos]
         self.edge_military = e.pos_military[e.edge_pos]
         self.n_granted = 0
-        self.n_refused = 0
         # only candidate edges ever carry a licence: the weekly work is on them, in compact copies
         # of their status and decision dates (the public per-edge arrays are kept in step)
         self._cand = np.flatnonzero(self.candidate).astype(np.uint32)
@@ -167,21 +167,11 @@ class ExportControls(Mechanism):
         self._published: Coverage | None = None
         self._published_blacklisted = 0
 
-    def controlled_edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Covered edges and their approval probability, delay and validity.
-
-        They change only when the controls in force change (the escalation level moves), so
-        they are computed once per set of controls (with the controlled positions) and cached;
-        this returns copies.
-        """
-        cov, n = self._controlled(), len(self.candidate)
-        p, delay, valid = np.ones(n), np.zeros(n), np.ones(n)
-        for a, a_c in ((p, cov.p_c), (delay, cov.delay_c), (valid, cov.valid_c)):
-            a[self._cand] = a_c
-        return cov.cover.copy(), p, delay, valid
-
     def _controlled(self) -> Coverage:
-        controls = self.model.controls
+        """What the controls in force cover. They change only when the escalation level moves
+        (escalation then publishes a new mapping), so they are computed once per set of
+        controls and cached."""
+        controls = self.signals.controls
         if controls is self._controls_obj:  # escalation publishes a new mapping when it moves
             return self._cached
         if self._cached is None or controls != self._controls:
@@ -191,7 +181,7 @@ class ExportControls(Mechanism):
         return self._cached
 
     def _compute_controlled(self, controls: dict) -> Coverage:
-        e = self.model.eco
+        e = self.eco
         # the terms per commodity (one control per commodity at most)
         n_com = len(e.commodities)
         on, all_uses = np.zeros(n_com, bool), np.zeros(n_com, bool)
@@ -218,9 +208,8 @@ class ExportControls(Mechanism):
                         refuse_weeks_c=np.maximum(4, np.round(delay_c)).astype(np.int64),
                         one_q=1.0 / (1.0 + delays[0]) if len(delays) == 1 and delays[0] > 0 else None)
 
-    def step(self) -> None:
-        m, s = self.model, self.model.state
-        t = m.t
+    def step(self, t: int) -> None:
+        s, n_blacklisted = self.state, self.signals.n_blacklisted
         cov = self._controlled()
         # applications, decisions, renewals of the candidate edges (no other edge ever needs a licence)
         cand, status_c, next_c = self._cand, self._status_c, self._next_c
@@ -234,17 +223,16 @@ class ExportControls(Mechanism):
         draws = self.rng.random(n_due) if n_due else _NO_DRAWS
         # edges are blacklisted (for good) only as traders are (transshipment): when their count
         # and the controls stay, only the licences decided or renewed this week change what is open
-        everything = cov is not self._published or m.n_blacklisted != self._published_blacklisted
+        everything = cov is not self._published or n_blacklisted != self._published_blacklisted
         n_granted = _decide_publish_kernel(cand, cov.cover_c, status_c, next_c, self.status, self.next_step, t,
                                            self._due[:n_due], draws, cov.p_c, cov.grant_weeks_c, cov.refuse_weeks_c,
                                            again, everything, s.edge_blacklisted, s.edge_open, s.edge_licensed)
         self.n_granted += n_granted
-        self.n_refused += n_due - n_granted
         if cov is not self._published:  # the controls moved: publish what they cover
             s.pos_controlled[:] = cov.controlled
             s.edge_controlled[:] = cov.cover
             self._published = cov
-        self._published_blacklisted = m.n_blacklisted
+        self._published_blacklisted = n_blacklisted
 
     def _geometric(self, idx: np.ndarray, cov: Coverage) -> np.ndarray:
         """Waiting times plus one of applications of candidate edges ``idx``: geometric with

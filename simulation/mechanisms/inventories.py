@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, SettledPath, kernel, maximum, minimum, span
+from simulation.kernels import kernel, maximum, minimum, span
+from simulation.mechanisms.base import Context, Mechanism, SettledPath
 from simulation.population import POS_MANUFACTURER, POS_STOCKPILE
 
 
@@ -117,9 +118,9 @@ class Inventories(Mechanism):
 
     name = "inventories"
 
-    def __init__(self, model):
-        super().__init__(model)
-        e, cfg = model.eco, model.config
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        e, cfg = self.eco, self.config
         self.manuf = e.pos_kind == POS_MANUFACTURER
         self.stock = np.flatnonzero(e.pos_kind == POS_STOCKPILE)
         self.cc_all = e.pos_cc
@@ -156,13 +157,12 @@ class Inventories(Mechanism):
                                    if pol.stockpile_target_date is not None else 0)
             self.refill[j] = pol.stockpile_refill_share_per_week
             self.max_price[j] = pol.stockpile_refill_max_price_multiple
-        self.released_cc = np.zeros(n_cc)
         self._index()
 
     def _index(self) -> None:
         """Fixed subsets and per-position constants, gathered once (manufacturers' positions
         are a contiguous range: a slice)."""
-        e = self.model.eco
+        e = self.eco
         ip = np.intp
         self._mf = span(self.manuf)
         # population.py puts manufacturers' positions first: the kernel takes them as a range
@@ -175,7 +175,7 @@ class Inventories(Mechanism):
         self._stock_com = e.pos_commodity[self.stock].astype(ip)
         self._stock_country = e.pos_country[self.stock].astype(ip)
         self._hold_stock = self.hold[self._stock_country]
-        self._max_price = self.max_price * self.model.market.p0[self._stock_com]
+        self._max_price = self.max_price * e.price0[self._stock_com]
         self._goal = SettledPath(self.stockpile_target, self.target_step)
 
     def stockpile_target(self, t: int) -> np.ndarray:
@@ -184,12 +184,12 @@ class Inventories(Mechanism):
                         np.minimum(1.0, (t + 1) / np.maximum(self.target_step, 1)), 1.0)
         return self.initial + (self.target_final - self.initial) * ramp
 
-    def step(self) -> None:
-        m, e, s = self.model, self.model.eco, self.model.state
+    def step(self, t: int) -> None:
+        e, s = self.eco, self.state
         mf = self._mf
-        s.arrived, s.arrived_cn, s.use, self.released_cc, s.holding_cost_usd = _inventories_kernel(
-            s.ring, s.ring_cn, m.t % s.ring.shape[0], s.in_transit, s.inventory, s.recycled, s.required,
+        s.arrived, s.arrived_cn, s.use, _released, s.holding_cost_usd = _inventories_kernel(
+            s.ring, s.ring_cn, t % s.ring.shape[0], s.in_transit, s.inventory, s.recycled, s.required,
             mf.start, mf.stop, self._cc_mf, self._trigger_mf, self._target_days, self._lead_weeks,
             self.stock, self._cc_stock, self._stock_com, self._stock_country, self.release_share,
-            self.refill, self._max_price, self._hold_stock, self._goal.at(m.t), s.price,
+            self.refill, self._max_price, self._hold_stock, self._goal.at(t), s.price,
             self.n_cc, len(e.countries), s.expected_use, s.stock_target, s.pipe_target, s.adjust_rate)

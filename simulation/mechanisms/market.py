@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, ceiling_path, kernel, maximum, minimum, position_ceilings, span
+from simulation.kernels import kernel, maximum, minimum, span
+from simulation.mechanisms.base import Context, Mechanism, ceiling_path, position_ceilings
 from simulation.population import POS_TRADER, PRODUCER
 
 
@@ -36,9 +37,9 @@ class Market(Mechanism):
 
     name = "market"
 
-    def __init__(self, model):
-        super().__init__(model)
-        e, cfg = model.eco, model.config
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        e, cfg = self.eco, self.config
         n_com = len(e.commodities)
         self.n_com = n_com
         self.buyer = e.pos_kind != POS_TRADER
@@ -58,13 +59,12 @@ class Market(Mechanism):
         self.leads = _distinct(e.edge_lead[~self.up_edge])
         self.spot_lead = cfg.world.market.spot_lead_weeks
         coms = [cfg.world.commodities[c] for c in e.commodities]
-        self.p0 = np.array([c.price_usd_per_t for c in coms])
-        self.p0_cn = self.p0 * (1 - np.array([c.china_price_discount_share for c in coms]))
+        self.p0, self.p0_cn = e.price0, e.price0_cn
         self.flex = np.array([c.price_flexibility for c in coms])
         self.adjust = np.array([c.price_adjustment_share_per_week for c in coms])
         self.cap_multiple = np.array([c.price_cap_multiple for c in coms])
         # hard dependence ceilings (the state caps Chinese-origin receipts of its firms)
-        self.ceiling_final, self.ceiling_end = position_ceilings(model)
+        self.ceiling_final, self.ceiling_end = position_ceilings(e, cfg)
         self.capped = ~np.isnan(self.ceiling_final)
         self.direct_cn = self.prod_edge & self.edge_cn & ~self.up_edge
         self.via_cn_target = self.via_edge & self.edge_cn
@@ -75,7 +75,7 @@ class Market(Mechanism):
         """Every fixed subset and per-edge key the kernels read, gathered once as unsigned
         integers, 16-bit when they fit (numba indexes with unsigned integers without testing
         for negative indices, and small ones halve the memory the weekly loops sweep)."""
-        e = self.model.eco
+        e = self.eco
         pos = e.edge_pos.astype(np.intp)
         sup = e.edge_supplier.astype(np.intp)
         firm_com = e.firm_commodity.astype(np.intp)
@@ -139,10 +139,11 @@ class Market(Mechanism):
         self._ceiling = ceiling_path(self.ceiling_final, self.ceiling_end)
 
     def _calm_reference(self) -> None:
-        """Calm reference ratios from the initial sourcing (steady state: desired = use)."""
-        e = self.model.eco
+        """Calm reference ratios from the initial sourcing (steady state: desired = use); China's
+        calm export revenue and world share are published in the signals."""
+        e = self.eco
         n_com = self.n_com
-        cap = e.firm_capacity_t * self.model.state.capacity_factor
+        cap = e.firm_capacity_t * self.state.capacity_factor
         cap_noncn = np.bincount(e.firm_commodity[self.noncn_producer], cap[self.noncn_producer], minlength=n_com)
         cap_cn = np.bincount(e.firm_commodity[self.cn_producer], cap[self.cn_producer], minlength=n_com)
         use, share = e.pos_base_use_t, e.edge_share
@@ -159,13 +160,13 @@ class Market(Mechanism):
         cn_all0 = np.bincount(com_e[self.prod_edge & self.edge_cn], flow[self.prod_edge & self.edge_cn],
                               minlength=n_com)
         self.u0 = _safe_div(cn_all0, cap_cn, 1.0)
-        self.cn_export0_usd = float((cn_out0 * self.p0_cn).sum())
+        self.signals.cn_export0_usd = float((cn_out0 * self.p0_cn).sum())
         buyer_e = ~self.up_edge
         all0 = np.bincount(com_e[buyer_e], flow[buyer_e], minlength=n_com)
-        self.cn_world_share0 = float((cn_all0 * self.p0).sum() / max((all0 * self.p0).sum(), 1e-12))
+        self.signals.cn_world_share0 = float((cn_all0 * self.p0).sum() / max((all0 * self.p0).sum(), 1e-12))
 
-    def step(self) -> None:
-        m, s = self.model, self.model.state
+    def step(self, t: int) -> None:
+        s = self.state
         # orders, rerouting through hubs, traders' pass-through; the dependence ceilings cut them
         desired, placed, trader_orders, cap = _orders_kernel(
             self._base_use, s.intensity, s.required, s.stock_target, s.pipe_target, s.inventory, s.in_transit,
@@ -173,7 +174,7 @@ class Market(Mechanism):
             s.reroute, s.blocked_share, self._via, self._via_local, self._via_trader, self._n_traders, self._up,
             self._up_trader, self._firm_cap, s.capacity_factor)
         if self._capped_any:
-            _cap_chinese_kernel(placed, trader_orders, cap, self._ceiling.at(m.t), self.capped, self._alt,
+            _cap_chinese_kernel(placed, trader_orders, cap, self._ceiling.at(t), self.capped, self._alt,
                                 self._alt_sup, self._alt_pos, self._dcn, self._dcn_pos, self._vcn, self._vcn_pos,
                                 self._cut, self._cut_pos, self._via, self._via_trader, self._up, self._up_trader,
                                 s.edge_share, s.edge_open)
@@ -182,7 +183,7 @@ class Market(Mechanism):
          cn_out, ship_all, cn_ship, ratio, ratio_cn) = _clear_kernel(
             placed, trader_orders, cap, desired, self._order_key, self._up, self._up_trader, self._up_sup,
             self._fill_key, self.via_cn_target, self._made_key, self._be_key, self._lead_key, self._be_cn,
-            self._leads, m.t, s.ring, s.ring_cn, self.spot_lead, s.in_transit, self._com, s.pos_controlled, self.capped,
+            self._leads, t, s.ring, s.ring_cn, self.spot_lead, s.in_transit, self._com, s.pos_controlled, self.capped,
             self._cn_pool, self._cn_pool_com, self._other_pool, self._other_pool_com, self.buyer, self.outside_pos,
             self.r0, self.u0)
         s.desired = desired
@@ -191,7 +192,7 @@ class Market(Mechanism):
         s.cn_export_usd = float((cn_out * s.price_cn).sum())
         value_all = (ship_all * s.price).sum()
         value_cn = (cn_ship * s.price).sum()
-        s.cn_world_share = float(value_cn / value_all) if value_all > 0 else self.cn_world_share0
+        s.cn_world_share = float(value_cn / value_all) if value_all > 0 else self.signals.cn_world_share0
 
         # prices
         target = self.p0 * np.power(ratio, self.flex)
@@ -319,27 +320,6 @@ def _pool_shares(supply, demand):
 
 
 @kernel
-def _pool_kernel(request, req_com, spare, idx, idx_com, n_com):
-    """Allocate the spare capacity of firms ``idx`` (commodities ``idx_com``) pro rata to
-    requests, per commodity; ``spare`` loses what is used.
-
-    Returns:
-        (tonnes allocated per request, tonnes supplied per commodity)
-    """
-    demand = np.zeros(n_com)
-    for i in range(len(request)):
-        demand[req_com[i]] += request[i]
-    fill, used, take = _pool_shares(_pool_supply(spare, idx, idx_com, n_com), demand)
-    got = np.empty(len(request))
-    for i in range(len(request)):
-        got[i] = request[i] * fill[req_com[i]]
-    for j in range(len(idx)):
-        sp = spare[idx[j]]
-        spare[idx[j]] = sp - sp * take[idx_com[j]]
-    return got, used
-
-
-@kernel
 def _clear_kernel(placed, trader_orders, cap, desired, order_key, up, up_trader, up_sup, fill_key, via_cn, made_key,
                   be_key, lead_key, be_cn, leads, t, ring, ring_cn, spot_lead, in_transit, pos_com, pos_controlled,
                   capped, cn_pool, cn_pool_com, other_pool, other_pool_com, buyer, outside, r0, u0):
@@ -455,14 +435,3 @@ def _price_kernel(price, target, lo, hi, adjust):
         clipped = minimum(maximum(target[c], lo[c]), hi[c])
         price[c] += adjust[c] * (clipped - price[c])
 
-
-def _pool(request, req_com, spare, firm_com, in_pool, n_com):
-    """Allocate a pool of spare capacity pro rata to requests, per commodity (``spare`` of
-    the firms ``in_pool`` loses what is used).
-
-    Returns:
-        (tonnes allocated per request, tonnes supplied per commodity)
-    """
-    idx = np.flatnonzero(in_pool)
-    return _pool_kernel(np.asarray(request, float), np.asarray(req_com, np.intp), spare, idx,
-                        np.asarray(firm_com, np.intp)[idx], n_com)

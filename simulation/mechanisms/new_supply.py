@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, kernel, maximum, minimum
+from simulation.kernels import kernel, maximum, minimum
+from simulation.mechanisms.base import Context, Mechanism
 from simulation.population import PRODUCER
 
 EXIT_PRICE_MULTIPLE = 0.8
@@ -74,9 +75,9 @@ class NewSupply(Mechanism):
 
     name = "new_supply"
 
-    def __init__(self, model):
-        super().__init__(model)
-        e, cfg, s = model.eco, model.config, model.state
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        e, cfg = self.eco, self.config
         self.cfg = cfg.world.investment
         n_com = len(e.commodities)
         self.project_firms = np.flatnonzero(e.firm_project >= 0)
@@ -84,9 +85,7 @@ class NewSupply(Mechanism):
         self.online = np.array([cfg.step_of(projects[j].online_date) for j in e.firm_project[self.project_firms]],
                                dtype=float)
         self.ramp = np.array([projects[j].ramp_weeks for j in e.firm_project[self.project_firms]], dtype=float)
-        self.invest_firms = np.flatnonzero(e.firm_invest)
-        s.capacity_factor[self.project_firms] = 0.0
-        s.capacity_factor[self.invest_firms] = 0.0
+        self.invest_firms = np.flatnonzero(e.firm_invest)  # dormant in the initial state, as project firms
         self.invest_com = e.firm_commodity[self.invest_firms]
         # nominal capacity of the dormant investment producers, per commodity
         self.invest_cap = np.bincount(self.invest_com, e.firm_capacity_t[self.invest_firms], minlength=n_com)
@@ -109,12 +108,11 @@ class NewSupply(Mechanism):
         self._pace_cap = self.cfg.response_share_per_year / 52.0 * self.world_cap_week  # t/week at full pace
         self._new = np.zeros(n_com)  # scratch: this week's new investment
 
-    def step(self) -> None:
-        m, s = self.model, self.model.state
-        t = m.t
+    def step(self, t: int) -> None:
+        s = self.state
         # dated projects, price-driven investment (decided now, online after the lead time), and the exit
         # of unprotected producers when prices collapse
-        if _new_supply_kernel(t, self.project_firms, self.online, self.ramp, s.price, m.market.p0, self.price_ema,
+        if _new_supply_kernel(t, self.project_firms, self.online, self.ramp, s.price, self.eco.price0, self.price_ema,
                               float(self.floor), self._any_member, float(self.cfg.price_threshold_multiple),
                               self._pace_cap, self.invest_cap, self.started, self._new, self.exit_firms,
                               self._exit_com, s.capacity_factor):
@@ -130,6 +128,5 @@ class NewSupply(Mechanism):
 
     def _payer(self) -> int:
         """The state that finances the strategy's projects: the first country with levers, else the target."""
-        m = self.model
-        levers = list(m.config.strategy.levers)
-        return m.eco.countries.index(levers[0]) if levers else m.eco.target
+        levers = list(self.config.strategy.levers)
+        return self.eco.countries.index(levers[0]) if levers else self.eco.target

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, kernel, maximum, minimum
+from simulation.kernels import kernel, maximum, minimum
+from simulation.mechanisms.base import Context, Mechanism
 from simulation.population import MANUFACTURER, POS_MANUFACTURER
 
 
@@ -23,16 +24,14 @@ class Output(Mechanism):
 
     name = "output"
 
-    def __init__(self, model):
-        super().__init__(model)
-        e, cfg = model.eco, model.config
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        e, cfg = self.eco, self.config
         self.manuf_pos = np.flatnonzero(e.pos_kind == POS_MANUFACTURER)
         firms = np.flatnonzero((e.firm_kind == MANUFACTURER) & (e.firm_pos_start >= 0))
         self.firms = firms
         self.starts = e.firm_pos_start[firms]
-        ctry = [cfg.world.countries[c] for c in e.countries]
-        self.gdp = np.array([c.gdp_lcu_per_year for c in ctry])
-        self.employment = np.array([c.employment for c in ctry])
+        self.gdp, self.employment = e.gdp_lcu, e.employment
         self.multiplier = cfg.world.output.induced_multiplier
         lam = cfg.world.output.leontief_share
         crit = e.pos_criticality[self.manuf_pos]
@@ -44,12 +43,13 @@ class Output(Mechanism):
         self._starts = np.searchsorted(self.manuf_pos, self.starts).astype(np.uint32)
         self._firm_country = e.firm_country.astype(np.uint32)
 
-    def step(self) -> None:
-        m, e, s = self.model, self.model.eco, self.model.state
+    def step(self, t: int) -> None:
+        e, s = self.eco, self.state
         s.firm_output_loss_share, s.output_loss, s.jobs_lost = _output_kernel(
             s.required, s.use, self._pos, self.criticality, self._firms, self._starts, e.firm_va_week,
-            self.multiplier, self._firm_country, e.target, m.trade_ban_loss_share, self.gdp, self.employment,
+            self.multiplier, self._firm_country, e.target, self.signals.trade_ban_loss_share, self.gdp, self.employment,
             self.elasticity)
+        self.signals.output_loss[t] = s.output_loss
 
 
 @kernel

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, SettledPath, kernel, maximum, minimum, span
+from simulation.kernels import kernel, maximum, minimum, span
+from simulation.mechanisms.base import Context, Mechanism, SettledPath
 from simulation.population import POS_MANUFACTURER
 
 
@@ -58,9 +59,9 @@ class Recycling(Mechanism):
 
     name = "recycling"
 
-    def __init__(self, model):
-        super().__init__(model)
-        e, cfg = model.eco, model.config
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        e, cfg = self.eco, self.config
         n_com = len(e.commodities)
         self.manuf = e.pos_kind == POS_MANUFACTURER
         cc = e.pos_cc
@@ -100,10 +101,10 @@ class Recycling(Mechanism):
         ramp = np.where(self.target_step > 0, np.minimum(1.0, (t + 1) / np.maximum(self.target_step, 1)), 1.0)
         return self.start + (self.target - self.start) * ramp
 
-    def step(self) -> None:
-        m, s = self.model, self.model.state
+    def step(self, t: int) -> None:
+        s = self.state
         # only manufacturers need material (elsewhere need and recycled supply stay 0)
         mf = self._mf
-        _recycling_kernel(self._goal.at(m.t), self.capacity, self.capex, self.country_of, s.policy_cost_usd,
+        _recycling_kernel(self._goal.at(t), self.capacity, self.capex, self.country_of, s.policy_cost_usd,
                           None if s.use is None else s.use[mf], s.required[mf], self._cc_mf, self.recyclability,
                           self.pool, self.recycled_cc, s.recycled[mf])

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, kernel, maximum, minimum, span
+from simulation.kernels import kernel, maximum, minimum, span
+from simulation.mechanisms.base import Context, Mechanism
 from simulation.population import POS_MANUFACTURER
 
 LAG_WEEKS = 13.0
@@ -53,9 +54,9 @@ class Substitution(Mechanism):
 
     name = "substitution"
 
-    def __init__(self, model):
-        super().__init__(model)
-        e, cfg = model.eco, model.config
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        e, cfg = self.eco, self.config
         self.pos = np.flatnonzero(e.pos_kind == POS_MANUFACTURER)
         com = e.pos_commodity[self.pos]
         coms = [cfg.world.commodities[c] for c in e.commodities]
@@ -75,14 +76,14 @@ class Substitution(Mechanism):
         self.rd_week = rd / 52.0
         self._pos = span(e.pos_kind == POS_MANUFACTURER)
         assert isinstance(self._pos, slice), "manufacturers' positions must be contiguous"
-        assert np.all(model.state.intensity[self._pos] == 1.0)
+        assert np.all(self.state.intensity[self._pos] == 1.0)
         self._cc_com = cc_com.astype(np.min_scalar_type(n_com))
         self._cc = cc.astype(np.min_scalar_type(e.n_cc))
         self._intensity_cc = np.ones(e.n_cc)
         self._changed = np.zeros(e.n_cc, bool)  # scratch
 
-    def step(self) -> None:
-        m, s = self.model, self.model.state
-        _substitution_kernel(s.price, m.market.p0, self.price_ema, self._cc_com, self._reach_cc, self._pace_cc,
+    def step(self, t: int) -> None:
+        s = self.state
+        _substitution_kernel(s.price, self.eco.price0, self.price_ema, self._cc_com, self._reach_cc, self._pace_cc,
                              self._intensity_cc, self._changed, self._cc, s.intensity[self._pos], s.policy_cost_usd,
                              self.rd_week)

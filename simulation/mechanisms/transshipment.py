@@ -3,8 +3,7 @@
 Buyers cut off from direct Chinese supply (their direct Chinese edges closed) reroute:
 each week a blocked position closes ``adoption_share_per_week`` of the gap between its
 rerouted share and ``max_reroute_share``; that share of its blocked Chinese orders goes to
-its transit-hub traders (at ``markup_share`` over the outside price). The material stays
-Chinese-origin. Once unblocked, the rerouted share decays at the same rate.
+its transit-hub traders. The material stays Chinese-origin. Once unblocked, the rerouted share decays at the same rate.
 
 While the secondary-boycott clause is in force, China inspects every trader each week: a
 trader that shipped Chinese-origin material to the target is detected with probability
@@ -19,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Mechanism, kernel
+from simulation.kernels import kernel
+from simulation.mechanisms.base import Context, Mechanism
 from simulation.population import POS_TRADER, TRADER
 
 
@@ -108,9 +108,9 @@ class Transshipment(Mechanism):
 
     name = "transshipment"
 
-    def __init__(self, model):
-        super().__init__(model)
-        e, cfg = model.eco, model.config
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        e, cfg = self.eco, self.config
         self.p = cfg.world.transshipment
         self.traders = np.flatnonzero(e.firm_kind == TRADER)
         self.cn_direct = (e.edge_origin == e.coercer) & ~e.edge_via_trader & (e.pos_kind[e.edge_pos] != POS_TRADER)
@@ -140,17 +140,17 @@ class Transshipment(Mechanism):
         self._n_rerouting = 0
         self._is_rerouting = np.zeros(e.n_pos, bool)
 
-    def step(self) -> None:
-        m, s = self.model, self.model.state
+    def step(self, t: int) -> None:
+        s, sig = self.state, self.signals
         p = self.p
         draws = self.rng.random(len(self.traders))  # one draw per trader per week (CRN)
         # 1. rerouting by blocked buyers; 2. detection under the secondary boycott (last week's
         # shipments to the target)
-        self._n_closed, self._n_rerouting, m.new_detections, m.n_blacklisted = _transshipment_kernel(
+        self._n_closed, self._n_rerouting, sig.new_detections, sig.n_blacklisted = _transshipment_kernel(
             self._cn_direct, self._cn_direct_pos, s.edge_open, s.edge_share, s.blocked_share, self._closed_pos,
             self._n_closed, self.has_via, self._rerouting, self._n_rerouting, self._is_rerouting, s.reroute,
             float(p.max_reroute_share), float(p.adoption_share_per_week),
             self._via_target, self._via_target_sup, s.transshipped, self._shippers, self._shipped, self.history,
-            float(p.history_weeks), self.traders, draws, bool(m.secondary_boycott and m.enforcement > 0),
-            float(m.enforcement), float(p.detection_base_per_week), float(p.detection_anomaly_weight),
+            float(p.history_weeks), self.traders, draws, bool(sig.secondary_boycott and sig.enforcement > 0),
+            float(sig.enforcement), float(p.detection_base_per_week), float(p.detection_anomaly_weight),
             self.blacklisted, self.up_edges, self.up_trader, s.edge_blacklisted)

@@ -1,0 +1,64 @@
+"""Signals: what mechanisms publish to one another each week, as one typed record.
+
+Mechanisms share two things only: the mutable arrays of :class:`~simulation.state.State`
+(stocks, flows, prices, edge status) and this record of scalar decisions and references.
+Each field says who writes it; everyone else only reads it. No mechanism reads another
+mechanism's attributes or the recorder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simulation.config import Measure
+
+
+@dataclass(frozen=True)
+class ControlSpec:
+    """The export-control regime on one commodity towards the target."""
+
+    approval_probability: float
+    military_approval_probability: float
+    delay_weeks: float
+    license_validity_weeks: float
+    all_end_uses: bool
+
+
+@dataclass
+class Signals:
+    """The weekly record mechanisms publish (writer in brackets).
+
+    Attributes:
+        level: China's level on the escalation ladder, 0 = calm [escalation].
+        stage: the name of that level [escalation].
+        measures: the measures in force (levels 1..level) [escalation].
+        controls: commodity -> the most restrictive export control in force [escalation].
+        secondary_boycott: the secondary-boycott clause is in force [escalation].
+        enforcement: its enforcement intensity, 0-1 [escalation].
+        trade_ban_loss_share: the target's GDP share lost a year to non-mineral bans [escalation].
+        conceded: the target has conceded [escalation].
+        concession_step: the week it conceded, or None [escalation].
+        new_detections: transshipments detected this week [transshipment].
+        n_blacklisted: traders blacklisted so far [transshipment].
+        output_loss: per week and country, value added lost (LCU/week): the pain series the
+            target and China observe [output].
+        cn_export0_usd: China's calm export revenue at inside prices, USD/week [market, at build].
+        cn_world_share0: China's calm share of world shipments by value [market, at build].
+    """
+
+    level: int = 0
+    stage: str = ""
+    measures: list[Measure] = field(default_factory=list)
+    controls: dict[str, ControlSpec] = field(default_factory=dict)
+    secondary_boycott: bool = False
+    enforcement: float = 0.0
+    trade_ban_loss_share: float = 0.0
+    conceded: bool = False
+    concession_step: int | None = None
+    new_detections: int = 0
+    n_blacklisted: int = 0
+    output_loss: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    cn_export0_usd: float = 0.0
+    cn_world_share0: float = 0.0
