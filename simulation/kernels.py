@@ -52,3 +52,90 @@ def span(mask: np.ndarray) -> slice | np.ndarray:
     if idx[-1] - idx[0] + 1 == len(idx):
         return slice(int(idx[0]), int(idx[-1]) + 1)
     return idx
+
+
+# ------------------------------------------------------------------ references
+# Every kernel has a plain-numpy reference beside it: the same inputs (named bundles of
+# arrays), the same outputs and in-place updates. The reference documents the logic; a check
+# mode runs both at every call and compares them (tests/test_references.py).
+
+_checking = False
+
+
+class KernelMismatch(AssertionError):
+    """A kernel and its reference disagreed on one call."""
+
+
+def _copy(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple bundle
+        return type(value)(*(_copy(v) for v in value))
+    if isinstance(value, tuple):
+        return tuple(_copy(v) for v in value)
+    return value
+
+
+def _leaves(value, name: str):
+    """(name, array or scalar) of every array and number in a value, bundles unpacked."""
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        for field, v in zip(value._fields, value, strict=True):
+            yield from _leaves(v, f"{name}.{field}")
+    elif isinstance(value, tuple):
+        for i, v in enumerate(value):
+            yield from _leaves(v, f"{name}[{i}]")
+    elif value is not None:
+        yield name, value
+
+
+def _close(a, b, rtol: float, atol: float) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind == "f" or b.dtype.kind == "f":
+        return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+    return bool(np.array_equal(a, b))
+
+
+def compare_calls(name: str, compiled, reference, args: tuple, rtol: float = 1e-9, atol: float = 1e-9):
+    """Call ``compiled`` on ``args`` and ``reference`` on a copy; raise :class:`KernelMismatch`
+    naming the first output or updated argument that differs. Returns the compiled result
+    (its in-place updates are those that stand)."""
+    ref_args = _copy(args)
+    got = compiled(*args)
+    want = reference(*ref_args)
+    pairs = list(_leaves(got, "returned")) , list(_leaves(want, "returned"))
+    if len(pairs[0]) != len(pairs[1]):
+        raise KernelMismatch(f"{name}: the kernel returns {len(pairs[0])} values, the reference {len(pairs[1])}")
+    for (label, a), (_, b) in zip(*pairs, strict=True):
+        if not _close(a, b, rtol, atol):
+            raise KernelMismatch(f"{name}: {label} differs between kernel and reference")
+    for i, (a, b) in enumerate(zip(args, ref_args, strict=True)):
+        for (label, x), (_, y) in zip(_leaves(a, f"argument {i}"), _leaves(b, f"argument {i}"), strict=True):
+            if isinstance(x, np.ndarray) and not _close(x, y, rtol, atol):
+                raise KernelMismatch(f"{name}: {label} is updated differently by kernel and reference")
+    return got
+
+
+def implementation(compiled, reference):
+    """What a mechanism calls for one kernel: ``compiled``, or, for models built inside
+    :func:`checking`, a call that runs both the kernel and its plain-numpy ``reference`` and
+    compares them."""
+    if not _checking:
+        return compiled
+    name = getattr(compiled, "__name__", "kernel")
+    return lambda *args: compare_calls(name, compiled, reference, args)
+
+
+class checking:  # noqa: N801 - used as a context manager, like a function
+    """Models built inside ``with checking():`` compare every kernel call with its reference."""
+
+    def __enter__(self):
+        global _checking
+        self._before, _checking = _checking, True
+        return self
+
+    def __exit__(self, *exc):
+        global _checking
+        _checking = self._before
+        return False

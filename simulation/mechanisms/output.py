@@ -12,11 +12,29 @@ of GDP too. Jobs lost in a week are
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from simulation.kernels import kernel, maximum, minimum
+from simulation.kernels import implementation, kernel, maximum, minimum
 from simulation.mechanisms.base import Context, Mechanism
 from simulation.population import MANUFACTURER, POS_MANUFACTURER
+
+
+class OutputFixed(NamedTuple):
+    """What the output kernel reads that never changes."""
+
+    pos: np.ndarray  # the manufacturers' positions, grouped by firm
+    criticality: np.ndarray  # per manufacturers' position, after ``leontief_share``
+    firms: np.ndarray  # manufacturers with inputs
+    starts: np.ndarray  # each of those firms' first place in ``pos``
+    va: np.ndarray  # value added per firm, LCU/week
+    firm_country: np.ndarray
+    gdp: np.ndarray  # per country, LCU/year
+    employment: np.ndarray  # per country
+    multiplier: float  # induced multiplier
+    elasticity: float  # employment elasticity
+    target: int
 
 
 class Output(Mechanism):
@@ -27,41 +45,37 @@ class Output(Mechanism):
     def __init__(self, ctx: Context):
         super().__init__(ctx)
         e, cfg = self.eco, self.config
-        self.manuf_pos = np.flatnonzero(e.pos_kind == POS_MANUFACTURER)
+        manuf_pos = np.flatnonzero(e.pos_kind == POS_MANUFACTURER)
         firms = np.flatnonzero((e.firm_kind == MANUFACTURER) & (e.firm_pos_start >= 0))
-        self.firms = firms
-        self.starts = e.firm_pos_start[firms]
-        self.gdp, self.employment = e.gdp_lcu, e.employment
-        self.multiplier = cfg.world.output.induced_multiplier
         lam = cfg.world.output.leontief_share
-        crit = e.pos_criticality[self.manuf_pos]
-        self.criticality = crit if lam == 0 else crit + lam * (1.0 - crit)
-        self.elasticity = cfg.world.output.employment_elasticity
+        crit = e.pos_criticality[manuf_pos]
         # each firm's positions, as places among the manufacturers' positions
-        self._pos = self.manuf_pos.astype(np.uint32)
-        self._firms = firms.astype(np.uint32)
-        self._starts = np.searchsorted(self.manuf_pos, self.starts).astype(np.uint32)
-        self._firm_country = e.firm_country.astype(np.uint32)
+        self.fixed = OutputFixed(
+            pos=manuf_pos.astype(np.uint32), criticality=crit if lam == 0 else crit + lam * (1.0 - crit),
+            firms=firms.astype(np.uint32),
+            starts=np.searchsorted(manuf_pos, e.firm_pos_start[firms]).astype(np.uint32),
+            va=e.firm_va_week, firm_country=e.firm_country.astype(np.uint32), gdp=e.gdp_lcu,
+            employment=e.employment, multiplier=float(cfg.world.output.induced_multiplier),
+            elasticity=float(cfg.world.output.employment_elasticity), target=int(e.target))
+        self._kernel = implementation(_output_kernel, output_reference)
 
     def step(self, t: int) -> None:
-        e, s = self.eco, self.state
-        s.firm_output_loss_share, s.output_loss, s.jobs_lost = _output_kernel(
-            s.required, s.use, self._pos, self.criticality, self._firms, self._starts, e.firm_va_week,
-            self.multiplier, self._firm_country, e.target, self.signals.trade_ban_loss_share, self.gdp, self.employment,
-            self.elasticity)
+        s = self.state
+        s.firm_output_loss_share, s.output_loss, s.jobs_lost = self._kernel(
+            self.fixed, s.required, s.use, float(self.signals.trade_ban_loss_share))
         self.signals.output_loss[t] = s.output_loss
 
 
 @kernel
-def _output_kernel(required, use, pos, criticality, firms, starts, va, multiplier, firm_country, target,
-                   trade_ban_loss_share, gdp, employment, elasticity):
+def _output_kernel(fx, required, use, trade_ban_loss_share):
     """Each firm's output loss share (the worst criticality-weighted shortfall over its
     positions ``starts[k]`` up to the next firm's, as ``np.maximum.reduceat``), value added
-    lost by country, and jobs lost.
+    lost by country, and jobs lost (:func:`output_reference` in numpy).
 
     Returns:
         (loss share per firm, loss per country, jobs lost per country)
     """
+    pos, criticality, firms, starts, va, gdp = fx.pos, fx.criticality, fx.firms, fx.starts, fx.va, fx.gdp
     n_firms, n = len(va), len(pos)
     firm_loss = np.zeros(n_firms)
     for k in range(len(firms)):
@@ -77,10 +91,23 @@ def _output_kernel(required, use, pos, criticality, firms, starts, va, multiplie
         firm_loss[firms[k]] = worst
     loss = np.zeros(len(gdp))
     for f in range(n_firms):
-        loss[firm_country[f]] += va[f] * firm_loss[f] * multiplier
-    loss[target] += trade_ban_loss_share * gdp[target] / 52.0
+        loss[fx.firm_country[f]] += va[f] * firm_loss[f] * fx.multiplier
+    loss[fx.target] += trade_ban_loss_share * gdp[fx.target] / 52.0
     jobs = np.empty(len(gdp))
     for c in range(len(gdp)):
-        jobs[c] = employment[c] * elasticity * loss[c] * 52.0 / gdp[c]
+        jobs[c] = fx.employment[c] * fx.elasticity * loss[c] * 52.0 / gdp[c]
     return firm_loss, loss, jobs
 
+
+def output_reference(fx: OutputFixed, required: np.ndarray, use: np.ndarray, trade_ban_loss_share: float):
+    """:func:`_output_kernel` in numpy."""
+    req, got = required[fx.pos], use[fx.pos]
+    met = np.clip(np.divide(got, req, out=np.ones_like(req), where=req > 0), 0.0, 1.0)
+    short = fx.criticality * (1.0 - met)
+    firm_loss = np.zeros(len(fx.va))
+    if len(fx.firms):
+        firm_loss[fx.firms] = np.maximum.reduceat(short, fx.starts.astype(np.intp))
+    loss = np.bincount(fx.firm_country, fx.va * firm_loss * fx.multiplier, minlength=len(fx.gdp))
+    loss[fx.target] += trade_ban_loss_share * fx.gdp[fx.target] / 52.0
+    jobs = fx.employment * fx.elasticity * loss * 52.0 / fx.gdp
+    return firm_loss, loss, jobs
