@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from simulation.config import Config, config_from_dict, config_to_dict, load_config
+from simulation.config import Config, config_from_dict, config_to_dict, load_config, set_dotted
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,9 +24,5 @@ def edited(config: Config, **dotted) -> Config:
     """A copy of ``config`` with dotted-path values replaced (``a__b`` for ``a.b``)."""
     data = config_to_dict(config)
     for key, value in dotted.items():
-        parts = key.split("__")
-        cur = data
-        for p in parts[:-1]:
-            cur = cur[p]
-        cur[parts[-1]] = value
+        set_dotted(data, key.replace("__", "."), value)
     return config_from_dict(data)

@@ -1,0 +1,144 @@
+"""Checks that span tables: names that must exist, shares, dates, the horizon.
+
+Run by :func:`~simulation.config.loading.load_config` after pydantic has validated each
+table; the first problem found stops with one line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from simulation.config.errors import ConfigError, did_you_mean, rel_path, source_of
+from simulation.config.schema import Config
+
+SHARE_TOLERANCE = 1e-6
+
+
+class _Checker:
+    """The config under check, its known names, and how a problem is reported."""
+
+    def __init__(self, cfg: Config, file: str, prov: dict):
+        self.cfg, self.file, self.prov = cfg, file, prov
+        w = cfg.world
+        self.countries, self.commodities, self.sectors = set(w.countries), set(w.commodities), set(w.sectors)
+
+    def fail(self, key: str, problem: str) -> None:
+        src = source_of(tuple(key.replace("[", ".[").split(".")), self.prov)
+        raise ConfigError(rel_path(src) if src is not None else self.file, key, problem)
+
+    def known(self, kind: str, names: set, value: str, key: str) -> None:
+        if value not in names:
+            self.fail(key, f"unknown {kind} '{value}'{did_you_mean(value, sorted(names))}")
+
+
+def check_config(cfg: Config, file: str, prov: dict | None = None) -> None:
+    """Checks that span tables: names that must exist, shares, dates, horizon."""
+    ck = _Checker(cfg, file, prov or {})
+    _check_commodities_and_sectors(ck)
+    for name in cfg.world.countries:
+        _check_country(ck, name)
+    _check_scenario_and_strategy(ck)
+    _check_projects_and_ladder(ck)
+    _check_dates(ck)
+
+
+def _check_commodities_and_sectors(ck: _Checker) -> None:
+    w = ck.cfg.world
+    for c, com in w.commodities.items():
+        for k in com.capacity_t_per_year:
+            ck.known("country", ck.countries, k, f"world.commodities.{c}.capacity_t_per_year.{k}")
+        if sum(com.capacity_t_per_year.values()) <= 0:
+            ck.fail(f"world.commodities.{c}.capacity_t_per_year", "world capacity must be positive")
+        for k in com.mining_share:
+            ck.known("country", ck.countries, k, f"world.commodities.{c}.mining_share.{k}")
+    for s, sec in w.sectors.items():
+        for k in sec.criticality:
+            ck.known("commodity", ck.commodities, k, f"world.sectors.{s}.criticality.{k}")
+
+
+def _check_country(ck: _Checker, name: str) -> None:
+    w = ck.cfg.world
+    ctry = w.countries[name]
+    base = f"world.countries.{name}"
+    for s in ctry.sector_va_share_gdp:
+        ck.known("sector", ck.sectors, s, f"{base}.sector_va_share_gdp.{s}")
+    for c, cc in ctry.commodities.items():
+        ck.known("commodity", ck.commodities, c, f"{base}.commodities.{c}")
+        key = f"{base}.commodities.{c}.import_shares"
+        for origin, share in cc.import_shares.items():
+            ck.known("country", ck.countries, origin, f"{key}.{origin}")
+            if share > 0 and w.commodities[c].capacity_t_per_year.get(origin, 0) <= 0:
+                ck.fail(f"{key}.{origin}", f"{origin} has no {c} capacity to supply from")
+        total = sum(cc.import_shares.values())
+        if cc.demand_t_per_year > 0 and abs(total - 1) > SHARE_TOLERANCE:
+            ck.fail(key, f"shares sum to {total:.6g}, not 1")
+        if cc.demand_t_per_year > 0 and not any(
+            s in ctry.sector_va_share_gdp
+            and c in w.sectors[s].criticality
+            for s in ctry.sector_va_share_gdp
+        ):
+            ck.fail(f"{base}.commodities.{c}", f"no sector of {name} uses {c}")
+    if ctry.n_manufacturers > 0 and not ctry.sector_va_share_gdp:
+        ck.fail(f"{base}.sector_va_share_gdp", "a country with manufacturers needs sectors")
+    pol = ck.cfg.policy_of(name)
+    for c in pol.stockpile_target_days_by_commodity:
+        ck.known("commodity", ck.commodities, c, f"{base}.policy.stockpile_target_days_by_commodity.{c}")
+
+
+def _check_scenario_and_strategy(ck: _Checker) -> None:
+    cfg = ck.cfg
+    ck.known("country", ck.countries, cfg.scenario.target, "scenario.target")
+    ck.known("country", ck.countries, cfg.scenario.coercer, "scenario.coercer")
+    if cfg.scenario.target == cfg.scenario.coercer:
+        ck.fail("scenario.target", "the target cannot be the coercer")
+    for country, lev in cfg.strategy.levers.items():
+        ck.known("country", ck.countries, country, f"strategy.levers.{country}")
+        for c in lev.stockpile_target_days_by_commodity or {}:
+            ck.known("commodity", ck.commodities, c,
+                     f"strategy.levers.{country}.stockpile_target_days_by_commodity.{c}")
+        for c in lev.dependence_ceiling_by_commodity or {}:
+            ck.known("commodity", ck.commodities, c, f"strategy.levers.{country}.dependence_ceiling_by_commodity.{c}")
+
+
+def _check_projects_and_ladder(ck: _Checker) -> None:
+    cfg = ck.cfg
+    n_world = len(cfg.world.projects)
+    for i, pr in enumerate(cfg.projects):
+        where = f"world.projects[{i}]" if i < n_world else f"strategy.projects[{i - n_world}]"
+        ck.known("commodity", ck.commodities, pr.commodity, f"{where}.commodity")
+        ck.known("country", ck.countries, pr.country, f"{where}.country")
+        if pr.country == cfg.scenario.coercer:
+            ck.fail(f"{where}.country", "new-supply projects are outside the coercer")
+    esc = cfg.escalation
+    if esc.max_level is not None and esc.max_level >= len(esc.levels):
+        ck.fail("escalation.max_level", f"level {esc.max_level} does not exist")
+    if not esc.levels:
+        ck.fail("escalation.levels", "the ladder needs at least one level (level 0 = calm)")
+    for i, lvl in enumerate(esc.levels):
+        for j, m in enumerate(lvl.measures):
+            if isinstance(m.commodities, list):
+                for c in m.commodities:
+                    ck.known("commodity", ck.commodities, c, f"escalation.levels[{i}].measures[{j}].commodities")
+
+
+def _check_dates(ck: _Checker) -> None:
+    cfg = ck.cfg
+    esc = cfg.escalation
+    start = cfg.scenario.start_date
+    end = cfg.date_of(cfg.scenario.horizon_weeks) - timedelta(days=1)
+    last = None
+    for i, ev in enumerate(esc.script):
+        if not start <= ev.date <= end:
+            ck.fail(f"escalation.script[{i}].date", f"{ev.date} is outside the horizon ({start} to {end})")
+        if ev.level >= len(esc.levels):
+            top = len(esc.levels) - 1
+            ck.fail(f"escalation.script[{i}].level", f"level {ev.level} does not exist (ladder has 0-{top})")
+        if last is not None and ev.date < last:
+            ck.fail(f"escalation.script[{i}].date", "script dates must be in order")
+        last = ev.date
+    for name in cfg.world.countries:
+        d = cfg.policy_of(name).stockpile_target_date
+        if d is not None and d < start:
+            ck.fail(f"world.countries.{name}.policy.stockpile_target_date", f"{d} is before the start {start}")
+    if cfg.run.steps is not None and cfg.run.steps > cfg.scenario.horizon_weeks:
+        ck.fail("run.steps", f"{cfg.run.steps} weeks exceed the horizon of {cfg.scenario.horizon_weeks}")
