@@ -104,10 +104,10 @@ def compare_calls(name: str, compiled, reference, args: tuple, rtol: float = 1e-
     ref_args = _copy(args)
     got = compiled(*args)
     want = reference(*ref_args)
-    pairs = list(_leaves(got, "returned")) , list(_leaves(want, "returned"))
-    if len(pairs[0]) != len(pairs[1]):
-        raise KernelMismatch(f"{name}: the kernel returns {len(pairs[0])} values, the reference {len(pairs[1])}")
-    for (label, a), (_, b) in zip(*pairs, strict=True):
+    got_leaves, want_leaves = list(_leaves(got, "returned")), list(_leaves(want, "returned"))
+    if len(got_leaves) != len(want_leaves):
+        raise KernelMismatch(f"{name}: the kernel returns {len(got_leaves)} values, the reference {len(want_leaves)}")
+    for (label, a), (_, b) in zip(got_leaves, want_leaves, strict=True):
         if not _close(a, b, rtol, atol):
             raise KernelMismatch(f"{name}: {label} differs between kernel and reference")
     for i, (a, b) in enumerate(zip(args, ref_args, strict=True)):

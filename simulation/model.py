@@ -39,6 +39,10 @@ MECHANISMS: tuple[type[Mechanism], ...] = (
 )
 
 
+#: Statuses of a country pair's flows in :meth:`CoercionModel.country_graph`, least restrictive first.
+EDGE_STATUS = ("normal", "licensed", "transshipped", "blocked")
+
+
 def schedule() -> list[str]:
     """The weekly order: the mechanisms' names, then the recorder."""
     return [m.name for m in MECHANISMS] + ["record"]
@@ -198,18 +202,19 @@ class CoercionModel(mesa.Model):
         dst = e.pos_country[e.edge_pos]
         status = np.select(
             [s.edge_controlled & ~s.edge_open, s.edge_licensed, e.edge_via_trader & (e.edge_origin == e.coercer)],
-            [3, 1, 2], default=0)
-        names = ("normal", "licensed", "transshipped", "blocked")
-        key = (src.astype(np.int64) * len(e.countries) + dst) * 4 + status
+            [EDGE_STATUS.index("blocked"), EDGE_STATUS.index("licensed"), EDGE_STATUS.index("transshipped")],
+            default=EDGE_STATUS.index("normal"))
+        n_status = len(EDGE_STATUS)
+        key = (src.astype(np.int64) * len(e.countries) + dst) * n_status + status
         sel = buyer & (src != dst)
-        totals = np.bincount(key[sel], value[sel], minlength=len(e.countries) ** 2 * 4)
+        totals = np.bincount(key[sel], value[sel], minlength=len(e.countries) ** 2 * n_status)
         for idx in np.flatnonzero(totals):
-            st = idx % 4
-            pair = idx // 4
+            st = idx % n_status
+            pair = idx // n_status
             a, b = e.countries[pair // len(e.countries)], e.countries[pair % len(e.countries)]
             prev = g.get_edge_data(a, b)
             # one edge per pair: the most restrictive status with flow wins the colour
             flow = float(totals[idx]) + (prev["flow_usd"] if prev else 0.0)
-            worst = max(st, names.index(prev["status"])) if prev else st
-            g.add_edge(a, b, flow_usd=flow, status=names[worst])
+            worst = max(st, EDGE_STATUS.index(prev["status"])) if prev else st
+            g.add_edge(a, b, flow_usd=flow, status=EDGE_STATUS[worst])
         return g
