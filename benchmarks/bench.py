@@ -29,11 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import time
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +42,7 @@ from simulation.config import load_config
 from simulation.mechanisms.base import Mechanism
 from simulation.model import CoercionModel
 from simulation.population import build_economy
+from simulation.provenance import environment
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "configs" / "scenarios" / "japan_2026.toml"
@@ -220,31 +218,10 @@ def scaling(quick: bool) -> dict:
 
 
 # ----------------------------------------------------------------------------- main
-def _dirty() -> bool | None:
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                             capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return bool(out.stdout.strip()) if out.returncode == 0 else None
-
-
 def _environment() -> dict:
-    versions = {}
-    for pkg in ("mesa", "numpy", "pandas"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    try:
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    return {"created": datetime.now(UTC).isoformat(timespec="seconds"), "git_commit": commit,
-            "git_dirty": _dirty(), "load_average_1_5_15": os.getloadavg(),
-            "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
-            "processor": platform.processor() or None, "packages": versions}
+    """When and on what this ran: :func:`simulation.provenance.environment` with the machine."""
+    return {"created": datetime.now(UTC).isoformat(timespec="seconds"),
+            **environment(("mesa", "numpy", "pandas"), machine=True)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """Part 4 of the benchmarks: a sweep with 2 workers against 1, and the main process's peak memory.
 
-Uses ``simulation.experiments.run_sweep`` on a throwaway experiment (the default scenario,
+Uses ``simulation.sweep.loop.run_sweep`` on a throwaway experiment (the default scenario,
 baseline strategy, one run per seed). If the sweep runner cannot be imported or fails, the
 rows are reported as "not available" with the reason; the rest of the benchmark stands.
 
@@ -43,7 +43,7 @@ def write_experiment(directory: Path, runs: int, steps: int) -> Path:
 
 def _sweep(runs: int, steps: int, workers: int, report: bool) -> float:
     """Wall time of one sweep (seconds); raises if any run failed."""
-    from simulation.experiments import run_sweep
+    from simulation.sweep.loop import run_sweep
 
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         exp = write_experiment(Path(tmp), runs, steps)
@@ -66,7 +66,7 @@ def peak_rss_mb() -> float:
 
 def child(runs: int, steps: int) -> dict:
     """In a fresh process: the peak RSS after imports and after a sweep with 2 workers."""
-    import simulation.experiments  # noqa: F401 - imported before the baseline reading
+    import simulation.sweep.loop  # noqa: F401 - imported before the baseline reading
 
     base = peak_rss_mb()
     wall = _sweep(runs, steps, workers=2, report=True)
@@ -86,9 +86,9 @@ def _child_rss(runs: int, steps: int) -> dict:
 def measure(quick: bool) -> dict:
     """Speed-up of 2 workers over 1 and the peak memory of 200 runs against 20."""
     try:
-        from simulation.experiments import run_sweep  # noqa: F401
+        from simulation.sweep.loop import run_sweep  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - another engineer's module, maybe not there yet
-        return {"available": False, "reason": f"simulation.experiments.run_sweep: {type(exc).__name__}: {exc}"}
+        return {"available": False, "reason": f"simulation.sweep.loop.run_sweep: {type(exc).__name__}: {exc}"}
     speed_runs, speed_steps = (6, 52) if quick else (32, 156)
     small, large, mem_steps = (20, 200, 4) if quick else (20, 200, 26)
     load_before = os.getloadavg()

@@ -125,7 +125,9 @@ def cmd_view(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from simulation.experiments import SweepError, dask_executor, load_experiment, run_sweep
+    from simulation.sweep.executors import dask_executor
+    from simulation.sweep.experiment import SweepError, load_experiment
+    from simulation.sweep.loop import run_sweep
 
     exp = load_experiment(args.experiment, method=args.design, samples=args.samples, seeds=args.seeds)
     if args.retry_failed and not args.resume:
@@ -149,7 +151,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from simulation.analysis import write_report
+    from simulation.sweep.report import write_report
 
     if not (args.sweep_dir / "experiment.toml").is_file():
         raise UsageError(f"simulation compare: {args.sweep_dir} is not a sweep directory (no experiment.toml)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -11,10 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-if TYPE_CHECKING:
-    from simulation.runner import Results
-
-FOCUS = ("JP", "KR", "US", "EU")
+from simulation.display import FOCUS  # noqa: E402
 
 
 def _dates(df: pd.DataFrame) -> pd.Series:
@@ -89,15 +85,20 @@ def output_loss_figure(country: pd.DataFrame, countries=FOCUS):
     return fig
 
 
-def run_figures(results: Results, directory: Path) -> list[Path]:
-    """Draw the four run figures into ``directory``."""
+def run_figures(tables: dict[str, pd.DataFrame], stage_names: list[str], directory: Path) -> list[Path]:
+    """Draw the four run figures into ``directory``.
+
+    Args:
+        tables: a run's ``model``, ``country`` and ``country_commodity`` tables.
+        stage_names: the escalation ladder's level names, level 0 first.
+        directory: where the PNG files go (created).
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    stages = [lvl.name for lvl in results.config.escalation.levels]
     figs = {
-        "escalation.png": escalation_figure(results.model, stages),
-        "shortages.png": shortage_figure(results.country_commodity),
-        "prices.png": price_figure(results.country_commodity),
-        "output_loss.png": output_loss_figure(results.country),
+        "escalation.png": escalation_figure(tables["model"], stage_names),
+        "shortages.png": shortage_figure(tables["country_commodity"]),
+        "prices.png": price_figure(tables["country_commodity"]),
+        "output_loss.png": output_loss_figure(tables["country"]),
     }
     paths = []
     for name, fig in figs.items():

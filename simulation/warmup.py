@@ -2,7 +2,7 @@
 
 The mechanisms' kernels (numba, cached on disk) are loaded on first call, about 0.3 s per
 process. The fork server of the local worker pool imports this module once (see
-``experiments.WORKER_PRELOAD``); each worker forked from it then starts with the kernels in
+``simulation.sweep.executors.WORKER_PRELOAD``); each worker forked from it then starts with the kernels in
 memory. A failure here only means the workers load them themselves: it is not raised.
 """
 

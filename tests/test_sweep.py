@@ -17,16 +17,11 @@ import tomli_w
 
 from simulation.cli import main
 from simulation.config import ConfigError, load_config
-from simulation.experiments import (
-    WORKER_PRELOAD,
-    SweepError,
-    design,
-    load_experiment,
-    process_pool,
-    run_seed,
-    run_sweep,
-)
-from simulation.sweepdir import MARKER, load_results
+from simulation.sweep.design import design, run_seed
+from simulation.sweep.executors import WORKER_PRELOAD, process_pool
+from simulation.sweep.experiment import SweepError, load_experiment
+from simulation.sweep.loop import run_sweep
+from simulation.sweep.store import MARKER, load_results
 from simulation.warmup import warm_kernels
 
 from .conftest import TINY
@@ -215,19 +210,19 @@ def test_resume_refuses_a_changed_experiment(serial, tmp_path):
 
 
 def test_failing_runs_are_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
-    import simulation.sweepdir as sweepdir
+    import simulation.sweep.worker as worker
 
     exp = experiment_file(tmp_path, strategies=["baseline", "no_such_strategy"], seeds=3,
                           design={"method": "none"}, uncertainties=[])
     bad_seed = run_seed(11, "tiny", 0, 1)
-    real_run = sweepdir.run
+    real_run = worker.run
 
     def flaky(config):
         if config.run.seed == bad_seed:
             raise RuntimeError("boom\nsecond line")
         return real_run(config)
 
-    monkeypatch.setattr(sweepdir, "run", flaky)
+    monkeypatch.setattr(worker, "run", flaky)
     outcome = run_sweep(exp, out=tmp_path / "s", workers=1, progress=False, verbose=False)
     assert outcome.n_runs == 6 and outcome.n_failed == 4
     res = load_results(tmp_path / "s").set_index(["strategy", "replicate"])

@@ -226,7 +226,7 @@ def Summary(model: CoercionModel):
     cfg, e, rec, t = model.config, model.eco, model.recorder, model.t
     target = e.target
     gdp = cfg.world.countries[e.countries[target]].gdp_lcu_per_year
-    loss = rec.output_loss[:t, target].sum() / gdp * 100.0
+    loss = rec.series["output_loss"][:t, target].sum() / gdp * 100.0
     lines = [
         f"Scenario {cfg.scenario.name}, strategy {cfg.strategy.name}, seed {cfg.run.seed}",
         f"Week {t} of {cfg.n_steps} ({cfg.date_of(t).isoformat()})",

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
-from simulation.figures import FOCUS
+from simulation.display import FOCUS
 
 if TYPE_CHECKING:
     from simulation.model import CoercionModel
@@ -157,7 +157,7 @@ def escalation_figure(model: CoercionModel) -> Figure:
     fig.subplots_adjust(left=0.25, right=0.97, top=0.9, bottom=0.1)
     if t:
         x = dates[: t + 1]
-        y = np.append(model.recorder.level[:t], model.recorder.level[t - 1])
+        y = np.append(model.recorder.series["escalation_level"][:t], model.recorder.series["escalation_level"][t - 1])
         ax.step(x, y, where="post", color="firebrick", lw=2)
     ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.set_ylim(-0.3, len(names) - 0.7)
@@ -175,10 +175,10 @@ def shortage_figure(model: CoercionModel) -> Figure:
     a1, a2 = fig.subplots(2, 1, sharex=True)
     fig.subplots_adjust(left=0.15, right=0.97, top=0.9, bottom=0.1, hspace=0.08)
     country_of_pair = rec.pairs // m
-    demand = rec.cc_vals["demand_t"][:t]
-    short = np.divide(np.maximum(demand - rec.cc_vals["supplied_t"][:t], 0.0), demand,
+    demand = rec.series["demand_t"][:t]
+    short = np.divide(np.maximum(demand - rec.series["supplied_t"][:t], 0.0), demand,
                       out=np.zeros_like(demand), where=demand > 0)
-    days = rec.cc_vals["stockpile_days"][:t]
+    days = rec.series["stockpile_days"][:t]
     for k in focus_countries(model):
         sel = country_of_pair == k
         if not sel.any():
@@ -213,7 +213,7 @@ def price_figure(model: CoercionModel) -> Figure:
             continue
         calm = cfg.world.commodities[com].price_usd_per_t
         for ax, name in zip(axes, ("price", "price_china"), strict=True):
-            ax.plot(dates[:t], rec.cc_vals[name][:t, hit[0]] / calm, color=colors[i % 20], lw=1.2, label=com)
+            ax.plot(dates[:t], rec.series[name][:t, hit[0]] / calm, color=colors[i % 20], lw=1.2, label=com)
     for ax, where in zip(axes, ("outside China", "inside China"), strict=True):
         _time_axis(ax, dates, n_ticks=3)
         ax.set_title(where, fontsize=8)
@@ -242,7 +242,7 @@ def output_loss_figure(model: CoercionModel) -> Figure:
     fig.subplots_adjust(left=0.11, right=0.97, top=0.9, bottom=0.1)
     for k in focus_countries(model):
         gdp = cfg.world.countries[e.countries[k]].gdp_lcu_per_year
-        ax.plot(dates[:t], np.cumsum(rec.output_loss[:t, k]) / gdp * 100.0, label=e.countries[k])
+        ax.plot(dates[:t], np.cumsum(rec.series["output_loss"][:t, k]) / gdp * 100.0, label=e.countries[k])
     ax.set_ylabel("% of annual GDP", fontsize=7)
     ax.set_ylim(bottom=0)
     _time_axis(ax, dates)

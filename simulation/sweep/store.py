@@ -1,4 +1,4 @@
-"""The sweep directory: what workers write for each run and what the main process compacts.
+"""The sweep directory: what the main process writes, reads back and compacts.
 
 Layout (``runs/<experiment>-<timestamp>/`` unless ``--out``)::
 
@@ -6,14 +6,14 @@ Layout (``runs/<experiment>-<timestamp>/`` unless ``--out``)::
     experiment.toml            the experiment as resolved (absolute paths, every default)
     design.csv                 one row per run: run_id, scenario, strategy, sample,
                                replicate, seed, one column per uncertainty
-    runs/<run_id>/             one folder per run, written under a temporary name and
-                               renamed; COMPLETE (its status) is written last
+    runs/<run_id>/             one folder per run, written by a worker (:mod:`simulation.sweep.worker`)
+                               under a temporary name and renamed; COMPLETE (its status) is written last
         config.toml summary.json manifest.json row.json series.parquet
         commodity_series.parquet (ok runs) | error.json (failed runs)
     results.parquet            compacted: the design joined with each run's outcomes
     series.parquet             compacted: per run and week, the target's series
     commodity_series.parquet   compacted: per run, week and commodity, the target's rows
-    report.md, comparison.csv, figures/   written by :mod:`simulation.analysis`
+    report.md, comparison.csv, figures/   written by :mod:`simulation.sweep.report`
 
 Workers only write inside ``runs/``; everything else is written by the main process,
 atomically (temporary file, then ``os.replace``).
@@ -24,9 +24,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
-import time
-import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,10 +31,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from simulation.config import dump_config, load_config
-from simulation.experiments import DESIGN_COLUMNS, OUTCOMES, Experiment, SweepError, design, load_experiment
-from simulation.runner import Results, run
-from simulation.runner import manifest as run_manifest
+from simulation.provenance import environment
+from simulation.rundir import atomic_write, read_marker, timestamped_dir
+from simulation.sweep.design import design
+from simulation.sweep.experiment import (
+    DESIGN_COLUMNS,
+    OUTCOMES,
+    Experiment,
+    SweepError,
+    experiment_to_toml,
+    load_experiment,
+)
 
 MARKER = "COMPLETE"
 RUNS = "runs"
@@ -45,25 +49,13 @@ INT_OUTCOMES = {"weeks_in_shortage": "Int64", "peak_level": "Int64", "weeks_to_p
                 "conceded": "boolean"}
 
 
-# ------------------------------------------------------------------ main side
-
-
-def _atomic_write(path: Path, text: str | bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    if isinstance(text, bytes):
-        tmp.write_bytes(text)
-    else:
-        tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def default_sweep_dir(exp: Experiment, root: str | Path = "runs") -> Path:
-    from simulation.runner import timestamped_dir
-
+    """``runs/<experiment>-<timestamp>``."""
     return timestamped_dir(root, exp.name)
 
 
 def latest_sweep_dir(exp: Experiment, root: str | Path = "runs") -> Path | None:
+    """The newest sweep directory of this experiment under ``root`` (for ``--resume``)."""
     found = sorted(p for p in Path(root).glob(f"{exp.name}-*") if (p / "experiment.toml").is_file())
     return found[-1] if found else None
 
@@ -113,22 +105,18 @@ def prepare(exp: Experiment, table: pd.DataFrame, out: str | Path | None, resume
         raise SweepError(f"{out} exists and is not empty{hint}")
     out.mkdir(parents=True, exist_ok=True)
     (out / RUNS).mkdir()
-    _atomic_write(out / "experiment.toml", _experiment_toml(exp))
-    _atomic_write(out / "design.csv", table.to_csv(index=False))
-    _atomic_write(out / "manifest.json", json.dumps(_manifest(exp, table), indent=2) + "\n")
+    atomic_write(out / "experiment.toml", _experiment_toml(exp))
+    atomic_write(out / "design.csv", table.to_csv(index=False))
+    atomic_write(out / "manifest.json", json.dumps(_manifest(exp, table), indent=2) + "\n")
     return out
 
 
 def _experiment_toml(exp: Experiment) -> str:
-    from simulation.experiments import experiment_to_toml
-
     head = f"# The experiment as resolved for this sweep (from {exp.source}).\n"
     return head + experiment_to_toml(exp)
 
 
 def _manifest(exp: Experiment, table: pd.DataFrame) -> dict:
-    from simulation.runner import environment
-
     return {
         **environment(("mesa", "numpy", "pandas", "pyarrow", "pydantic", "dask", "distributed", "SALib")),
         "experiment": exp.name,
@@ -150,7 +138,7 @@ def _update_manifest(directory: Path, **changes) -> dict:
     path = directory / "manifest.json"
     data = json.loads(path.read_text())
     data.update(changes)
-    _atomic_write(path, json.dumps(data, indent=2) + "\n")
+    atomic_write(path, json.dumps(data, indent=2) + "\n")
     return data
 
 
@@ -175,12 +163,9 @@ def finish_invocation(directory: Path, inv: dict, n_run: int, n_failed: int, wal
                      status="complete" if len(status) == data["n_runs"] else "incomplete")
 
 
-def _marker_status(run_dir: Path) -> str | None:
-    try:
-        text = (run_dir / MARKER).read_text().strip()
-    except OSError:
-        return None
-    return text or None
+def marker_status(run_dir: Path) -> str | None:
+    """A run folder's status (``ok``, ``failed``) from its completion marker; None: not complete."""
+    return read_marker(run_dir, MARKER)
 
 
 def completed(directory: Path, retry_failed: bool = False) -> dict[str, str]:
@@ -193,7 +178,7 @@ def completed(directory: Path, retry_failed: bool = False) -> dict[str, str]:
     for entry in os.scandir(runs):
         if entry.name.startswith(".") or not entry.is_dir():
             continue
-        status = _marker_status(Path(entry.path))
+        status = marker_status(Path(entry.path))
         if status is None:
             continue
         if retry_failed and status != "ok":
@@ -212,151 +197,6 @@ def n_failed(directory: Path) -> int:
     return sum(1 for s in completed(directory).values() if s != "ok")
 
 
-# ---------------------------------------------------------------- worker side
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def run_bundle(specs: list[dict], directory: str, tables: str, main_pid: int | None = None) -> list[dict]:
-    """A task: make each run of the bundle and write its folder. Returns one small status
-    per run. Stops early if the main process (``main_pid``) is gone."""
-    out = []
-    for spec in specs:
-        if main_pid is not None and not _alive(main_pid):
-            break
-        out.append(run_one(spec, Path(directory), tables))
-    return out
-
-
-def run_one(spec: dict, directory: Path, tables: str = "target") -> dict:
-    """Make one run and write ``runs/<run_id>/``; an exception becomes a failed record."""
-    run_dir = directory / RUNS / spec["run_id"]
-    status = _marker_status(run_dir)
-    if status is not None:
-        return {"run_id": spec["run_id"], "status": status, "wall_time_s": 0.0}
-    t0 = time.perf_counter()
-    config = None
-    try:
-        config = load_config(spec["scenario"], seed=spec["seed"], steps=spec["steps"], strategy=spec["strategy"],
-                             params=spec["params"])
-        results = run(config)
-    except Exception as exc:  # noqa: BLE001 - recorded as data
-        return _write_failure(spec, directory, exc, config, time.perf_counter() - t0)
-
-    def files(tmp: Path) -> None:
-        dump_config(results.config, tmp / "config.toml")
-        (tmp / "summary.json").write_text(json.dumps(results.summary, indent=2) + "\n")
-        (tmp / "manifest.json").write_text(json.dumps(run_manifest(results), indent=2) + "\n")
-        series, commodity = target_series(results)
-        series.to_parquet(tmp / "series.parquet", index=False)
-        commodity.to_parquet(tmp / "commodity_series.parquet", index=False)
-        if tables == "all":
-            for name in ("model", "country", "country_commodity"):
-                getattr(results, name).to_parquet(tmp / f"{name}.parquet", index=False)
-        row = {"run_id": spec["run_id"], "status": "ok", "error": None, **outcome_row(results)}
-        (tmp / "row.json").write_text(json.dumps(row, indent=1) + "\n")
-
-    _commit(run_dir, files, "ok")
-    return {"run_id": spec["run_id"], "status": "ok", "wall_time_s": time.perf_counter() - t0}
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}"[:500]
-
-
-def _write_failure(spec: dict, directory: Path, exc: BaseException, config, wall: float,
-                   note: str = "") -> dict:
-    run_dir = directory / RUNS / spec["run_id"]
-    error = (f"{note}: " if note else "") + _one_line(exc)
-
-    def files(tmp: Path) -> None:
-        if config is not None:
-            dump_config(config, tmp / "config.toml")
-        detail = {"error": error, "type": type(exc).__name__, "spec": _jsonable(spec),
-                  "traceback": "".join(traceback.format_exception(exc))}
-        (tmp / "error.json").write_text(json.dumps(detail, indent=2) + "\n")
-        row = {"run_id": spec["run_id"], "status": "failed", "error": error}
-        (tmp / "row.json").write_text(json.dumps(row, indent=1) + "\n")
-
-    _commit(run_dir, files, "failed")
-    return {"run_id": spec["run_id"], "status": "failed", "wall_time_s": wall}
-
-
-def record_failure(spec: dict, directory: Path, exc: BaseException, note: str = "") -> dict:
-    """Record a run whose task failed outside the run itself (e.g. its worker died)."""
-    return _write_failure(spec, Path(directory), exc, None, 0.0, note)
-
-
-def _jsonable(obj):
-    return json.loads(json.dumps(obj, default=str))
-
-
-def _commit(run_dir: Path, write_files, status: str) -> None:
-    """Write a run folder under a temporary name, rename it, then write the marker."""
-    tmp = run_dir.with_name(f".{run_dir.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        write_files(tmp)
-        if run_dir.exists():
-            if _marker_status(run_dir) is not None:  # finished meanwhile by another worker
-                shutil.rmtree(tmp)
-                return
-            shutil.rmtree(run_dir)  # a rename whose marker never came: redo
-        os.rename(tmp, run_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _atomic_write(run_dir / MARKER, status + "\n")
-
-
-def target_series(results: Results) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The target's weekly series (one row per week) and its per-commodity rows."""
-    target = results.summary["target"]
-    country = results.country[results.country["country"] == target].drop(columns=["country", "date"])
-    cc = results.country_commodity
-    commodity = cc[cc["country"] == target].drop(columns=["country"]).reset_index(drop=True)
-    worst = commodity.groupby("step", as_index=False)["shortage_share"].max()
-    worst = worst.rename(columns={"shortage_share": "shortage_share_max"})
-    series = results.model.merge(country, on="step", how="left").merge(worst, on="step", how="left")
-    return series, commodity
-
-
-def outcome_row(results: Results) -> dict:
-    """The target's outcomes of one run (one row of the compacted results)."""
-    s = results.summary
-    target = s["target"]
-    c = s["countries"][target]
-    esc = s["escalation"]
-    lcu = results.config.world.countries[target].lcu_per_usd
-    row = {
-        "target": target,
-        "cum_output_loss_pct_gdp": c["cum_output_loss_pct_gdp"],
-        "cum_output_loss_usd": c["cum_output_loss"] / lcu,
-        "cum_output_loss": c["cum_output_loss"],
-        "weeks_in_shortage": c["weeks_in_shortage"],
-        "peak_shortage_share": c["peak_shortage_share"],
-        "peak_jobs_lost": c["peak_jobs_lost"],
-        "strategy_cost_usd": c["strategy_cost_usd"],
-        "peak_level": esc["peak_level"],
-        "weeks_to_peak": esc["weeks_to_peak"],
-        "final_level": esc["final_level"],
-        "conceded": esc["conceded"],
-    }
-    for com, share in sorted(c["final_china_share"].items()):
-        row[f"final_china_share.{com}"] = share
-    return row
-
-
 # ------------------------------------------------------------------ compaction
 
 
@@ -372,7 +212,7 @@ def compact(directory: str | Path) -> Path:
     ok = []
     for run_id in table["run_id"]:
         run_dir = runs / run_id
-        if _marker_status(run_dir) is None:
+        if marker_status(run_dir) is None:
             rows.append({"run_id": run_id, "status": "missing", "error": None})
             continue
         row = json.loads((run_dir / "row.json").read_text())
@@ -389,7 +229,7 @@ def compact(directory: str | Path) -> Path:
     for col, dtype in INT_OUTCOMES.items():
         if col in results:
             results[col] = results[col].astype(dtype)
-    _atomic_write(directory / "results.parquet", _parquet_bytes(results))
+    atomic_write(directory / "results.parquet", _parquet_bytes(results))
     for name in ("series", "commodity_series"):
         _stream(directory / f"{name}.parquet", ((rid, runs / rid / f"{name}.parquet") for rid in ok))
     for entry in runs.iterdir():  # temporary folders of killed writers

@@ -1,0 +1,159 @@
+"""Comparing strategies across a sweep: paired differences, cost-effectiveness, ranking, Sobol indices.
+
+Pure functions from the compacted results of a sweep (:mod:`simulation.sweep.store`) to new
+tables. Runs are paired on (scenario, sample, replicate): the same seed and the same
+uncertain parameter values, differing only in strategy (common random numbers). Every
+difference is ``strategy - baseline`` per pair; intervals are 90% percentile-bootstrap
+intervals of the mean over pairs, from a generator seeded by the experiment's root seed.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from simulation.sweep.design import sobol_problem
+from simulation.sweep.experiment import Experiment
+
+PAIR = ["scenario", "sample", "replicate"]
+LEVEL = 0.90
+N_BOOT = 2000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    label: str
+    unit: str
+    scale: float = 1.0  # shown value = value * scale
+
+
+COMPARED = [
+    Outcome("cum_output_loss_pct_gdp", "cumulative output loss", "% of GDP"),
+    Outcome("weeks_in_shortage", "weeks in shortage", "weeks"),
+    Outcome("peak_shortage_share", "peak shortage", "share of demand"),
+    Outcome("strategy_cost_usd", "strategy cost", "USD m", 1e-6),
+]
+
+
+def _rng(seed: int, *key: str) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=tuple(zlib.crc32(k.encode()) for k in key)))
+
+
+def bootstrap_mean(x: np.ndarray, rng: np.random.Generator, level: float = LEVEL) -> tuple[float, float, float]:
+    """Mean of ``x`` and its percentile-bootstrap interval."""
+    x = np.asarray(x, float)
+    if len(x) == 0:
+        return (np.nan, np.nan, np.nan)
+    idx = rng.integers(0, len(x), size=(N_BOOT, len(x)))
+    means = x[idx].mean(axis=1)
+    a = (1 - level) / 2
+    return float(x.mean()), float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+
+
+def ok_runs(results: pd.DataFrame) -> pd.DataFrame:
+    return results[results["status"] == "ok"]
+
+
+def paired(results: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """One row per (pair, strategy other than baseline) with both sides' outcomes:
+    ``<outcome>`` (strategy), ``<outcome>_base`` and ``<outcome>_diff`` = strategy - baseline."""
+    ok = ok_runs(results)
+    names = [o.name for o in COMPARED] + ["cum_output_loss_usd"]
+    base = ok[ok["strategy"] == baseline][PAIR + names]
+    other = ok[ok["strategy"] != baseline][PAIR + ["strategy"] + names]
+    merged = other.merge(base, on=PAIR, suffixes=("", "_base"), validate="many_to_one")
+    for n in names:
+        merged[f"{n}_diff"] = merged[n].astype(float) - merged[f"{n}_base"].astype(float)
+    return merged
+
+
+def compare(results: pd.DataFrame, baseline: str, seed: int = 0) -> pd.DataFrame:
+    """Paired differences vs the baseline, per scenario, strategy and outcome: ``n_pairs``,
+    ``mean``, ``ci_low``, ``ci_high`` (90% interval of the mean), ``p05``, ``p95`` (spread of
+    the pairwise differences) and ``share_better`` (pairs where the strategy is lower)."""
+    pairs = paired(results, baseline)
+    rows = []
+    for (scenario, strategy), grp in pairs.groupby(["scenario", "strategy"], sort=False):
+        for o in COMPARED:
+            d = grp[f"{o.name}_diff"].to_numpy(float)
+            mean, lo, hi = bootstrap_mean(d, _rng(seed, scenario, strategy, o.name))
+            rows.append({"scenario": scenario, "strategy": strategy, "outcome": o.name, "n_pairs": len(d),
+                         "mean": mean, "ci_low": lo, "ci_high": hi,
+                         "p05": float(np.quantile(d, 0.05)), "p95": float(np.quantile(d, 0.95)),
+                         "share_better": float((d < 0).mean())})
+    return pd.DataFrame(rows, columns=["scenario", "strategy", "outcome", "n_pairs", "mean", "ci_low", "ci_high",
+                                       "p05", "p95", "share_better"])
+
+
+def cost_effectiveness(results: pd.DataFrame, baseline: str, seed: int = 0) -> pd.DataFrame:
+    """Loss avoided (USD) and extra cost (USD) vs the baseline, and loss avoided per USD of
+    extra cost (ratio of the means, bootstrap interval over pairs)."""
+    pairs = paired(results, baseline)
+    rows = []
+    for (scenario, strategy), grp in pairs.groupby(["scenario", "strategy"], sort=False):
+        avoided = -grp["cum_output_loss_usd_diff"].to_numpy(float)
+        cost = grp["strategy_cost_usd_diff"].to_numpy(float)
+        rng = _rng(seed, scenario, strategy, "cost_effectiveness")
+        idx = rng.integers(0, len(avoided), size=(N_BOOT, len(avoided)))
+        a_means, c_means = avoided[idx].mean(axis=1), cost[idx].mean(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.where(c_means > 0, a_means / c_means, np.nan)
+        a, c = float(avoided.mean()), float(cost.mean())
+        q = (1 - LEVEL) / 2
+        finite = ratios[np.isfinite(ratios)]
+        rows.append({
+            "scenario": scenario, "strategy": strategy, "n_pairs": len(avoided),
+            "loss_avoided_usd": a, "loss_avoided_ci_low": float(np.quantile(a_means, q)),
+            "loss_avoided_ci_high": float(np.quantile(a_means, 1 - q)),
+            "extra_cost_usd": c, "extra_cost_ci_low": float(np.quantile(c_means, q)),
+            "extra_cost_ci_high": float(np.quantile(c_means, 1 - q)),
+            "avoided_per_usd": a / c if c > 0 else np.nan,
+            "avoided_per_usd_ci_low": float(np.quantile(finite, q)) if len(finite) == N_BOOT else np.nan,
+            "avoided_per_usd_ci_high": float(np.quantile(finite, 1 - q)) if len(finite) == N_BOOT else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def ranking(comparison: pd.DataFrame, ce: pd.DataFrame) -> pd.DataFrame:
+    """Strategies per scenario, best first: ranked by mean loss avoided (% of GDP)."""
+    loss = comparison[comparison["outcome"] == "cum_output_loss_pct_gdp"]
+    wide = loss[["scenario", "strategy", "n_pairs", "mean", "ci_low", "ci_high", "share_better"]].rename(
+        columns={"mean": "loss_diff", "ci_low": "loss_lo", "ci_high": "loss_hi"})
+    for name, short in (("weeks_in_shortage", "weeks"), ("peak_shortage_share", "peak"),
+                        ("strategy_cost_usd", "cost")):
+        part = comparison[comparison["outcome"] == name][["scenario", "strategy", "mean", "ci_low", "ci_high"]]
+        wide = wide.merge(part.rename(columns={"mean": f"{short}_diff", "ci_low": f"{short}_lo",
+                                               "ci_high": f"{short}_hi"}), on=["scenario", "strategy"])
+    if not ce.empty:
+        wide = wide.merge(ce[["scenario", "strategy", "avoided_per_usd", "avoided_per_usd_ci_low",
+                              "avoided_per_usd_ci_high"]], on=["scenario", "strategy"], how="left")
+    wide = wide.sort_values(["scenario", "loss_diff", "strategy"], kind="stable").reset_index(drop=True)
+    wide.insert(2, "rank", wide.groupby("scenario").cumcount() + 1)
+    return wide
+
+
+def sobol_indices(results: pd.DataFrame, exp: Experiment) -> pd.DataFrame:
+    """First- and total-order Sobol indices of ``exp.outcome`` per scenario and strategy,
+    from the mean over replicates of each design sample (SALib)."""
+    from SALib.analyze import sobol
+
+    problem = sobol_problem(exp)
+    n_samples = int(results["sample"].max()) + 1
+    rows = []
+    for (scenario, strategy), grp in results.groupby(["scenario", "strategy"], sort=False):
+        ok = grp[grp["status"] == "ok"]
+        y = ok.groupby("sample")[exp.outcome].mean().reindex(range(n_samples)).to_numpy(float)
+        if np.isnan(y).any():
+            continue
+        res = sobol.analyze(problem, y, calc_second_order=False, print_to_console=False,
+                            seed=int(np.random.SeedSequence(exp.seed).generate_state(1)[0]))
+        for i, name in enumerate(problem["names"]):
+            rows.append({"scenario": scenario, "strategy": strategy, "outcome": exp.outcome, "parameter": name,
+                         "S1": float(res["S1"][i]), "S1_conf": float(res["S1_conf"][i]),
+                         "ST": float(res["ST"][i]), "ST_conf": float(res["ST_conf"][i])})
+    return pd.DataFrame(rows, columns=["scenario", "strategy", "outcome", "parameter", "S1", "S1_conf", "ST",
+                                       "ST_conf"])
