@@ -88,3 +88,28 @@ def test_state_stays_in_bounds_through_a_crisis():
     cc = model.recorder.tables()["country_commodity"]
     assert cc["shortage_share"].between(0, 1).all()
     assert cc["china_share"].dropna().between(0, 1 + 1e-12).all()
+
+
+def test_the_run_writer_replaces_unfinished_folders_and_keeps_finished_ones(tmp_path):
+    from simulation.rundir import commit_dir, read_marker
+
+    def files(text):
+        return lambda tmp: (tmp / "f.txt").write_text(text)
+
+    out = tmp_path / "run"
+    out.mkdir()  # an empty folder made beforehand (simulation run --out)
+    assert commit_dir(out, files("a")) and (out / "f.txt").read_text() == "a"
+    swept = tmp_path / "runs" / "000001"
+    assert commit_dir(swept, files("b"), "COMPLETE", "ok") and read_marker(swept, "COMPLETE") == "ok"
+    assert not commit_dir(swept, files("c"), "COMPLETE", "ok")  # finished by another writer: kept
+    assert (swept / "f.txt").read_text() == "b"
+    (swept / "COMPLETE").unlink()  # renamed but never marked: redone
+    assert commit_dir(swept, files("d"), "COMPLETE", "failed") and (swept / "f.txt").read_text() == "d"
+
+    def boom(tmp):
+        (tmp / "partial").write_text("x")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        commit_dir(tmp_path / "never", boom)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "runs"]  # no folder, no temporary left
