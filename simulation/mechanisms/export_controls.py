@@ -16,12 +16,41 @@ from typing import NamedTuple
 
 import numpy as np
 
-from simulation.kernels import kernel
+from simulation.kernels import implementation, kernel
 from simulation.mechanisms.base import Context, Mechanism
 
 NONE, PENDING, GRANTED, REFUSED = 0, 1, 2, 3
 _NO_GEOMETRIC = np.zeros(0, np.int64)
 _NO_DRAWS = np.zeros(0)
+
+
+class Licences(NamedTuple):
+    """The licensing state of the candidate edges (the only ones that ever need a licence):
+    compact copies of their status and decision dates (``_c``, per candidate), and the public
+    per-edge arrays, kept in step."""
+
+    cand: np.ndarray  # the candidate edges
+    status_c: np.ndarray  # NONE, PENDING, GRANTED or REFUSED
+    next_c: np.ndarray  # the week of the next decision or expiry
+    status: np.ndarray  # per edge
+    next_step: np.ndarray  # per edge
+
+
+class Applications(NamedTuple):
+    """This week's licence applications, as candidate numbers in order: the new ones, those
+    renewed after a grant or refusal expired (``again``), and those decided (``due``)."""
+
+    new: np.ndarray
+    again: np.ndarray
+    due: np.ndarray
+
+
+class EdgeAccess(NamedTuple):
+    """The state's per-edge flags the licences publish (``blacklisted`` is read only)."""
+
+    blacklisted: np.ndarray
+    open: np.ndarray
+    licensed: np.ndarray
 
 
 class Coverage(NamedTuple):
@@ -36,19 +65,20 @@ class Coverage(NamedTuple):
     valid_c: np.ndarray  # licence validity, weeks
     grant_weeks_c: np.ndarray  # weeks until a grant expires
     refuse_weeks_c: np.ndarray  # weeks until a refused edge applies again
-    one_q: float | None  # see ExportControls._geometric
+    one_q: float  # 0.0: not one positive delay for all covered edges; see ExportControls._geometric
 
 
 @kernel
-def _requests_kernel(cand, cover_c, status_c, next_c, status, t, new, again, due):
-    """Licence applications of the candidate edges (``*_c``: their covered flag, status and
-    decision date; ``status`` the public one per edge, kept in step).
+def _requests_kernel(lic, cover_c, t, apps):
+    """Licence applications of the candidate edges (:func:`requests_reference` in numpy).
 
-    A lifted control clears the licence; a newly covered edge applies (``new``), and so does
-    one whose grant or refusal has expired (``again``); ``due`` lists the other pending
-    applications decided this week. The lists hold candidate numbers, in order; returns
-    their lengths.
+    A lifted control clears the licence; a newly covered edge applies (``apps.new``), and so
+    does one whose grant or refusal has expired (``apps.again``); ``apps.due`` lists the other
+    pending applications decided this week. The lists (scratch, long enough for every
+    candidate) are filled from their start, in order; returns their lengths.
     """
+    cand, status_c, next_c, status = lic.cand, lic.status_c, lic.next_c, lic.status
+    new, again, due = apps.new, apps.again, apps.due
     n_new, n_again, n_due = 0, 0, 0
     for k in range(len(cand)):
         if not cover_c[k]:
@@ -72,12 +102,35 @@ def _requests_kernel(cand, cover_c, status_c, next_c, status, t, new, again, due
     return n_new, n_again, n_due
 
 
+def requests_reference(lic: Licences, cover_c: np.ndarray, t: int, apps: Applications):
+    """:func:`_requests_kernel` in numpy."""
+    status_c = lic.status_c
+    lifted = ~cover_c & (status_c != NONE)
+    new = cover_c & (status_c == NONE)
+    reached = cover_c & (status_c != NONE) & (lic.next_c <= t)
+    again = reached & (status_c >= GRANTED)
+    due = reached & (status_c == PENDING)
+    status_c[lifted] = NONE
+    status_c[new | again] = PENDING
+    changed = lifted | new | again
+    lic.status[lic.cand[changed]] = status_c[changed]
+    lengths = []
+    for mask, out in ((new, apps.new), (again, apps.again), (due, apps.due)):
+        idx = np.flatnonzero(mask)
+        out[:len(idx)] = idx
+        lengths.append(len(idx))
+    return tuple(lengths)
+
+
 @kernel
-def _schedule_kernel(cand, cover_c, status_c, next_c, next_step, t, new, geo_new, again, geo_again, due):
-    """Decision dates of the ``new`` and ``again`` applications: ``t`` plus a wait of their
-    geometric draw less one week; then ``due``: the pending applications with a date reached,
-    in order (those renewed or new with no wait among them). Returns their count."""
-    for applied, geo in ((new, geo_new), (again, geo_again)):
+def _schedule_kernel(lic, cover_c, t, apps, geo_new, geo_again):
+    """Decision dates of the ``apps.new`` and ``apps.again`` applications: ``t`` plus a wait of
+    their geometric draw (``geo_*``) less one week; then ``apps.due`` (scratch): the pending
+    applications with a date reached, in order (those renewed or new with no wait among
+    them). Returns their count (:func:`schedule_reference` in numpy)."""
+    cand, status_c, next_c, next_step = lic.cand, lic.status_c, lic.next_c, lic.next_step
+    due = apps.due
+    for applied, geo in ((apps.new, geo_new), (apps.again, geo_again)):
         for j in range(len(applied)):
             k = applied[j]
             next_c[k] = t + (geo[j] - 1)
@@ -90,42 +143,76 @@ def _schedule_kernel(cand, cover_c, status_c, next_c, next_step, t, new, geo_new
     return n_due
 
 
+def schedule_reference(lic: Licences, cover_c: np.ndarray, t: int, apps: Applications, geo_new: np.ndarray,
+                       geo_again: np.ndarray):
+    """:func:`_schedule_kernel` in numpy."""
+    for applied, geo in ((apps.new, geo_new), (apps.again, geo_again)):
+        lic.next_c[applied] = t + (geo - 1)
+        lic.next_step[lic.cand[applied]] = lic.next_c[applied]
+    due = np.flatnonzero(cover_c & (lic.status_c == PENDING) & (lic.next_c <= t))
+    apps.due[:len(due)] = due
+    return len(due)
+
+
 @kernel
-def _licence(i, covered, granted, edge_blacklisted, edge_open, edge_licensed):
+def _licence(i, covered, granted, edges):
     """Publish edge ``i``: open when not blacklisted, and not covered unless licensed."""
-    edge_open[i] = not edge_blacklisted[i] and (granted or not covered)
-    edge_licensed[i] = covered and granted
+    edges.open[i] = not edges.blacklisted[i] and (granted or not covered)
+    edges.licensed[i] = covered and granted
 
 
 @kernel
-def _decide_publish_kernel(cand, cover_c, status_c, next_c, status, next_step, t, due, draws, p_c, grant_weeks_c,
-                           refuse_weeks_c, again, everything, edge_blacklisted, edge_open, edge_licensed):
-    """Decisions on the ``due`` applications (granted when the draw is below the approval
+def _decide_publish_kernel(lic, cov, t, apps, draws, everything, edges):
+    """Decisions on the ``apps.due`` applications (granted when the draw is below the approval
     probability), then which edges are open and licensed: all edges when ``everything``, else
-    only the candidates whose licence may have changed this week (``due`` and ``again``).
-    Returns the number granted."""
+    only the candidates whose licence may have changed this week (``apps.due`` and
+    ``apps.again``). Returns the number granted (:func:`decide_publish_reference` in numpy)."""
+    cand, status_c, next_c = lic.cand, lic.status_c, lic.next_c
+    cover_c, p_c = cov.cover_c, cov.p_c
+    due = apps.due
     n_granted = 0
     for j in range(len(due)):
         k = due[j]
         if draws[j] < p_c[k]:
             status_c[k] = GRANTED
-            next_c[k] = t + grant_weeks_c[k]
+            next_c[k] = t + cov.grant_weeks_c[k]
             n_granted += 1
         else:
             status_c[k] = REFUSED
-            next_c[k] = t + refuse_weeks_c[k]
-        status[cand[k]] = status_c[k]
-        next_step[cand[k]] = next_c[k]
+            next_c[k] = t + cov.refuse_weeks_c[k]
+        lic.status[cand[k]] = status_c[k]
+        lic.next_step[cand[k]] = next_c[k]
     if everything:
-        for i in range(len(edge_open)):
-            edge_open[i] = not edge_blacklisted[i]
+        for i in range(len(edges.open)):
+            edges.open[i] = not edges.blacklisted[i]
         for k in range(len(cand)):
-            _licence(cand[k], cover_c[k], status_c[k] == GRANTED, edge_blacklisted, edge_open, edge_licensed)
+            _licence(cand[k], cover_c[k], status_c[k] == GRANTED, edges)
     else:
-        for changed in (due, again):
+        for changed in (due, apps.again):
             for k in changed:
-                _licence(cand[k], cover_c[k], status_c[k] == GRANTED, edge_blacklisted, edge_open, edge_licensed)
+                _licence(cand[k], cover_c[k], status_c[k] == GRANTED, edges)
     return n_granted
+
+
+def decide_publish_reference(lic: Licences, cov: Coverage, t: int, apps: Applications, draws: np.ndarray,
+                             everything: bool, edges: EdgeAccess):
+    """:func:`_decide_publish_kernel` in numpy."""
+    due = apps.due
+    granted = draws < cov.p_c[due]
+    lic.status_c[due] = np.where(granted, GRANTED, REFUSED)
+    lic.next_c[due] = t + np.where(granted, cov.grant_weeks_c[due], cov.refuse_weeks_c[due])
+    lic.status[lic.cand[due]] = lic.status_c[due]
+    lic.next_step[lic.cand[due]] = lic.next_c[due]
+    if everything:
+        edges.open[:] = ~edges.blacklisted
+        changed = np.arange(len(lic.cand))
+    else:
+        changed = np.concatenate((due, apps.again))
+    i = lic.cand[changed]
+    covered, licensed = cov.cover_c[changed], lic.status_c[changed] == GRANTED
+    edges.open[i] = ~edges.blacklisted[i] & (licensed | ~covered)
+    edges.licensed[i] = covered & licensed
+    return int(np.count_nonzero(granted))
 
 
 class ExportControls(Mechanism):
@@ -154,9 +241,9 @@ class ExportControls(Mechanism):
         # of their status and decision dates (the public per-edge arrays are kept in step)
         self._cand = np.flatnonzero(self.candidate).astype(np.uint32)
         n_cand = len(self._cand)
-        self._status_c = np.zeros(n_cand, np.int8)
-        self._next_c = np.zeros(n_cand, np.int64)
-        self._new, self._again, self._due = (np.zeros(n_cand, np.uint32) for _ in range(3))  # scratch
+        self._lic = Licences(cand=self._cand, status_c=np.zeros(n_cand, np.int8),
+                             next_c=np.zeros(n_cand, np.int64), status=self.status, next_step=self.next_step)
+        self._scratch = Applications(*(np.zeros(n_cand, np.uint32) for _ in range(3)))
         self._cand_commodity = self.edge_commodity[self._cand]
         self._cand_military = self.edge_military[self._cand]
         self._in_target = e.pos_country == e.target
@@ -166,6 +253,9 @@ class ExportControls(Mechanism):
         # what the published state was computed from: the cache entry and the blacklisted count
         self._published: Coverage | None = None
         self._published_blacklisted = 0
+        self._requests = implementation(_requests_kernel, requests_reference)
+        self._schedule = implementation(_schedule_kernel, schedule_reference)
+        self._decide_publish = implementation(_decide_publish_kernel, decide_publish_reference)
 
     def _controlled(self) -> Coverage:
         """What the controls in force cover. They change only when the escalation level moves
@@ -206,27 +296,24 @@ class ExportControls(Mechanism):
         return Coverage(cover, controlled, cover_c, p_c, delay_c, valid_c,
                         grant_weeks_c=np.maximum(1, np.round(valid_c)).astype(np.int64),
                         refuse_weeks_c=np.maximum(4, np.round(delay_c)).astype(np.int64),
-                        one_q=1.0 / (1.0 + delays[0]) if len(delays) == 1 and delays[0] > 0 else None)
+                        one_q=float(1.0 / (1.0 + delays[0])) if len(delays) == 1 and delays[0] > 0 else 0.0)
 
     def step(self, t: int) -> None:
         s, n_blacklisted = self.state, self.signals.n_blacklisted
         cov = self._controlled()
         # applications, decisions, renewals of the candidate edges (no other edge ever needs a licence)
-        cand, status_c, next_c = self._cand, self._status_c, self._next_c
-        n_new, n_again, n_due = _requests_kernel(cand, cov.cover_c, status_c, next_c, self.status, t, self._new,
-                                                 self._again, self._due)
-        new, again = self._new[:n_new], self._again[:n_again]
+        lic, scratch = self._lic, self._scratch
+        n_new, n_again, n_due = self._requests(lic, cov.cover_c, t, scratch)
+        new, again = scratch.new[:n_new], scratch.again[:n_again]
         if n_new or n_again:
             geo_new, geo_again = self._geometric(new, cov), self._geometric(again, cov)
-            n_due = _schedule_kernel(cand, cov.cover_c, status_c, next_c, self.next_step, t, new, geo_new, again,
-                                     geo_again, self._due)
+            n_due = self._schedule(lic, cov.cover_c, t, Applications(new, again, scratch.due), geo_new, geo_again)
         draws = self.rng.random(n_due) if n_due else _NO_DRAWS
         # edges are blacklisted (for good) only as traders are (transshipment): when their count
         # and the controls stay, only the licences decided or renewed this week change what is open
-        everything = cov is not self._published or n_blacklisted != self._published_blacklisted
-        n_granted = _decide_publish_kernel(cand, cov.cover_c, status_c, next_c, self.status, self.next_step, t,
-                                           self._due[:n_due], draws, cov.p_c, cov.grant_weeks_c, cov.refuse_weeks_c,
-                                           again, everything, s.edge_blacklisted, s.edge_open, s.edge_licensed)
+        everything = bool(cov is not self._published or n_blacklisted != self._published_blacklisted)
+        n_granted = self._decide_publish(lic, cov, t, Applications(new, again, scratch.due[:n_due]), draws,
+                                         everything, EdgeAccess(s.edge_blacklisted, s.edge_open, s.edge_licensed))
         self.n_granted += n_granted
         if cov is not self._published:  # the controls moved: publish what they cover
             s.pos_controlled[:] = cov.controlled
@@ -243,7 +330,7 @@ class ExportControls(Mechanism):
         """
         if len(idx) == 0:
             return _NO_GEOMETRIC
-        if cov.one_q is not None:
+        if cov.one_q > 0:
             return self.rng.geometric(cov.one_q, size=len(idx))
         geo = np.ones(len(idx), np.int64)
         d = cov.delay_c[idx]

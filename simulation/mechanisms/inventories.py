@@ -19,29 +19,78 @@ Each week, for every buyer position:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from simulation.kernels import kernel, maximum, minimum, span
+from simulation.kernels import implementation, kernel, maximum, minimum, span
 from simulation.mechanisms.base import Context, Mechanism, SettledPath
 from simulation.population import POS_MANUFACTURER, POS_STOCKPILE
 
 
-@kernel
-def _inventories_kernel(ring, ring_cn, slot, in_transit, inventory, recycled, required,
-                        mf_start, mf_end, cc_mf, trigger_mf, target_days, lead_weeks,
-                        stock, cc_stock, stock_com, stock_country, release_share, refill, max_price,
-                        hold_stock, goal, price, n_cc, n_countries,
-                        expected_use, stock_target, pipe_target, adjust_rate):
-    """One week of :class:`Inventories`: arrivals, releases, use, targets, holding cost.
+class InventoriesFixed(NamedTuple):
+    """What the inventories kernel reads that never changes. Manufacturers' positions are the
+    range ``mf_start:mf_end``; the ``*_mf`` arrays, ``target_days`` and ``lead_weeks`` are over
+    it. The stockpiles' arrays are per stockpile, in the order of ``stock``."""
 
-    Updates ``ring``, ``ring_cn``, ``in_transit``, ``inventory`` and the targets in place;
-    returns the arrivals (all and Chinese-origin), use per position, releases per
-    country-commodity and holding cost per country (USD). Manufacturers' positions are the
-    range ``mf_start:mf_end`` (``cc_mf``, ``trigger_mf``, ``target_days``, ``lead_weeks``
-    are over it); the loops over it are kept simple so that they vectorise.
+    mf_start: int
+    mf_end: int
+    cc_mf: np.ndarray  # country-commodity
+    trigger_mf: np.ndarray  # release trigger, days of cover
+    target_days: np.ndarray  # inventory target, days of use
+    lead_weeks: np.ndarray
+    stock: np.ndarray  # the stockpiles' positions
+    cc_stock: np.ndarray
+    stock_com: np.ndarray  # commodity
+    stock_country: np.ndarray
+    release_share: np.ndarray  # per country-commodity: the most released per week
+    refill: np.ndarray  # refill share of the gap per week (in calm)
+    max_price: np.ndarray  # the highest price at which it refills
+    hold_stock: np.ndarray  # holding cost share per year
+    n_cc: int
+    n_countries: int
+
+
+class InventoriesWeek(NamedTuple):
+    """The state's arrays the inventories kernel reads and writes."""
+
+    ring: np.ndarray  # written: this week's slot is emptied
+    ring_cn: np.ndarray  # written
+    in_transit: np.ndarray  # written
+    inventory: np.ndarray  # written
+    recycled: np.ndarray
+    required: np.ndarray
+    expected_use: np.ndarray  # written
+    stock_target: np.ndarray  # written
+    pipe_target: np.ndarray  # written
+    adjust_rate: np.ndarray  # written at the stockpiles
+    price: np.ndarray
+
+
+@kernel
+def _inventories_kernel(fx, wk, slot, goal):
+    """One week of :class:`Inventories` (:func:`inventories_reference` in numpy): arrivals
+    from ring slot ``slot``, releases, use, targets (``goal``: the stockpiles' target stock),
+    holding cost.
+
+    Updates the ring, ``in_transit``, ``inventory`` and the targets in place; returns the
+    arrivals (all and Chinese-origin), use per position, releases per country-commodity and
+    holding cost per country (USD). The loops over the manufacturers' range are kept simple
+    so that they vectorise.
     """
-    # arrivals
-    row, row_cn = ring[slot], ring_cn[slot]
+    arrived, arrived_cn = _arrive(wk, slot)
+    need, release_cc = _release(fx, wk)
+    use, short_cc = _use(fx, wk, need)
+    holding = _stockpiles(fx, wk, goal, release_cc, short_cc)
+    return arrived, arrived_cn, use, release_cc, holding
+
+
+@kernel
+def _arrive(wk, slot):
+    """This week's ring slot, and recycled material, enter the stock; the slot is emptied.
+    Returns the arrivals (all and Chinese-origin)."""
+    row, row_cn = wk.ring[slot], wk.ring_cn[slot]
+    in_transit, inventory, recycled = wk.in_transit, wk.inventory, wk.recycled
     arrived = np.empty(len(inventory))
     arrived_cn = np.empty(len(inventory))
     for i in range(len(inventory)):
@@ -52,10 +101,17 @@ def _inventories_kernel(ring, ring_cn, slot, in_transit, inventory, recycled, re
         row_cn[i] = 0.0
         in_transit[i] -= a
         inventory[i] += a + recycled[i]
+    return arrived, arrived_cn
 
-    # need of the manufacturers short of cover, and releases per country-commodity
-    req = required[mf_start:mf_end]
-    inv = inventory[mf_start:mf_end]
+
+@kernel
+def _release(fx, wk):
+    """Need of the manufacturers short of cover, and releases per country-commodity, given to
+    them in proportion to their need. Returns the need per manufacturers' position and the
+    releases."""
+    cc_mf, trigger_mf, cc_stock, n_cc = fx.cc_mf, fx.trigger_mf, fx.cc_stock, fx.n_cc
+    req = wk.required[fx.mf_start:fx.mf_end]
+    inv = wk.inventory[fx.mf_start:fx.mf_end]
     need = np.empty(len(req))
     for j in range(len(req)):
         need[j] = maximum(req[j] * trigger_mf[j] / 7.0 - inv[j], 0.0)
@@ -63,13 +119,13 @@ def _inventories_kernel(ring, ring_cn, slot, in_transit, inventory, recycled, re
     for j in range(len(req)):
         need_cc[cc_mf[j]] += need[j]
     stock_cc = np.zeros(n_cc)
-    for k in range(len(stock)):
-        stock_cc[cc_stock[k]] = inventory[stock[k]]
+    for k in range(len(fx.stock)):
+        stock_cc[cc_stock[k]] = wk.inventory[fx.stock[k]]
     release_cc = np.empty(n_cc)
     frac = np.zeros(n_cc)
     released = False  # else every share is 0 and no stock changes hands
     for c in range(n_cc):
-        release_cc[c] = minimum(need_cc[c], stock_cc[c] * release_share[c])
+        release_cc[c] = minimum(need_cc[c], stock_cc[c] * fx.release_share[c])
         if need_cc[c] > 0:
             frac[c] = release_cc[c] / need_cc[c]
         if release_cc[c] != 0.0:
@@ -77,15 +133,25 @@ def _inventories_kernel(ring, ring_cn, slot, in_transit, inventory, recycled, re
     if released:
         for j in range(len(req)):
             inv[j] += need[j] * frac[cc_mf[j]]
+    return need, release_cc
 
-    # use and next week's targets; shortage per country-commodity
-    use = np.zeros(len(inventory))
-    use_mf = use[mf_start:mf_end]
-    expected_use[:mf_start] = 0.0
-    expected_use[mf_end:] = 0.0
-    expected_use_mf = expected_use[mf_start:mf_end]
-    stock_target_mf = stock_target[mf_start:mf_end]
-    pipe_target_mf = pipe_target[mf_start:mf_end]
+
+@kernel
+def _use(fx, wk, need):
+    """Use and next week's targets of the manufacturers (0 expected use elsewhere); returns
+    use per position and the shortage per country-commodity. ``need`` is spent: its buffer is
+    reused."""
+    start, end, cc_mf, target_days, lead_weeks = fx.mf_start, fx.mf_end, fx.cc_mf, fx.target_days, fx.lead_weeks
+    expected_use = wk.expected_use
+    req = wk.required[start:end]
+    inv = wk.inventory[start:end]
+    use = np.zeros(len(wk.inventory))
+    use_mf = use[start:end]
+    expected_use[:start] = 0.0
+    expected_use[end:] = 0.0
+    expected_use_mf = expected_use[start:end]
+    stock_target_mf = wk.stock_target[start:end]
+    pipe_target_mf = wk.pipe_target[start:end]
     lack = need  # the buffer is reused: the need has been spent
     for j in range(len(req)):
         r = req[j]
@@ -96,20 +162,66 @@ def _inventories_kernel(ring, ring_cn, slot, in_transit, inventory, recycled, re
         expected_use_mf[j] = r
         stock_target_mf[j] = r * target_days[j] / 7.0
         pipe_target_mf[j] = r * lead_weeks[j]
-    short_cc = np.zeros(n_cc)
+    short_cc = np.zeros(fx.n_cc)
     for j in range(len(req)):
         short_cc[cc_mf[j]] += lack[j]
+    return use, short_cc
 
-    # stockpiles: release, refill rate (calm only), holding cost by country
-    holding = np.zeros(n_countries)
+
+@kernel
+def _stockpiles(fx, wk, goal, release_cc, short_cc):
+    """Stockpiles: release, target, refill rate (calm only); returns the holding cost by
+    country."""
+    stock, cc_stock, inventory = fx.stock, fx.cc_stock, wk.inventory
+    holding = np.zeros(fx.n_countries)
     for k in range(len(stock)):
         p = stock[k]
         inventory[p] -= release_cc[cc_stock[k]]
-        price_p = price[stock_com[k]]
-        calm = short_cc[cc_stock[k]] <= 0 and price_p <= max_price[k]
-        stock_target[p] = goal[k]
-        adjust_rate[p] = refill[k] if calm else 0.0
-        holding[stock_country[k]] += inventory[p] * price_p * hold_stock[k] / 52.0
+        price_p = wk.price[fx.stock_com[k]]
+        calm = short_cc[cc_stock[k]] <= 0 and price_p <= fx.max_price[k]
+        wk.stock_target[p] = goal[k]
+        wk.adjust_rate[p] = fx.refill[k] if calm else 0.0
+        holding[fx.stock_country[k]] += inventory[p] * price_p * fx.hold_stock[k] / 52.0
+    return holding
+
+
+def inventories_reference(fx: InventoriesFixed, wk: InventoriesWeek, slot: int, goal: np.ndarray):
+    """:func:`_inventories_kernel` in numpy."""
+    mf, stock, cc_mf, cc_stock = slice(fx.mf_start, fx.mf_end), fx.stock, fx.cc_mf, fx.cc_stock
+    inventory = wk.inventory
+    # arrivals
+    arrived, arrived_cn = wk.ring[slot].copy(), wk.ring_cn[slot].copy()
+    wk.ring[slot] = 0.0
+    wk.ring_cn[slot] = 0.0
+    wk.in_transit[:] -= arrived
+    inventory[:] += arrived + wk.recycled
+    # releases to the manufacturers short of cover, in proportion to their need
+    req, inv = wk.required[mf], inventory[mf]
+    need = np.maximum(req * fx.trigger_mf / 7.0 - inv, 0.0)
+    need_cc = np.bincount(cc_mf, need, minlength=fx.n_cc)
+    stock_cc = np.zeros(fx.n_cc)
+    stock_cc[cc_stock] = inventory[stock]
+    release_cc = np.minimum(need_cc, stock_cc * fx.release_share)
+    frac = np.divide(release_cc, need_cc, out=np.zeros(fx.n_cc), where=need_cc > 0)
+    if np.any(release_cc != 0.0):
+        inv += need * frac[cc_mf]
+    # use and next week's targets
+    use = np.zeros(len(inventory))
+    use[mf] = np.minimum(req, inv)
+    inv -= use[mf]
+    short_cc = np.bincount(cc_mf, np.maximum(req - use[mf], 0.0), minlength=fx.n_cc)
+    wk.expected_use[:] = 0.0
+    wk.expected_use[mf] = req
+    wk.stock_target[mf] = req * fx.target_days / 7.0
+    wk.pipe_target[mf] = req * fx.lead_weeks
+    # stockpiles: release, target, refill rate (calm only), holding cost
+    inventory[stock] -= release_cc[cc_stock]
+    price = wk.price[fx.stock_com]
+    calm = (short_cc[cc_stock] <= 0) & (price <= fx.max_price)
+    wk.stock_target[stock] = goal
+    wk.adjust_rate[stock] = np.where(calm, fx.refill, 0.0)
+    holding = np.bincount(fx.stock_country, inventory[stock] * price * fx.hold_stock / 52.0,
+                          minlength=fx.n_countries)
     return arrived, arrived_cn, use, release_cc, holding
 
 
@@ -164,19 +276,20 @@ class Inventories(Mechanism):
         are a contiguous range: a slice)."""
         e = self.eco
         ip = np.intp
-        self._mf = span(self.manuf)
+        mf = span(self.manuf)
         # population.py puts manufacturers' positions first: the kernel takes them as a range
-        assert isinstance(self._mf, slice), "manufacturers' positions must be contiguous"
-        self._cc_stock = self.cc_stock.astype(ip)
-        self._cc_mf = self.cc_all[self._mf].astype(ip)
-        self._trigger_mf = self.trigger_days[self.cc_all][self._mf]
-        self._target_days = e.pos_target_days[self._mf]
-        self._lead_weeks = e.pos_lead_weeks[self._mf]
-        self._stock_com = e.pos_commodity[self.stock].astype(ip)
-        self._stock_country = e.pos_country[self.stock].astype(ip)
-        self._hold_stock = self.hold[self._stock_country]
-        self._max_price = self.max_price * e.price0[self._stock_com]
+        assert isinstance(mf, slice), "manufacturers' positions must be contiguous"
+        stock_com = e.pos_commodity[self.stock].astype(ip)
+        stock_country = e.pos_country[self.stock].astype(ip)
+        self.fixed = InventoriesFixed(
+            mf_start=int(mf.start), mf_end=int(mf.stop), cc_mf=self.cc_all[mf].astype(ip),
+            trigger_mf=self.trigger_days[self.cc_all][mf], target_days=e.pos_target_days[mf],
+            lead_weeks=e.pos_lead_weeks[mf], stock=self.stock, cc_stock=self.cc_stock.astype(ip),
+            stock_com=stock_com, stock_country=stock_country, release_share=self.release_share,
+            refill=self.refill, max_price=self.max_price * e.price0[stock_com], hold_stock=self.hold[stock_country],
+            n_cc=int(self.n_cc), n_countries=len(e.countries))
         self._goal = SettledPath(self.stockpile_target, self.target_step)
+        self._kernel = implementation(_inventories_kernel, inventories_reference)
 
     def stockpile_target(self, t: int) -> np.ndarray:
         """Target stock of each stockpile at step ``t`` (t), on its build path."""
@@ -185,11 +298,8 @@ class Inventories(Mechanism):
         return self.initial + (self.target_final - self.initial) * ramp
 
     def step(self, t: int) -> None:
-        e, s = self.eco, self.state
-        mf = self._mf
-        s.arrived, s.arrived_cn, s.use, _released, s.holding_cost_usd = _inventories_kernel(
-            s.ring, s.ring_cn, t % s.ring.shape[0], s.in_transit, s.inventory, s.recycled, s.required,
-            mf.start, mf.stop, self._cc_mf, self._trigger_mf, self._target_days, self._lead_weeks,
-            self.stock, self._cc_stock, self._stock_com, self._stock_country, self.release_share,
-            self.refill, self._max_price, self._hold_stock, self._goal.at(t), s.price,
-            self.n_cc, len(e.countries), s.expected_use, s.stock_target, s.pipe_target, s.adjust_rate)
+        s = self.state
+        week = InventoriesWeek(s.ring, s.ring_cn, s.in_transit, s.inventory, s.recycled, s.required, s.expected_use,
+                               s.stock_target, s.pipe_target, s.adjust_rate, s.price)
+        s.arrived, s.arrived_cn, s.use, _released, s.holding_cost_usd = self._kernel(
+            self.fixed, week, t % s.ring.shape[0], self._goal.at(t))
