@@ -243,7 +243,6 @@ class Diversification(Strict):
 class Transshipment(Strict):
     """Rerouting through transit-hub traders and China's detection of it."""
 
-    markup_share: NonNeg = Field(0.15, description="Premium over the outside price paid via a hub.")
     adoption_share_per_week: Share = Field(
         0.15, description="Share of the gap to full rerouting closed per week by a blocked buyer."
     )
