@@ -11,12 +11,13 @@ computed from recorded ones when the tables are made).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from simulation.config import Config
-from simulation.kernels import kernel
+from simulation.kernels import implementation, kernel
 from simulation.population import POS_MANUFACTURER, POS_STOCKPILE, Economy
 from simulation.signals import Signals
 from simulation.state import State
@@ -92,22 +93,75 @@ def _derived(name: str, series: dict[str, np.ndarray], gdp: np.ndarray) -> np.nd
     raise KeyError(f"no rule for the derived metric {name!r}")
 
 
+class RecordFixed(NamedTuple):
+    """What the record kernel reads that never changes."""
+
+    manuf: np.ndarray  # per position: a manufacturer's
+    stock: np.ndarray  # per position: a state stockpile's
+    cc: np.ndarray  # per position: its country-commodity pair
+    com: np.ndarray  # per position: its commodity
+    country: np.ndarray  # per position: its country
+    pairs: np.ndarray  # the recorded country-commodity pairs (with use)
+    pair_com: np.ndarray  # their commodity
+    daily_use: np.ndarray  # their calm use, t/day
+    n_cc: int
+
+
+class RecordWeek(NamedTuple):
+    """The week's state the record kernel reads (per position; prices and production per commodity)."""
+
+    required: np.ndarray
+    use: np.ndarray
+    shipped: np.ndarray
+    shipped_cn: np.ndarray
+    inventory: np.ndarray
+    in_transit: np.ndarray
+    recycled: np.ndarray
+    price: np.ndarray
+    price_cn: np.ndarray
+    production_t: np.ndarray
+
+
+class RecordSeries(NamedTuple):
+    """The recorder's arrays the record kernel writes a row ``t`` of (weeks x pairs, x countries
+    or x commodities)."""
+
+    demand_t: np.ndarray
+    supplied_t: np.ndarray
+    china_share: np.ndarray
+    stockpile_days: np.ndarray
+    recycled_t: np.ndarray
+    price: np.ndarray
+    price_china: np.ndarray
+    inventory_days: np.ndarray
+    stock_purchase_usd: np.ndarray
+    supply_t: np.ndarray
+    use_t: np.ndarray
+    inventory_change_t: np.ndarray
+
+
 @kernel
-def _record_kernel(manuf, stock, cc, com, country, pairs, pair_com, daily_use, n_cc,
-                   required, use, shipped, shipped_cn, inventory, in_transit, recycled, price, price_cn,
-                   production_t, held, t,
-                   demand_t, supplied_t, china_share, stockpile_days, recycled_t, price_out, price_china,
-                   inventory_days, stock_purchase_usd, supply_t, use_t, inventory_change_t):
-    """Row ``t`` of the per-week arrays.
+def _record_kernel(fx, wk, out, held, t):
+    """Row ``t`` of the per-week arrays (:func:`record_reference` in numpy).
 
     One pass over positions sums, each in position order (as ``np.bincount`` adds), into
     country-commodity pairs (over manufacturers, stockpiles, or both), stockpiles' countries
     and commodities; then the per-pair shares and days of use and the commodity ledger.
     ``held`` (tonnes per commodity in stock and in transit) is replaced by this week's.
     """
+    manuf, stock, cc, com, country, pairs, pair_com, daily_use = (
+        fx.manuf, fx.stock, fx.cc, fx.com, fx.country, fx.pairs, fx.pair_com, fx.daily_use)
+    required, use, shipped, shipped_cn, inventory, in_transit, recycled, price = (
+        wk.required, wk.use, wk.shipped, wk.shipped_cn, wk.inventory, wk.in_transit, wk.recycled, wk.price)
+    price_cn, production_t = wk.price_cn, wk.production_t
+    demand_t, supplied_t, china_share, stockpile_days, recycled_t, price_out, price_china, inventory_days = (
+        out.demand_t, out.supplied_t, out.china_share, out.stockpile_days, out.recycled_t, out.price,
+        out.price_china, out.inventory_days)
+    stock_purchase_usd, supply_t, use_t, inventory_change_t = (
+        out.stock_purchase_usd, out.supply_t, out.use_t, out.inventory_change_t)
     # the sums of one pair (or commodity) side by side: shipped, Chinese-origin shipped,
     # demand, use, firms' inventory, recycled, stockpile | recycled, use, inventory, in transit
-    by_cc = np.zeros((n_cc, 7))
+    by_cc = np.zeros((fx.n_cc, 7))
     by_com = np.zeros((supply_t.shape[1], 4))
     purchase = np.zeros(stock_purchase_usd.shape[1])
     for i in range(len(cc)):
@@ -148,6 +202,35 @@ def _record_kernel(manuf, stock, cc, com, country, pairs, pair_com, daily_use, n
         held[g] = now
 
 
+def _sum_by(index: np.ndarray, values: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
+    """``values`` summed by ``index`` where ``where`` holds (``n`` bins)."""
+    return np.bincount(index[where], values[where], minlength=n)
+
+
+def record_reference(fx: RecordFixed, wk: RecordWeek, out: RecordSeries, held: np.ndarray, t: int) -> None:
+    """:func:`_record_kernel` in numpy."""
+    manuf, stock = fx.manuf, fx.stock & ~fx.manuf
+    either, everywhere, q = manuf | stock, np.ones(len(fx.cc), bool), fx.pairs
+    ship = _sum_by(fx.cc, wk.shipped, either, fx.n_cc)[q]
+    ship_cn = _sum_by(fx.cc, wk.shipped_cn, either, fx.n_cc)[q]
+    out.china_share[t] = np.divide(ship_cn, ship, out=np.full(len(q), np.nan), where=ship > 1e-12)
+    out.demand_t[t] = _sum_by(fx.cc, wk.required, manuf, fx.n_cc)[q]
+    out.supplied_t[t] = _sum_by(fx.cc, wk.use, manuf, fx.n_cc)[q]
+    out.inventory_days[t] = _sum_by(fx.cc, wk.inventory, manuf, fx.n_cc)[q] / fx.daily_use
+    out.recycled_t[t] = _sum_by(fx.cc, wk.recycled, manuf, fx.n_cc)[q]
+    out.stockpile_days[t] = _sum_by(fx.cc, wk.inventory, stock, fx.n_cc)[q] / fx.daily_use
+    out.price[t] = wk.price[fx.pair_com]
+    out.price_china[t] = wk.price_cn[fx.pair_com]
+    out.stock_purchase_usd[t] = _sum_by(fx.country, wk.shipped * wk.price[fx.com], stock,
+                                        out.stock_purchase_usd.shape[1])
+    n_com = out.supply_t.shape[1]
+    out.supply_t[t] = wk.production_t + _sum_by(fx.com, wk.recycled, everywhere, n_com)
+    out.use_t[t] = _sum_by(fx.com, wk.use, everywhere, n_com)
+    now = _sum_by(fx.com, wk.inventory, everywhere, n_com) + _sum_by(fx.com, wk.in_transit, everywhere, n_com)
+    out.inventory_change_t[t] = now - held
+    held[:] = now
+
+
 class Recorder:
     """Preallocated per-step series, one per recorded metric; :meth:`tables` turns them into
     tidy DataFrames.
@@ -183,11 +266,19 @@ class Recorder:
         self.costs = {name: np.zeros((n, k)) for name in COSTS}
         self.ledger = {name: np.zeros((n, m)) for name in LEDGER}
         # fixed index arrays, converted once
-        self._cc = self.cc.astype(np.intp)
         self._com = e.pos_commodity.astype(np.intp)
-        self._country = e.pos_country.astype(np.intp)
         self._target_edges = np.flatnonzero(e.pos_country[e.edge_pos] == e.target)  # edges into the target
-        self._pair_com = self.pairs % m
+        self.fixed = RecordFixed(manuf=self.manuf, stock=self.stock, cc=self.cc.astype(np.intp), com=self._com,
+                                 country=e.pos_country.astype(np.intp), pairs=self.pairs, pair_com=self.pairs % m,
+                                 daily_use=self.daily_use, n_cc=int(e.n_cc))
+        v = self.series
+        self._out = RecordSeries(
+            demand_t=v["demand_t"], supplied_t=v["supplied_t"], china_share=v["china_share"],
+            stockpile_days=v["stockpile_days"], recycled_t=v["recycled_t"], price=v["price"],
+            price_china=v["price_china"], inventory_days=v["inventory_days"],
+            stock_purchase_usd=self.costs["stock_purchase_usd"], supply_t=self.ledger["supply_t"],
+            use_t=self.ledger["use_t"], inventory_change_t=self.ledger["inventory_change_t"])
+        self._kernel = implementation(_record_kernel, record_reference)
         self._held = self._holdings()
         self.n_recorded = 0  # weeks recorded so far
 
@@ -200,7 +291,7 @@ class Recorder:
 
     def record(self, t: int) -> None:
         """Store week ``t``, just simulated."""
-        e, s, sig, v = self.eco, self.state, self.signals, self.series
+        s, sig, v = self.state, self.signals, self.series
         v["escalation_level"][t] = sig.level
         v["escalation_stage"][t] = sig.stage
         v["secondary_boycott"][t] = sig.secondary_boycott
@@ -211,15 +302,11 @@ class Recorder:
         v["jobs_lost"][t] = s.jobs_lost
         self.costs["holding_cost_usd"][t] = s.holding_cost_usd
         self.costs["policy_cost_usd"][t] = s.policy_cost_usd
-        lg = self.ledger
-        _record_kernel(self.manuf, self.stock, self._cc, self._com, self._country, self.pairs, self._pair_com,
-                       self.daily_use, e.n_cc,
-                       s.required, s.use, s.shipped, s.shipped_cn, s.inventory, s.in_transit, s.recycled,
-                       s.price, s.price_cn, s.production_t, self._held, t,
-                       v["demand_t"], v["supplied_t"], v["china_share"], v["stockpile_days"], v["recycled_t"],
-                       v["price"], v["price_china"], v["inventory_days"], self.costs["stock_purchase_usd"],
-                       lg["supply_t"], lg["use_t"], lg["inventory_change_t"])
-        lg["losses_t"][t] = s.losses_t
+        self._kernel(self.fixed, RecordWeek(
+            required=s.required, use=s.use, shipped=s.shipped, shipped_cn=s.shipped_cn, inventory=s.inventory,
+            in_transit=s.in_transit, recycled=s.recycled, price=s.price, price_cn=s.price_cn,
+            production_t=s.production_t), self._out, self._held, t)
+        self.ledger["losses_t"][t] = s.losses_t
         self.n_recorded = t + 1
 
     # ------------------------------------------------------------------ tables

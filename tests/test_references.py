@@ -99,3 +99,14 @@ def test_licence_kernels_match_their_references_with_pending_decisions():
         compare_calls("decide_publish", ec._decide_publish_kernel, ec.decide_publish_reference,
                       (lic, cov, t, ec.Applications(new, again, scratch.due[:n_due]), rng.random(n_due), t % 2 == 0,
                        edges))
+
+
+def test_kernels_match_their_references_when_unprotected_producers_exit():
+    # the ally outside FORGE and a strong investment response: after the embargo the glut
+    # pushes the smoothed price below the exit level, and its producers idle (new supply's exit)
+    data = busy_world(lift_week=20, weeks=104)
+    data["world"]["countries"]["AU"]["forge_member"] = False
+    data["world"]["investment"]["response_share_per_year"] = 1.0
+    model = run_checked(data)
+    fx = model.mechanisms["new_supply"].fixed
+    assert len(fx.exit_firms) and model.state.capacity_factor[fx.exit_firms].min() < 1.0

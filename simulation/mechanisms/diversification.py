@@ -26,19 +26,66 @@ of it (paid by firms) under a dependence ceiling.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from simulation.kernels import kernel, maximum, minimum
+from simulation.kernels import implementation, kernel, maximum, minimum
 from simulation.mechanisms.base import Context, Mechanism, SettledPath, ceiling_path, position_ceilings
 from simulation.population import POS_TRADER, PRODUCER
 
 
+class DiversificationFixed(NamedTuple):
+    """What the diversification kernel reads that never changes."""
+
+    buyer: np.ndarray  # per position: not a trader
+    key: np.ndarray  # per edge: its index into the sums (see :func:`_rescale_kernel`)
+    alt_edges: np.ndarray  # the buyers' non-Chinese edges, grouped by position
+    alt_start: np.ndarray  # each position's first place in ``alt_edges`` (n_pos + 1)
+    com: np.ndarray  # per position: its commodity
+    n_com: int
+    noncn: np.ndarray  # producers outside China
+    noncn_com: np.ndarray  # their commodity
+    firm_capacity_t: np.ndarray  # per firm, t/week
+    base_cn: np.ndarray  # per position: the calm Chinese share
+    drift_rate: np.ndarray  # per position: the share of the gap closed a week in calm
+    paying: np.ndarray  # positions whose premium costs the state something
+    payer: np.ndarray  # the state's share of their premium
+    country: np.ndarray  # per position
+    memory_weeks: float
+    shift_rate: float  # shift_share_per_week
+    ceiling_rate: float  # ceiling_share_per_week
+    calm_weeks: int
+
+
+class DiversificationMemory(NamedTuple):
+    """Per position, carried from week to week."""
+
+    mem: np.ndarray  # memory of disruption
+    calm_for: np.ndarray  # weeks without disruption
+
+
+class SourcingWeek(NamedTuple):
+    """The week's state the diversification kernel reads (and the arrays it updates)."""
+
+    desired: np.ndarray
+    shipped: np.ndarray
+    blocked_share: np.ndarray
+    edge_share: np.ndarray  # updated: the new sourcing shares
+    ceiling: np.ndarray  # per position, the ceiling in force (1 where none)
+    capacity_factor: np.ndarray
+    price: np.ndarray
+    price_cn: np.ndarray
+    policy_cost: np.ndarray  # updated: the premium cost added, USD
+
+
 @kernel
-def _rescale_kernel(share, key, alt_edges, alt_start, sums, new_cn):
+def _rescale_kernel(share, fx, sums, new_cn):
     """Rescale the Chinese and non-Chinese edges of each position from their sums (``sums``:
-    non-Chinese by position, then Chinese; ``key`` is an edge's index into it, ``2 * n_pos``
+    non-Chinese by position, then Chinese; ``fx.key`` is an edge's index into it, ``2 * n_pos``
     for an edge left as it is) to the new split ``new_cn``; a position with latent
     alternatives only (no share yet) shares its non-Chinese part equally among them."""
+    key, alt_edges, alt_start = fx.key, fx.alt_edges, fx.alt_start
     n_pos = len(new_cn)
     factor = np.empty(2 * n_pos + 1)
     for i in range(n_pos):
@@ -59,42 +106,47 @@ def _rescale_kernel(share, key, alt_edges, alt_start, sums, new_cn):
 
 
 @kernel
-def _diversification_kernel(desired, shipped, blocked_share, buyer, mem, calm_for, memory_weeks,
-                            share, key, alt_edges, alt_start, ceiling, shift_rate, ceiling_rate,
-                            com, n_com, noncn, noncn_com, firm_capacity_t, capacity_factor,
-                            base_cn, drift_rate, calm_weeks, paying, payer, country, price, price_cn, policy_cost):
-    """One week: memory and calm counter, non-Chinese and Chinese sums of each position (keyed
-    as in :func:`_rescale_kernel`), moves away (shift and ceiling excess, scaled to the
-    non-Chinese capacity left per commodity), drift back, the new Chinese share, the edge shares
-    rescaled to it, and the premium cost of the ``paying`` positions added to ``policy_cost``.
-
-    Short loops, each simple enough for the compiler to vectorize."""
+def _remember_kernel(fx, memory, wk):
+    """The week's disruption signal per position, into the memory and the calm counter, in place."""
+    desired, shipped, blocked_share, buyer = wk.desired, wk.shipped, wk.blocked_share, fx.buyer
+    mem, calm_for = memory.mem, memory.calm_for
     n_pos = len(desired)
-    sums = np.zeros(2 * n_pos + 1)
-    for k in range(len(share)):
-        sums[key[k]] += share[k]
-    cn = sums[n_pos:2 * n_pos]
     signal = np.empty(n_pos)
     for i in range(n_pos):
         d = desired[i]
         shortfall = maximum(d - shipped[i], 0.0) / d if d > 1e-12 else 0.0
         signal[i] = maximum(blocked_share[i], shortfall) if buyer[i] else 0.0
     for i in range(n_pos):
-        mem[i] += (signal[i] - mem[i]) / memory_weeks
+        mem[i] += (signal[i] - mem[i]) / fx.memory_weeks
     for i in range(n_pos):
         calm_for[i] = 0 if signal[i] > 0.01 else calm_for[i] + 1
+
+
+@kernel
+def _moves_kernel(fx, memory, wk, cn):
+    """The shares moved away from China (shift and ceiling excess) and back (drift in calm)."""
+    ceiling, mem, calm_for, base_cn, drift_rate = wk.ceiling, memory.mem, memory.calm_for, fx.base_cn, fx.drift_rate
+    n_pos = len(cn)
     away = np.empty(n_pos)
     back = np.empty(n_pos)
     for i in range(n_pos):
         excess = cn[i] - ceiling[i]
-        a = shift_rate * mem[i] * cn[i]
-        a = a + excess * ceiling_rate if excess > 0.0 else a
+        a = fx.shift_rate * mem[i] * cn[i]
+        a = a + excess * fx.ceiling_rate if excess > 0.0 else a
         away[i] = minimum(a, cn[i])
         # drift back toward the calm (cheapest) share, never above the ceiling (no room left)
         room = 0.0 if excess > 0.0 else ceiling[i] - cn[i]
-        b = maximum(base_cn[i] - cn[i], 0.0) * drift_rate[i] * (1.0 if calm_for[i] >= calm_weeks else 0.0)
+        b = maximum(base_cn[i] - cn[i], 0.0) * drift_rate[i] * (1.0 if calm_for[i] >= fx.calm_weeks else 0.0)
         back[i] = minimum(b, room)
-    # capacity left outside China, per commodity
+    return away, back
+
+
+@kernel
+def _capacity_kernel(fx, wk, cn, away):
+    """Scale ``away`` down, per commodity, to the non-Chinese capacity left unordered, in place."""
+    com, n_com, buyer, desired = fx.com, fx.n_com, fx.buyer, wk.desired
+    noncn, noncn_com, firm_capacity_t, capacity_factor = fx.noncn, fx.noncn_com, fx.firm_capacity_t, wk.capacity_factor
+    n_pos = len(cn)
     wanted = np.zeros(n_com)
     for i in range(n_pos):
         wanted[com[i]] += away[i] * desired[i]
@@ -112,10 +164,13 @@ def _diversification_kernel(desired, shipped, blocked_share, buyer, mem, calm_fo
                 scale[c] = minimum(1.0, maximum(capacity[c] - ordered[c], 0.0) / wanted[c])
         for i in range(n_pos):
             away[i] *= scale[com[i]]
-    new_cn = np.empty(n_pos)
-    for i in range(n_pos):
-        new_cn[i] = minimum(maximum(cn[i] - away[i] + back[i], 0.0), 1.0)
-    # the state's share of the premium on sourcing moved away from China
+
+
+@kernel
+def _premium_kernel(fx, wk, new_cn):
+    """The state's share of the premium on sourcing moved away from China, added to ``policy_cost``."""
+    paying, payer, base_cn, com, country = fx.paying, fx.payer, fx.base_cn, fx.com, fx.country
+    shipped, price, price_cn, policy_cost = wk.shipped, wk.price, wk.price_cn, wk.policy_cost
     cost = np.zeros(len(policy_cost))
     for j in range(len(paying)):
         i = paying[j]
@@ -123,7 +178,76 @@ def _diversification_kernel(desired, shipped, blocked_share, buyer, mem, calm_fo
         cost[country[i]] += payer[j] * moved * maximum(price[com[i]] - price_cn[com[i]], 0.0)
     for c in range(len(policy_cost)):
         policy_cost[c] += cost[c]
-    _rescale_kernel(share, key, alt_edges, alt_start, sums, new_cn)
+
+
+@kernel
+def _diversification_kernel(fx, memory, wk):
+    """One week: memory and calm counter, non-Chinese and Chinese sums of each position (keyed
+    as in :func:`_rescale_kernel`), moves away (shift and ceiling excess, scaled to the
+    non-Chinese capacity left per commodity), drift back, the new Chinese share, the edge shares
+    rescaled to it, and the premium cost of the ``paying`` positions added to ``policy_cost``
+    (:func:`diversification_reference` in numpy).
+
+    Short loops, each simple enough for the compiler to vectorize."""
+    share, key = wk.edge_share, fx.key
+    n_pos = len(wk.desired)
+    sums = np.zeros(2 * n_pos + 1)
+    for k in range(len(share)):
+        sums[key[k]] += share[k]
+    cn = sums[n_pos:2 * n_pos]
+    _remember_kernel(fx, memory, wk)
+    away, back = _moves_kernel(fx, memory, wk, cn)
+    _capacity_kernel(fx, wk, cn, away)
+    new_cn = np.empty(n_pos)
+    for i in range(n_pos):
+        new_cn[i] = minimum(maximum(cn[i] - away[i] + back[i], 0.0), 1.0)
+    _premium_kernel(fx, wk, new_cn)
+    _rescale_kernel(share, fx, sums, new_cn)
+
+
+def diversification_reference(fx: DiversificationFixed, memory: DiversificationMemory, wk: SourcingWeek) -> None:
+    """:func:`_diversification_kernel` in numpy."""
+    n_pos, n_com, com, buyer, d = len(wk.desired), fx.n_com, fx.com, fx.buyer, wk.desired
+    mem, calm_for, share, policy_cost = memory.mem, memory.calm_for, wk.edge_share, wk.policy_cost
+    sums = np.bincount(fx.key, share, minlength=2 * n_pos + 1)
+    cn = sums[n_pos:2 * n_pos]
+    # memory of disruption and calm counter
+    shortfall = np.divide(np.maximum(d - wk.shipped, 0.0), d, out=np.zeros(n_pos), where=d > 1e-12)
+    signal = np.where(buyer, np.maximum(wk.blocked_share, shortfall), 0.0)
+    mem += (signal - mem) / fx.memory_weeks
+    calm_for[:] = np.where(signal > 0.01, 0, calm_for + 1)
+    # moves away (shift, ceiling excess) and back (drift in calm, never above the ceiling)
+    excess = cn - wk.ceiling
+    a = fx.shift_rate * mem * cn
+    away = np.minimum(np.where(excess > 0.0, a + excess * fx.ceiling_rate, a), cn)
+    room = np.where(excess > 0.0, 0.0, wk.ceiling - cn)
+    calm = np.where(calm_for >= fx.calm_weeks, 1.0, 0.0)
+    back = np.minimum(np.maximum(fx.base_cn - cn, 0.0) * fx.drift_rate * calm, room)
+    # moves away scaled to the non-Chinese capacity left unordered, per commodity
+    wanted = np.bincount(com, away * d, minlength=n_com)
+    if np.any(wanted > 1e-12):
+        capacity = np.bincount(fx.noncn_com, fx.firm_capacity_t[fx.noncn] * wk.capacity_factor[fx.noncn],
+                               minlength=n_com)
+        ordered = np.bincount(com[buyer], d[buyer] * (1 - cn[buyer]), minlength=n_com)
+        w = wanted > 1e-12
+        scale = np.ones(n_com)
+        scale[w] = np.minimum(1.0, np.maximum(capacity[w] - ordered[w], 0.0) / wanted[w])
+        away = away * scale[com]
+    new_cn = np.minimum(np.maximum(cn - away + back, 0.0), 1.0)
+    # the premium cost
+    i, c = fx.paying, com[fx.paying]
+    moved = np.maximum(fx.base_cn[i] - new_cn[i], 0.0) * wk.shipped[i]
+    premium = np.maximum(wk.price[c] - wk.price_cn[c], 0.0)
+    policy_cost += np.bincount(fx.country[i], fx.payer * moved * premium, minlength=len(policy_cost))
+    # the edge shares rescaled to the new split; latent alternatives only: equal shares
+    alt = sums[:n_pos]
+    factor = np.concatenate([np.divide(1.0 - new_cn, alt, out=np.zeros(n_pos), where=alt > 0.0),
+                             np.divide(new_cn, cn, out=np.zeros(n_pos), where=cn > 0.0), [1.0]])
+    share *= factor[fx.key]
+    n_alt = np.diff(fx.alt_start)
+    alt_pos = np.repeat(np.arange(n_pos), n_alt)
+    latent = ((alt <= 0.0) & (n_alt > 0))[alt_pos]
+    share[fx.alt_edges[latent]] = ((1.0 - new_cn) / np.maximum(n_alt, 1))[alt_pos[latent]]
 
 
 class Diversification(Mechanism):
@@ -142,6 +266,7 @@ class Diversification(Mechanism):
         self.base_cn = np.bincount(e.edge_pos[self.cn_edge], e.edge_share[self.cn_edge], minlength=e.n_pos)
         self.mem = np.zeros(e.n_pos)
         self.calm_for = np.zeros(e.n_pos, np.int64)
+        self.memory = DiversificationMemory(mem=self.mem, calm_for=self.calm_for)
         country = e.pos_country
         pols = [cfg.policy_of(c) for c in e.countries]
         self.ceiling_final, self.ceiling_end = position_ceilings(e, cfg)
@@ -157,30 +282,34 @@ class Diversification(Mechanism):
 
     def _index(self) -> None:
         """Fixed subsets as integer indices and fixed per-position constants, gathered once."""
-        e, cfg = self.eco, self.config
+        e, p = self.eco, self.p
         ip = np.intp
         pos = np.asarray(e.edge_pos, dtype=ip)  # no copy when already intp
         self._cn = np.flatnonzero(self.cn_edge)
         self._cn_pos = pos[self._cn]
-        self._alt = np.flatnonzero(self.alt_edge).astype(np.int32)
-        self._alt_pos = pos[self._alt]
-        # each edge's index into the sums of the kernels: its position's non-Chinese (position)
-        # or Chinese (n_pos + position) sum for a buyer edge; a spare slot (2 * n_pos) for the others
-        self._key = np.where(self.buyer_edge, np.where(self.cn_edge, e.n_pos, 0) + pos, 2 * e.n_pos).astype(np.int32)
-        # each position's non-Chinese edges (contiguous: edges are sorted by position)
-        self._alt_start = np.searchsorted(self._alt_pos, np.arange(e.n_pos + 1)).astype(np.int32)
-        self._com = e.pos_commodity
-        self._country = e.pos_country.astype(ip)
+        alt = np.flatnonzero(self.alt_edge).astype(np.int32)
         payer = np.where(self.hard_ceiling, 1.0, self.subsidy)
-        self._paying = np.flatnonzero(payer != 0)  # elsewhere the premium costs the state nothing
-        self._payer = payer[self._paying]
-        self._noncn = np.flatnonzero((e.firm_kind == PRODUCER) & (e.firm_country != e.coercer))
-        self._noncn_com = e.firm_commodity[self._noncn].astype(ip)
+        paying = np.flatnonzero(payer != 0)  # elsewhere the premium costs the state nothing
+        noncn = np.flatnonzero((e.firm_kind == PRODUCER) & (e.firm_country != e.coercer))
+        self.fixed = DiversificationFixed(
+            buyer=self.buyer,
+            # each edge's index into the sums of the kernels: its position's non-Chinese (position) or
+            # Chinese (n_pos + position) sum for a buyer edge; a spare slot (2 * n_pos) for the others
+            key=np.where(self.buyer_edge, np.where(self.cn_edge, e.n_pos, 0) + pos, 2 * e.n_pos).astype(np.int32),
+            # each position's non-Chinese edges (contiguous: edges are sorted by position)
+            alt_edges=alt, alt_start=np.searchsorted(pos[alt], np.arange(e.n_pos + 1)).astype(np.int32),
+            com=e.pos_commodity, n_com=len(e.commodities),
+            noncn=noncn, noncn_com=e.firm_commodity[noncn].astype(ip), firm_capacity_t=e.firm_capacity_t,
+            base_cn=self.base_cn,
+            # the drift back: a constant rate per position, applied where calm
+            drift_rate=p.drift_share_per_week * self.drift_factor,
+            paying=paying, payer=payer[paying], country=e.pos_country.astype(ip),
+            memory_weeks=float(p.memory_weeks), shift_rate=float(p.shift_share_per_week),
+            ceiling_rate=float(p.ceiling_share_per_week), calm_weeks=int(p.calm_weeks))
         # the ceiling in force: the state's, or the FORGE offtake cap if lower
         ceiling = ceiling_path(self.ceiling_final, self.ceiling_end)
         self._ceiling = SettledPath(lambda t: np.minimum(ceiling.at(t), self.offtake_cap), self.ceiling_end)
-        # the drift back: a constant rate per position, applied where calm
-        self._drift_rate = cfg.world.diversification.drift_share_per_week * self.drift_factor
+        self._kernel = implementation(_diversification_kernel, diversification_reference)
 
     def cn_share(self) -> np.ndarray:
         """The Chinese-origin share of each position's sourcing."""
@@ -188,12 +317,8 @@ class Diversification(Mechanism):
         return np.bincount(self._cn_pos, s.edge_share[self._cn], minlength=e.n_pos)
 
     def step(self, t: int) -> None:
-        e, s = self.eco, self.state
-        p = self.p
-        _diversification_kernel(
-            s.desired, s.shipped, s.blocked_share, self.buyer, self.mem, self.calm_for, float(p.memory_weeks),
-            s.edge_share, self._key, self._alt, self._alt_start, self._ceiling.at(t), p.shift_share_per_week,
-            p.ceiling_share_per_week, self._com, len(e.commodities), self._noncn, self._noncn_com, e.firm_capacity_t,
-            s.capacity_factor, self.base_cn, self._drift_rate, p.calm_weeks, self._paying, self._payer, self._country,
-            s.price, s.price_cn, s.policy_cost_usd)
-
+        s = self.state
+        self._kernel(self.fixed, self.memory, SourcingWeek(
+            desired=s.desired, shipped=s.shipped, blocked_share=s.blocked_share, edge_share=s.edge_share,
+            ceiling=self._ceiling.at(t), capacity_factor=s.capacity_factor, price=s.price, price_cn=s.price_cn,
+            policy_cost=s.policy_cost_usd))

@@ -15,23 +15,57 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from simulation.kernels import kernel, maximum, minimum
+from simulation.kernels import implementation, kernel, maximum, minimum
 from simulation.mechanisms.base import Context, Mechanism
 from simulation.population import PRODUCER
 
+# Assumptions (the exit's defaults, not calibrated): producers idle below 0.8 of the calm price,
+# 2% of capacity a week, down to half of it.
 EXIT_PRICE_MULTIPLE = 0.8
 EXIT_SHARE_PER_WEEK = 0.02
 EXIT_FLOOR = 0.5
 
 
+class NewSupplyFixed(NamedTuple):
+    """What the new-supply kernel reads that never changes."""
+
+    project_firms: np.ndarray  # the projects' producers
+    online: np.ndarray  # their first step online
+    ramp: np.ndarray  # their ramp, weeks
+    p0: np.ndarray  # calm price per commodity
+    floor: float  # the FORGE price floor, multiple of calm
+    any_member: bool  # any investment producer in a FORGE member (investors then see the floor)
+    thr: float  # invest while the smoothed price exceeds this multiple of calm
+    pace_cap: np.ndarray  # per commodity: new capacity a week at full pace, t/week
+    invest_cap: np.ndarray  # per commodity: the investment producers' nominal capacity, t/week
+    exit_firms: np.ndarray  # the producers that idle when prices collapse
+    exit_com: np.ndarray  # their commodity
+    exit_price_multiple: float  # :data:`EXIT_PRICE_MULTIPLE`
+    exit_share_per_week: float  # :data:`EXIT_SHARE_PER_WEEK`
+    exit_floor: float  # :data:`EXIT_FLOOR`
+
+
+class Investment(NamedTuple):
+    """Per commodity, carried from week to week (``new``: this week's)."""
+
+    price_ema: np.ndarray  # smoothed price / calm price
+    started: np.ndarray  # t/week decided so far
+    new: np.ndarray  # this week's new investment, t/week
+
+
 @kernel
-def _new_supply_kernel(t, project_firms, online, ramp, price, p0, price_ema, floor, any_member, thr, pace_cap,
-                       invest_cap, started, new, exit_firms, exit_com, capacity_factor):
+def _new_supply_kernel(fx, inv, t, price, capacity_factor):
     """The projects' ramps, the smoothed price, this week's new investment per commodity
     (into ``new``, added to ``started``) and the exit of unprotected producers, in place.
-    Returns whether any investment was started. (Clips and extremes as numpy's: NaN wins.)"""
+    Returns whether any investment was started. (Clips and extremes as numpy's: NaN wins.)
+    :func:`new_supply_reference` in numpy."""
+    project_firms, online, ramp, p0, thr = fx.project_firms, fx.online, fx.ramp, fx.p0, fx.thr
+    pace_cap, invest_cap, exit_firms, exit_com = fx.pace_cap, fx.invest_cap, fx.exit_firms, fx.exit_com
+    price_ema, started, new = inv.price_ema, inv.started, inv.new
     for k in range(len(project_firms)):
         r = (t - online[k] + 1) / max(ramp[k], 1.0) if ramp[k] > 0 else 1.0
         if r < 0.0:
@@ -43,7 +77,7 @@ def _new_supply_kernel(t, project_firms, online, ramp, price, p0, price_ema, flo
     for j in range(len(price_ema)):
         ema = price_ema[j] + (price[j] / p0[j] - price_ema[j]) / 26.0
         price_ema[j] = ema
-        seen = maximum(ema, floor) if any_member else ema
+        seen = maximum(ema, fx.floor) if fx.any_member else ema
         pace = (seen - thr) / thr
         if pace < 0.0:
             pace = 0.0
@@ -60,13 +94,34 @@ def _new_supply_kernel(t, project_firms, online, ramp, price, p0, price_ema, flo
             started[j] += new[j]
     for k in range(len(exit_firms)):
         f = capacity_factor[exit_firms[k]]
-        if price_ema[exit_com[k]] < EXIT_PRICE_MULTIPLE:
-            f -= EXIT_SHARE_PER_WEEK
-            f = maximum(f, EXIT_FLOOR)
+        if price_ema[exit_com[k]] < fx.exit_price_multiple:
+            f -= fx.exit_share_per_week
+            f = maximum(f, fx.exit_floor)
         else:
-            f += EXIT_SHARE_PER_WEEK
+            f += fx.exit_share_per_week
             f = minimum(f, 1.0)
         capacity_factor[exit_firms[k]] = f
+    return started_any
+
+
+def new_supply_reference(fx: NewSupplyFixed, inv: Investment, t: int, price: np.ndarray,
+                         capacity_factor: np.ndarray) -> bool:
+    """:func:`_new_supply_kernel` in numpy."""
+    price_ema, started, new = inv.price_ema, inv.started, inv.new
+    ramp = np.where(fx.ramp > 0, (t - fx.online + 1) / np.maximum(fx.ramp, 1.0), 1.0)
+    capacity_factor[fx.project_firms] = np.where(t >= fx.online, np.clip(ramp, 0.0, 1.0), 0.0)
+    price_ema += (price / fx.p0 - price_ema) / 26.0
+    seen = np.maximum(price_ema, fx.floor) if fx.any_member else price_ema
+    pace = np.clip((seen - fx.thr) / fx.thr, 0.0, 1.0)
+    room = np.maximum(fx.invest_cap - started, 0.0)
+    new[:] = np.where(price_ema > fx.thr, np.minimum(fx.pace_cap * pace, room), 0.0)
+    started_any = bool(np.any(new != 0))
+    if started_any:
+        started += new
+    f = capacity_factor[fx.exit_firms]
+    low = price_ema[fx.exit_com] < fx.exit_price_multiple
+    capacity_factor[fx.exit_firms] = np.where(low, np.maximum(f - fx.exit_share_per_week, fx.exit_floor),
+                                              np.minimum(f + fx.exit_share_per_week, 1.0))
     return started_any
 
 
@@ -103,21 +158,23 @@ class NewSupply(Mechanism):
         self.exit_firms = self.exit_firms[~protected]
         self.invest_member = member[e.firm_country[self.invest_firms]]
         self.capex_usd = sum(p.capex_usd for p in cfg.strategy.projects)
-        self._exit_com = e.firm_commodity[self.exit_firms].astype(np.intp)
-        self._any_member = bool(self.invest_member.any())
-        self._pace_cap = self.cfg.response_share_per_year / 52.0 * self.world_cap_week  # t/week at full pace
-        self._new = np.zeros(n_com)  # scratch: this week's new investment
+        self.fixed = NewSupplyFixed(
+            project_firms=self.project_firms, online=self.online, ramp=self.ramp, p0=e.price0, floor=float(self.floor),
+            any_member=bool(self.invest_member.any()), thr=float(self.cfg.price_threshold_multiple),
+            pace_cap=self.cfg.response_share_per_year / 52.0 * self.world_cap_week, invest_cap=self.invest_cap,
+            exit_firms=self.exit_firms, exit_com=e.firm_commodity[self.exit_firms].astype(np.intp),
+            exit_price_multiple=float(EXIT_PRICE_MULTIPLE), exit_share_per_week=float(EXIT_SHARE_PER_WEEK),
+            exit_floor=float(EXIT_FLOOR))
+        self.investment = Investment(price_ema=self.price_ema, started=self.started, new=np.zeros(n_com))
+        self._kernel = implementation(_new_supply_kernel, new_supply_reference)
 
     def step(self, t: int) -> None:
         s = self.state
         # dated projects, price-driven investment (decided now, online after the lead time), and the exit
         # of unprotected producers when prices collapse
-        if _new_supply_kernel(t, self.project_firms, self.online, self.ramp, s.price, self.eco.price0, self.price_ema,
-                              float(self.floor), self._any_member, float(self.cfg.price_threshold_multiple),
-                              self._pace_cap, self.invest_cap, self.started, self._new, self.exit_firms,
-                              self._exit_com, s.capacity_factor):
+        if self._kernel(self.fixed, self.investment, t, s.price, s.capacity_factor):
             key = t + self.cfg.lead_weeks
-            self.arrivals[key] = self.arrivals.get(key, 0.0) + self._new
+            self.arrivals[key] = self.arrivals.get(key, 0.0) + self.investment.new
         if t in self.arrivals:
             self.online_cap += self.arrivals.pop(t)
             frac = np.divide(self.online_cap, self.invest_cap, out=np.zeros_like(self.online_cap),

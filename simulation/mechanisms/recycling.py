@@ -12,19 +12,51 @@ proportion to their need. Capacity added beyond the starting level costs
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from simulation.kernels import kernel, maximum, minimum, span
+from simulation.kernels import implementation, kernel, maximum, minimum, span
 from simulation.mechanisms.base import Context, Mechanism, SettledPath
 from simulation.population import POS_MANUFACTURER
 
 
+class RecyclingFixed(NamedTuple):
+    """What the recycling kernel reads that never changes."""
+
+    capex: np.ndarray  # per country-commodity: USD per t/week of capacity added
+    country_of: np.ndarray  # per country-commodity: its country
+    cc: np.ndarray  # per manufacturers' position: its country-commodity
+    recyclability: np.ndarray  # per country-commodity: share of use that becomes scrap
+
+
+class RecyclingStock(NamedTuple):
+    """Per country-commodity, carried from week to week (``recycled_cc``: this week's)."""
+
+    capacity: np.ndarray  # recovery capacity, t/week
+    pool: np.ndarray  # scrap, t
+    recycled_cc: np.ndarray  # recovered this week, t
+
+
+class RecyclingWeek(NamedTuple):
+    """The week's arrays of the recycling kernel (at the manufacturers' positions: ``required``,
+    ``recycled``)."""
+
+    goal: np.ndarray  # recovery capacity aimed at this week, per country-commodity, t/week
+    policy_cost_usd: np.ndarray  # updated: the capacity's cost added
+    required: np.ndarray
+    recycled: np.ndarray  # updated: recycled supply
+
+
 @kernel
-def _recycling_kernel(goal, capacity, capex, country_of, policy_cost_usd, use, required, cc, recyclability,
-                      pool, recycled_cc, recycled):
-    """Capacity growth (its cost to the states), the scrap pool (fed by last week's ``use``,
-    None in the first week), recovery, and recycled supply to the manufacturers' positions
-    (``use``, ``required``, ``recycled``: theirs; ``cc``: their country-commodity), in place."""
+def _recycling_kernel(fx, stock, wk, use):
+    """Capacity growth (its cost to the states), the scrap pool (fed by last week's ``use`` at
+    the manufacturers' positions, None in the first week), recovery, and recycled supply to the
+    manufacturers' positions (``fx.cc``: their country-commodity), in place
+    (:func:`recycling_reference` in numpy)."""
+    goal, capex, country_of, policy_cost_usd = wk.goal, fx.capex, fx.country_of, wk.policy_cost_usd
+    required, cc, recyclability, recycled = wk.required, fx.cc, fx.recyclability, wk.recycled
+    capacity, pool, recycled_cc = stock.capacity, stock.pool, stock.recycled_cc
     n_cc = len(capacity)
     cost = np.zeros(len(policy_cost_usd))
     for i in range(n_cc):
@@ -52,6 +84,23 @@ def _recycling_kernel(goal, capacity, capex, country_of, policy_cost_usd, use, r
             frac[i] = recovered / need_cc[i]
     for j in range(len(required)):
         recycled[j] = required[j] * frac[cc[j]]
+
+
+def recycling_reference(fx: RecyclingFixed, stock: RecyclingStock, wk: RecyclingWeek, use: np.ndarray | None) -> None:
+    """:func:`_recycling_kernel` in numpy."""
+    capacity, pool, policy_cost_usd = stock.capacity, stock.pool, wk.policy_cost_usd
+    n_cc = len(capacity)
+    new_cap = np.maximum(wk.goal, capacity)
+    policy_cost_usd += np.bincount(fx.country_of, (new_cap - capacity) * fx.capex, minlength=len(policy_cost_usd))
+    capacity[:] = new_cap
+    if use is not None:
+        pool += fx.recyclability * np.bincount(fx.cc, use, minlength=n_cc)
+    recovered = np.minimum(capacity, pool)
+    pool -= recovered
+    stock.recycled_cc[:] = recovered
+    need_cc = np.bincount(fx.cc, wk.required, minlength=n_cc)
+    frac = np.divide(recovered, need_cc, out=np.zeros(n_cc), where=need_cc > 0)
+    wk.recycled[:] = wk.required * frac[fx.cc]
 
 
 class Recycling(Mechanism):
@@ -92,9 +141,12 @@ class Recycling(Mechanism):
         # fixed index arrays, gathered once (manufacturers' positions are a contiguous range)
         self._mf = span(self.manuf)
         assert isinstance(self._mf, slice), "manufacturers' positions must be contiguous"
-        self._cc_mf = cc[self._mf].astype(np.min_scalar_type(e.n_cc))
         self._goal = SettledPath(lambda t: self.capacity_share(t) * self.use_week, self.target_step)  # t/week
         self.recycled_cc = np.zeros(e.n_cc)
+        self.fixed = RecyclingFixed(capex=capex, country_of=self.country_of, recyclability=self.recyclability,
+                                    cc=cc[self._mf].astype(np.min_scalar_type(e.n_cc)))
+        self.stock = RecyclingStock(capacity=self.capacity, pool=self.pool, recycled_cc=self.recycled_cc)
+        self._kernel = implementation(_recycling_kernel, recycling_reference)
 
     def capacity_share(self, t: int) -> np.ndarray:
         """Recovery capacity at step ``t``, share of use."""
@@ -105,6 +157,7 @@ class Recycling(Mechanism):
         s = self.state
         # only manufacturers need material (elsewhere need and recycled supply stay 0)
         mf = self._mf
-        _recycling_kernel(self._goal.at(t), self.capacity, self.capex, self.country_of, s.policy_cost_usd,
-                          None if s.use is None else s.use[mf], s.required[mf], self._cc_mf, self.recyclability,
-                          self.pool, self.recycled_cc, s.recycled[mf])
+        self._kernel(self.fixed, self.stock,
+                     RecyclingWeek(goal=self._goal.at(t), policy_cost_usd=s.policy_cost_usd, required=s.required[mf],
+                                   recycled=s.recycled[mf]),
+                     None if s.use is None else s.use[mf])

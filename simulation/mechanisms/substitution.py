@@ -10,24 +10,48 @@ reduced-neodymium magnets and rare-earth-free motors, once adopted, stay.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from simulation.kernels import kernel, maximum, minimum, span
+from simulation.kernels import implementation, kernel, maximum, minimum, span
 from simulation.mechanisms.base import Context, Mechanism
 from simulation.population import POS_MANUFACTURER
 
+# An assumption: the price is smoothed over 13 weeks (a quarter) before firms respond to it.
 LAG_WEEKS = 13.0
 
 
+class SubstitutionFixed(NamedTuple):
+    """What the substitution kernel reads that never changes."""
+
+    p0: np.ndarray  # calm price per commodity
+    cc_com: np.ndarray  # per country-commodity: its commodity
+    reach_cc: np.ndarray  # per country-commodity: the largest fall of the intensity
+    pace_cc: np.ndarray  # per country-commodity: the largest fall a week
+    cc: np.ndarray  # per manufacturers' position: its country-commodity
+    rd_week: np.ndarray  # per country: R&D cost, USD/week
+    lag_weeks: float  # the price's smoothing time (:data:`LAG_WEEKS`)
+
+
+class SubstitutionMemory(NamedTuple):
+    """Carried from week to week."""
+
+    price_ema: np.ndarray  # smoothed price / calm price, per commodity
+    intensity_cc: np.ndarray  # per country-commodity
+    changed: np.ndarray  # scratch: which country-commodities changed this week
+
+
 @kernel
-def _substitution_kernel(price, p0, price_ema, cc_com, reach_cc, pace_cc, intensity_cc, changed, cc, intensity,
-                         policy_cost_usd, rd_week):
-    """The smoothed price per commodity, the intensity per country-commodity (``cc_com``: its
-    commodity; ``changed``: scratch) and at the manufacturers' positions (``cc``,
+def _substitution_kernel(fx, memory, price, intensity, policy_cost_usd):
+    """The smoothed price per commodity, the intensity per country-commodity (``fx.cc_com``: its
+    commodity; ``changed``: scratch) and at the manufacturers' positions (``fx.cc``,
     ``intensity``: theirs; only those that changed are written), and the R&D cost, in place.
-    (Clips and extremes as numpy's: NaN wins.)"""
+    (Clips and extremes as numpy's: NaN wins.) :func:`substitution_reference` in numpy."""
+    p0, cc_com, reach_cc, pace_cc, cc, rd_week = fx.p0, fx.cc_com, fx.reach_cc, fx.pace_cc, fx.cc, fx.rd_week
+    price_ema, intensity_cc, changed = memory.price_ema, memory.intensity_cc, memory.changed
     for j in range(len(price_ema)):
-        price_ema[j] += (price[j] / p0[j] - price_ema[j]) / LAG_WEEKS
+        price_ema[j] += (price[j] / p0[j] - price_ema[j]) / fx.lag_weeks
     for c in range(len(intensity_cc)):
         pressure = price_ema[cc_com[c]] - 1.0  # clipped to [0, 1]
         if pressure < 0.0:
@@ -49,6 +73,19 @@ def _substitution_kernel(price, p0, price_ema, cc_com, reach_cc, pace_cc, intens
         policy_cost_usd[k] += rd_week[k]
 
 
+def substitution_reference(fx: SubstitutionFixed, memory: SubstitutionMemory, price: np.ndarray,
+                           intensity: np.ndarray, policy_cost_usd: np.ndarray) -> None:
+    """:func:`_substitution_kernel` in numpy."""
+    price_ema, intensity_cc, changed = memory.price_ema, memory.intensity_cc, memory.changed
+    price_ema += (price / fx.p0 - price_ema) / fx.lag_weeks
+    goal = 1.0 - fx.reach_cc * np.clip(price_ema[fx.cc_com] - 1.0, 0.0, 1.0)
+    new = np.minimum(intensity_cc, np.maximum(goal, intensity_cc - fx.pace_cc))
+    changed[:] = new != intensity_cc
+    intensity_cc[:] = new
+    intensity[:] = np.where(changed[fx.cc], intensity_cc[fx.cc], intensity)
+    policy_cost_usd += fx.rd_week
+
+
 class Substitution(Mechanism):
     """Input intensity of manufacturers."""
 
@@ -65,11 +102,11 @@ class Substitution(Mechanism):
         n_com = len(coms)
         cc_com, cc_country = np.arange(e.n_cc) % n_com, np.arange(e.n_cc) // n_com
         boost = np.array([cfg.policy_of(c).substitution_boost for c in e.countries])[cc_country]
-        self._reach_cc = np.minimum(0.9, np.array([c.substitutability_share for c in coms])[cc_com] * (1 + boost))
-        self._pace_cc = np.array([c.substitution_share_per_year for c in coms])[cc_com] * (1 + boost) / 52.0
+        reach_cc = np.minimum(0.9, np.array([c.substitutability_share for c in coms])[cc_com] * (1 + boost))
+        pace_cc = np.array([c.substitution_share_per_year for c in coms])[cc_com] * (1 + boost) / 52.0
         cc = e.pos_cc[self.pos]
-        self.reach = self._reach_cc[cc]
-        self.pace = self._pace_cc[cc]
+        self.reach = reach_cc[cc]
+        self.pace = pace_cc[cc]
         self.com = com
         self.price_ema = np.ones(n_com)
         rd = np.array([cfg.policy_of(c).substitution_rd_usd_per_year for c in e.countries])
@@ -77,13 +114,14 @@ class Substitution(Mechanism):
         self._pos = span(e.pos_kind == POS_MANUFACTURER)
         assert isinstance(self._pos, slice), "manufacturers' positions must be contiguous"
         assert np.all(self.state.intensity[self._pos] == 1.0)
-        self._cc_com = cc_com.astype(np.min_scalar_type(n_com))
-        self._cc = cc.astype(np.min_scalar_type(e.n_cc))
-        self._intensity_cc = np.ones(e.n_cc)
-        self._changed = np.zeros(e.n_cc, bool)  # scratch
+        self.memory = SubstitutionMemory(price_ema=self.price_ema, intensity_cc=np.ones(e.n_cc),
+                                         changed=np.zeros(e.n_cc, bool))
+        self.fixed = SubstitutionFixed(
+            p0=e.price0, cc_com=cc_com.astype(np.min_scalar_type(n_com)), reach_cc=reach_cc,
+            pace_cc=pace_cc, cc=cc.astype(np.min_scalar_type(e.n_cc)), rd_week=self.rd_week,
+            lag_weeks=float(LAG_WEEKS))
+        self._kernel = implementation(_substitution_kernel, substitution_reference)
 
     def step(self, t: int) -> None:
         s = self.state
-        _substitution_kernel(s.price, self.eco.price0, self.price_ema, self._cc_com, self._reach_cc, self._pace_cc,
-                             self._intensity_cc, self._changed, self._cc, s.intensity[self._pos], s.policy_cost_usd,
-                             self.rd_week)
+        self._kernel(self.fixed, self.memory, s.price, s.intensity[self._pos], s.policy_cost_usd)
