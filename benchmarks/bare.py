@@ -1,15 +1,17 @@
 """The bare compiled arithmetic of one week's market clearing and output: the limit of the design.
 
-:func:`prepare` gathers, once, the fixed inputs of the compiled kernels from a built model: the
-index arrays and constants the market and output mechanisms precompute (edge subsets, per-edge
-keys into suppliers' orders, fill rates and pipeline bins, traders and hub buyers numbered
-locally, pools of spare capacity, price references, each firm's positions). :func:`clear` then
-calls the same kernels as ``mechanisms/market.py`` and ``mechanisms/output.py`` (orders and
-trader pass-through, pro-rata allocation, deliveries into the pipelines, the two spot pools,
-shipment, output lost by firm and country), and the same few numpy lines for China's sales and
-the prices, on flat arrays, so the results agree to the last bit. No mechanism objects, no
-model, no attribute lookups on agents: what remains of the model's step beyond this is the
-cost of everything else it does.
+:func:`prepare` takes, once, the fixed bundles of the compiled kernels from a built model: the
+market's ``fixed`` (edge subsets, per-edge keys into suppliers' orders, fill rates and pipeline
+bins, traders and hub buyers numbered locally, pools of spare capacity, price references and
+bounds, the dependence-ceiling path) and the output's ``fixed`` (each firm's positions).
+:func:`clear` then builds the weekly bundles with the market's own
+:func:`~simulation.mechanisms.market.market_week` and calls the same kernels as
+``mechanisms/market.py`` and ``mechanisms/output.py`` (orders and trader pass-through, pro-rata
+allocation, deliveries into the pipelines, the two spot pools, shipment, output lost by firm and
+country), and the market's own numpy functions for China's sales and the target prices, on flat
+arrays, so the results agree to the last bit. No mechanism objects, no model, no attribute
+lookups on agents: what remains of the model's step beyond this is the cost of everything else
+it does.
 
 The benchmark times :func:`clear` on the same arrays the model sees at the market's turn in
 a week, and :func:`compare` checks that it reproduces the model's own results; if the
@@ -22,7 +24,17 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from simulation.mechanisms.market import _cap_chinese_kernel, _clear_kernel, _orders_kernel, _price_kernel
+from simulation.mechanisms.market import (
+    MarketCleared,
+    MarketOrders,
+    _cap_chinese_kernel,
+    _clear_kernel,
+    _orders_kernel,
+    _price_kernel,
+    china_sales,
+    market_week,
+    price_targets,
+)
 from simulation.mechanisms.output import _output_kernel
 
 # the state arrays the market reads (copied at the market's turn, untimed)
@@ -34,24 +46,11 @@ MARKET_OUTPUTS = ("desired", "shipped", "shipped_cn", "spot", "production_t", "t
                   "price_cn", "ring", "ring_cn", "cn_export_usd", "cn_world_share")
 OUTPUTS = MARKET_OUTPUTS + ("firm_output_loss_share", "output_loss", "jobs_lost")
 
-# the market's fixed kernel inputs (its attributes, without the leading underscore of private ones)
-_MARKET = ("_base_use", "buyer", "_edge_pos", "_hub_buyers", "_via", "_via_local", "_via_trader", "_n_traders",
-           "_up", "_up_trader", "_up_sup", "_firm_cap", "_capped_any", "_ceiling", "capped", "_alt", "_alt_sup",
-           "_alt_pos", "_dcn", "_dcn_pos", "_vcn", "_vcn_pos", "_cut", "_cut_pos", "_order_key", "_fill_key",
-           "via_cn_target", "_made_key", "_be_key", "_lead_key", "_be_cn", "_leads", "spot_lead", "_com", "_cn_pool",
-           "_cn_pool_com", "_other_pool", "_other_pool_com", "outside_pos", "r0", "u0", "cn_world_share0", "p0",
-           "p0_cn", "flex", "adjust", "_lo", "_hi", "_lo_cn", "_hi_cn")
-_OUTPUT = ("_pos", "criticality", "_firms", "_starts", "multiplier", "_firm_country", "gdp", "employment",
-           "elasticity")
-
 
 def prepare(model) -> SimpleNamespace:
-    """The kernels' fixed inputs, from ``model``'s market and output (gathered once, not timed)."""
-    mk, out, e = model.market, model.output, model.eco
-    p = SimpleNamespace(**{name.lstrip("_"): getattr(mk, name) for name in _MARKET})
-    p.out = SimpleNamespace(**{name.lstrip("_"): getattr(out, name) for name in _OUTPUT})
-    p.n_pos, p.va, p.target = e.n_pos, e.firm_va_week, e.target
-    return p
+    """The kernels' fixed bundles, from ``model``'s market and output (built once, not timed)."""
+    return SimpleNamespace(market=model.mechanisms["market"].fixed, output=model.mechanisms["output"].fixed,
+                           n_pos=model.eco.n_pos)
 
 
 def clear(p: SimpleNamespace, x: dict, t: int, use: np.ndarray, trade_ban_share: float) -> dict:
@@ -68,40 +67,21 @@ def clear(p: SimpleNamespace, x: dict, t: int, use: np.ndarray, trade_ban_share:
     Returns:
         The :data:`OUTPUTS` arrays.
     """
-    required = np.empty(p.n_pos)
-    share, edge_open = x["edge_share"], x["edge_open"]
-    desired, placed, trader_orders, cap = _orders_kernel(
-        p.base_use, x["intensity"], required, x["stock_target"], x["pipe_target"], x["inventory"], x["in_transit"],
-        x["adjust_rate"], x["expected_use"], p.buyer, p.edge_pos, share, edge_open, p.hub_buyers, x["reroute"],
-        x["blocked_share"], p.via, p.via_local, p.via_trader, p.n_traders, p.up, p.up_trader, p.firm_cap,
-        x["capacity_factor"])
-    if p.capped_any:
-        _cap_chinese_kernel(placed, trader_orders, cap, p.ceiling.at(t), p.capped, p.alt, p.alt_sup, p.alt_pos,
-                            p.dcn, p.dcn_pos, p.vcn, p.vcn_pos, p.cut, p.cut_pos, p.via, p.via_trader, p.up,
-                            p.up_trader, share, edge_open)
-    shipped, shipped_cn, spot, production, transshipped, cn_out, ship_all, cn_ship, ratio, ratio_cn = _clear_kernel(
-        placed, trader_orders, cap, desired, p.order_key, p.up, p.up_trader, p.up_sup, p.fill_key, p.via_cn_target,
-        p.made_key, p.be_key, p.lead_key, p.be_cn, p.leads, t, x["ring"], x["ring_cn"], p.spot_lead, x["in_transit"],
-        p.com, x["pos_controlled"], p.capped, p.cn_pool, p.cn_pool_com, p.other_pool, p.other_pool_com, p.buyer,
-        p.outside_pos, p.r0, p.u0)
-
-    # China's export revenue and world share; prices
+    fx, calm = p.market, p.market.calm
+    demand, ship = market_week(SimpleNamespace(required=np.empty(p.n_pos), **x))
+    orders = MarketOrders(*_orders_kernel(fx.orders, demand))
+    if fx.capped_any:
+        _cap_chinese_kernel(fx.ceiling, orders, fx.ceiling_path.at(t), demand.share, demand.edge_open)
+    c = MarketCleared(*_clear_kernel(fx.clear, ship, orders, t))
     price, price_cn = x["price"], x["price_cn"]
-    cn_export = float((cn_out * price_cn).sum())
-    value_all = (ship_all * price).sum()
-    value_cn = (cn_ship * price).sum()
-    cn_world = float(value_cn / value_all) if value_all > 0 else p.cn_world_share0
-    target = p.p0 * np.power(ratio, p.flex)
-    target_cn = p.p0_cn * np.power(ratio_cn, p.flex)
-    _price_kernel(price, target, p.lo, p.hi, p.adjust)
-    _price_kernel(price_cn, target_cn, p.lo_cn, p.hi_cn, p.adjust)
+    cn_export, cn_world = china_sales(calm, c, price, price_cn)
+    target, target_cn = price_targets(calm, c)
+    _price_kernel(price, target, calm.lo, calm.hi, calm.adjust)
+    _price_kernel(price_cn, target_cn, calm.lo_cn, calm.hi_cn, calm.adjust)
 
-    o = p.out
-    firm_loss, loss, jobs = _output_kernel(required, use, o.pos, o.criticality, o.firms, o.starts, p.va, o.multiplier,
-                                           o.firm_country, p.target, trade_ban_share, o.gdp, o.employment,
-                                           o.elasticity)
-    return {"desired": desired, "shipped": shipped, "shipped_cn": shipped_cn, "spot": spot,
-            "production_t": production, "transshipped": transshipped, "price": price, "price_cn": price_cn,
+    firm_loss, loss, jobs = _output_kernel(p.output, demand.required, use, float(trade_ban_share))
+    return {"desired": orders.desired, "shipped": c.shipped, "shipped_cn": c.shipped_cn, "spot": c.spot,
+            "production_t": c.production, "transshipped": c.transshipped, "price": price, "price_cn": price_cn,
             "ring": x["ring"], "ring_cn": x["ring_cn"], "cn_export_usd": cn_export, "cn_world_share": cn_world,
             "firm_output_loss_share": firm_loss, "output_loss": loss, "jobs_lost": jobs}
 

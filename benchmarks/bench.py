@@ -39,7 +39,6 @@ from mesa.examples.basic.boltzmann_wealth_model.model import BoltzmannScenario
 
 from benchmarks import bare, sweep
 from simulation.config import load_config
-from simulation.mechanisms.base import Mechanism
 from simulation.model import CoercionModel
 from simulation.population import build_economy
 from simulation.provenance import environment
@@ -127,14 +126,15 @@ def versus_bare(quick: bool) -> dict:
     model = CoercionModel(cfg)  # the same trajectory again, now with the market's inputs captured
     plan = bare.prepare(model)
     s, seen = model.state, {}
-    market_step = model.market.step
+    market = model.mechanisms["market"]
+    market_step = market.step
 
-    def hooked():
+    def hooked(t):
         seen["x"] = {name: np.array(getattr(s, name), copy=True) for name in bare.INPUTS}
-        market_step()
+        market_step(t)
         seen["out"] = {name: np.array(getattr(s, name), copy=True) for name in bare.MARKET_OUTPUTS}
 
-    model.market.step = hooked
+    market.step = hooked
     kernel_s, worst = 0.0, 0.0
     for _ in range(cfg.n_steps):
         t = model.t
@@ -144,7 +144,7 @@ def versus_bare(quick: bool) -> dict:
         for _ in range(reps):
             x = {k: v.copy() for k, v in seen["x"].items()}
             t0 = clock()
-            got = bare.clear(plan, x, t, s.use, model.trade_ban_loss_share)
+            got = bare.clear(plan, x, t, s.use, model.signals.trade_ban_loss_share)
             best = min(best, clock() - t0)
         kernel_s += best
         worst = max(worst, bare.compare(got, want))
@@ -161,14 +161,14 @@ def breakdown(quick: bool) -> dict[str, float]:
     for _ in range(1 if quick else 3):
         model = CoercionModel(cfg)
         spent: dict[str, float] = {}
-        parts = {k: v for k, v in vars(model).items() if isinstance(v, Mechanism)} | {"recorder": model.recorder}
+        parts = {**model.mechanisms, "recorder": model.recorder}
         for name, part in parts.items():
             method = "record" if name == "recorder" else "step"
             inner = getattr(part, method)
 
-            def timed(inner=inner, name=name, spent=spent):
+            def timed(t, inner=inner, name=name, spent=spent):
                 t0 = clock()
-                inner()
+                inner(t)
                 spent[name] = spent.get(name, 0.0) + clock() - t0
 
             setattr(part, method, timed)

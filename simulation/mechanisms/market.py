@@ -25,11 +25,188 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from simulation.kernels import kernel, maximum, minimum, span
-from simulation.mechanisms.base import Context, Mechanism, ceiling_path, position_ceilings
+from simulation.kernels import implementation, kernel, maximum, minimum, span
+from simulation.mechanisms.base import Context, Mechanism, SettledPath, ceiling_path, position_ceilings
 from simulation.population import POS_TRADER, PRODUCER
+
+# Fixed bundles: one per kernel, each with only what that kernel reads (numba types every array of
+# a bundle at every call, so a bundle carries no more than its kernel needs). Index arrays are
+# unsigned, 16-bit when they fit; keys past the end of a range are spare bins for the edges they
+# do not apply to. The arrays are gathered once by ``Market._index``.
+
+
+class OrderFixed(NamedTuple):
+    """What the orders kernel reads that never changes."""
+
+    base_use: np.ndarray  # per position, t/week at full output
+    firm_cap: np.ndarray  # per firm, nominal capacity t/week
+    buyer: np.ndarray  # per position: not a trader
+    edge_pos: np.ndarray  # per edge, the position ordering on it
+    hub_buyers: np.ndarray  # positions with hub (trader) suppliers
+    via: np.ndarray  # buyer <- trader edges
+    via_local: np.ndarray  # each via edge's buyer, as a place in ``hub_buyers``
+    via_trader: np.ndarray  # each via edge's trader, numbered 0..n_traders-1
+    n_traders: int
+    up: np.ndarray  # trader <- producer edges
+    up_trader: np.ndarray  # their trader, numbered 0..n_traders-1
+
+
+class CeilingFixed(NamedTuple):
+    """What the dependence-ceiling kernel reads that never changes."""
+
+    capped: np.ndarray  # per position: under a dependence ceiling
+    alt: np.ndarray  # producer edges of non-Chinese origin
+    alt_sup: np.ndarray  # their producer
+    alt_pos: np.ndarray  # their position
+    dcn: np.ndarray  # buyer <- Chinese producer edges
+    dcn_pos: np.ndarray
+    vcn: np.ndarray  # buyer <- trader edges of Chinese origin
+    vcn_pos: np.ndarray
+    cut: np.ndarray  # the edges a ceiling cuts (dcn and vcn)
+    cut_pos: np.ndarray
+    via: np.ndarray  # as in :class:`OrderFixed`
+    via_trader: np.ndarray
+    up: np.ndarray
+    up_trader: np.ndarray
+
+
+class ClearFixed(NamedTuple):
+    """What the clearing kernel reads that never changes."""
+
+    com: np.ndarray  # per position, its commodity
+    buyer: np.ndarray  # per position: not a trader
+    outside: np.ndarray  # per position: a buyer outside China
+    capped: np.ndarray  # per position: under a dependence ceiling
+    up: np.ndarray  # trader <- producer edges
+    up_trader: np.ndarray  # their trader, numbered 0..n_traders-1
+    up_sup: np.ndarray  # their producer
+    order_key: np.ndarray  # per edge, the producer whose orders it adds to (n_firms: none)
+    fill_key: np.ndarray  # per edge, its fill: a producer's, n_firms + a trader's, or none (0)
+    made_key: np.ndarray  # per edge, the commodity a producer makes (n_com: none)
+    via_cn: np.ndarray  # per edge: buyer <- trader of Chinese origin (transshipped)
+    be_key: np.ndarray  # per edge, the buyer position it delivers to (n_pos: trader <- producer)
+    lead_key: np.ndarray  # per edge, its (lead, position) pipeline bin (n_leads * n_pos: none)
+    be_cn: np.ndarray  # buyer edges of Chinese origin
+    leads: np.ndarray  # the distinct lead times of buyer edges, weeks
+    spot_lead: int  # weeks
+    n_com: int  # commodities
+    cn_pool: np.ndarray  # Chinese producers (the first spot pool)
+    cn_pool_com: np.ndarray  # their commodities
+    other_pool: np.ndarray  # the other producers (the second spot pool)
+    other_pool_com: np.ndarray
+    r0: np.ndarray  # per commodity, the calm tightness of the outside market
+    u0: np.ndarray  # per commodity, the calm utilization of Chinese capacity
+
+
+class MarketCalm(NamedTuple):
+    """The market's calm prices and price bounds per commodity, and China's calm world share."""
+
+    p0: np.ndarray  # calm price outside China
+    p0_cn: np.ndarray  # calm price inside China
+    flex: np.ndarray  # price flexibility
+    adjust: np.ndarray  # share of the gap to the target price closed per week
+    lo: np.ndarray  # price bounds outside China
+    hi: np.ndarray
+    lo_cn: np.ndarray  # price bounds inside China
+    hi_cn: np.ndarray
+    cn_world_share0: float  # China's calm share of world shipments by value
+
+
+class MarketFixed(NamedTuple):
+    """Everything fixed the market's step reads: the kernels' bundles, the calm references, and
+    the dependence ceilings (whether any, and their path over the weeks)."""
+
+    orders: OrderFixed
+    ceiling: CeilingFixed
+    clear: ClearFixed
+    calm: MarketCalm
+    capped_any: bool
+    ceiling_path: SettledPath
+
+
+class OrderWeek(NamedTuple):
+    """This week's state arrays the orders kernel reads (and ``required``, which it writes)."""
+
+    intensity: np.ndarray
+    required: np.ndarray  # written: this week's need at full output
+    stock_target: np.ndarray
+    pipe_target: np.ndarray
+    inventory: np.ndarray
+    in_transit: np.ndarray
+    adjust_rate: np.ndarray
+    expected_use: np.ndarray
+    share: np.ndarray  # per edge
+    edge_open: np.ndarray
+    reroute: np.ndarray
+    blocked_share: np.ndarray
+    capacity_factor: np.ndarray
+
+
+class ShipWeek(NamedTuple):
+    """This week's state arrays the clearing kernel reads or updates."""
+
+    pos_controlled: np.ndarray
+    ring: np.ndarray  # updated: deliveries enter their lead's slot
+    ring_cn: np.ndarray
+    in_transit: np.ndarray  # updated: shipments are added
+
+
+class MarketOrders(NamedTuple):
+    """This week's orders (:func:`_orders_kernel`); the ceilings cut ``placed`` and ``trader_orders``."""
+
+    desired: np.ndarray  # per position
+    placed: np.ndarray  # per edge
+    trader_orders: np.ndarray  # per trader
+    cap: np.ndarray  # per firm, capacity this week
+
+
+class MarketCleared(NamedTuple):
+    """This week's clearing (:func:`_clear_kernel`)."""
+
+    shipped: np.ndarray  # per position
+    shipped_cn: np.ndarray  # its Chinese-origin part
+    spot: np.ndarray  # per position
+    production: np.ndarray  # per commodity
+    transshipped: np.ndarray  # per edge
+    cn_out: np.ndarray  # per commodity, China's shipments to outside buyers
+    ship_all: np.ndarray  # per commodity, shipments to buyers
+    cn_ship: np.ndarray  # their Chinese-origin part
+    ratio: np.ndarray  # the outside market's tightness over its calm value
+    ratio_cn: np.ndarray  # Chinese utilization over its calm value
+
+
+def market_week(s) -> tuple[OrderWeek, ShipWeek]:
+    """The market kernels' weekly bundles from the state ``s`` (or anything with its attributes)."""
+    return (OrderWeek(intensity=s.intensity, required=s.required, stock_target=s.stock_target,
+                      pipe_target=s.pipe_target, inventory=s.inventory, in_transit=s.in_transit,
+                      adjust_rate=s.adjust_rate, expected_use=s.expected_use, share=s.edge_share,
+                      edge_open=s.edge_open, reroute=s.reroute, blocked_share=s.blocked_share,
+                      capacity_factor=s.capacity_factor),
+            ShipWeek(pos_controlled=s.pos_controlled, ring=s.ring, ring_cn=s.ring_cn, in_transit=s.in_transit))
+
+
+def china_sales(calm: MarketCalm, c: MarketCleared, price: np.ndarray, price_cn: np.ndarray) -> tuple[float, float]:
+    """China's export revenue at inside prices and its world market share by value (for its
+    escalation calculus; the calm share when nothing is shipped)."""
+    cn_export_usd = float((c.cn_out * price_cn).sum())
+    value_all = (c.ship_all * price).sum()
+    value_cn = (c.cn_ship * price).sum()
+    return cn_export_usd, float(value_cn / value_all) if value_all > 0 else calm.cn_world_share0
+
+
+def price_targets(calm: MarketCalm, c: MarketCleared) -> tuple[np.ndarray, np.ndarray]:
+    """The target prices outside and inside China: the calm prices times the ratios to the power
+    of the price flexibility."""
+    return calm.p0 * np.power(c.ratio, calm.flex), calm.p0_cn * np.power(c.ratio_cn, calm.flex)
+
+
+def _pick(bundle: type, arrays: dict):
+    """The fields of ``bundle`` from ``arrays`` (a name -> value dict)."""
+    return bundle(**{name: arrays[name] for name in bundle._fields})
 
 
 class Market(Mechanism):
@@ -40,8 +217,6 @@ class Market(Mechanism):
     def __init__(self, ctx: Context):
         super().__init__(ctx)
         e, cfg = self.eco, self.config
-        n_com = len(e.commodities)
-        self.n_com = n_com
         self.buyer = e.pos_kind != POS_TRADER
         sup_kind = e.firm_kind[e.edge_supplier]
         self.prod_edge = sup_kind == PRODUCER
@@ -51,98 +226,89 @@ class Market(Mechanism):
         tp = np.flatnonzero(e.pos_kind == POS_TRADER)
         trader_pos[e.pos_firm[tp]] = tp
         self.via_trader_pos = trader_pos[e.edge_supplier[self.via_edge]]
-        self.producer = e.firm_kind == PRODUCER
-        self.cn_producer = self.producer & (e.firm_country == e.coercer)
-        self.noncn_producer = self.producer & (e.firm_country != e.coercer)
+        producer = e.firm_kind == PRODUCER
+        self.cn_producer = producer & (e.firm_country == e.coercer)
+        self.noncn_producer = producer & (e.firm_country != e.coercer)
         self.edge_cn = e.edge_origin == e.coercer
         self.outside_pos = self.buyer & (e.pos_country != e.coercer)
-        self.leads = _distinct(e.edge_lead[~self.up_edge])
-        self.spot_lead = cfg.world.market.spot_lead_weeks
-        coms = [cfg.world.commodities[c] for c in e.commodities]
-        self.p0, self.p0_cn = e.price0, e.price0_cn
-        self.flex = np.array([c.price_flexibility for c in coms])
-        self.adjust = np.array([c.price_adjustment_share_per_week for c in coms])
-        self.cap_multiple = np.array([c.price_cap_multiple for c in coms])
         # hard dependence ceilings (the state caps Chinese-origin receipts of its firms)
-        self.ceiling_final, self.ceiling_end = position_ceilings(e, cfg)
-        self.capped = ~np.isnan(self.ceiling_final)
-        self.direct_cn = self.prod_edge & self.edge_cn & ~self.up_edge
-        self.via_cn_target = self.via_edge & self.edge_cn
-        self._index()
-        self._calm_reference()
+        final, end = position_ceilings(e, cfg)
+        self.capped = ~np.isnan(final)
+        arrays = self._index()
+        calm, arrays["r0"], arrays["u0"] = self._calm()
+        self.fixed = MarketFixed(orders=_pick(OrderFixed, arrays), ceiling=_pick(CeilingFixed, arrays),
+                                 clear=_pick(ClearFixed, arrays), calm=calm, capped_any=bool(self.capped.any()),
+                                 ceiling_path=ceiling_path(final, end))
+        self._orders = implementation(_orders_kernel, orders_reference)
+        self._cap_chinese = implementation(_cap_chinese_kernel, cap_chinese_reference)
+        self._clear = implementation(_clear_kernel, clear_reference)
+        self._price = implementation(_price_kernel, price_reference)
 
-    def _index(self) -> None:
-        """Every fixed subset and per-edge key the kernels read, gathered once as unsigned
-        integers, 16-bit when they fit (numba indexes with unsigned integers without testing
-        for negative indices, and small ones halve the memory the weekly loops sweep)."""
-        e = self.eco
+    def _index(self) -> dict:
+        """Every fixed subset and per-edge key the kernels read, by bundle field name, gathered once
+        as unsigned integers, 16-bit when they fit (numba indexes with unsigned integers without
+        testing for negative indices, and small ones halve the memory the weekly loops sweep)."""
+        e, cfg = self.eco, self.config
         pos = e.edge_pos.astype(np.intp)
         sup = e.edge_supplier.astype(np.intp)
         firm_com = e.firm_commodity.astype(np.intp)
-        n_pos, n_firms, n_com = e.n_pos, e.n_firms, self.n_com
-        bound = max(e.n_edges, (len(self.leads) + 1) * n_pos, n_firms + n_pos + 1)  # above every index and key
+        n_pos, n_firms, n_com = e.n_pos, e.n_firms, len(e.commodities)
+        leads = _distinct(e.edge_lead[~self.up_edge])
+        bound = max(e.n_edges, (len(leads) + 1) * n_pos, n_firms + n_pos + 1)  # above every index and key
         ix = np.uint16 if bound < 2**16 else np.uint32
-        self._edge_pos = pos.astype(ix)
-        self._com = e.pos_commodity.astype(ix)
-        self._base_use = e.pos_base_use_t
-        self._firm_cap = e.firm_capacity_t
         via = np.flatnonzero(self.via_edge)
         # positions with hub suppliers, and each via edge's place among them
         hub = np.flatnonzero(np.bincount(pos[via], minlength=n_pos))
-        self._via, self._hub_buyers = via.astype(ix), hub.astype(ix)
-        self._via_local = np.searchsorted(hub, pos[via]).astype(ix)
         # traders' pass-through positions, numbered 0..n_traders-1
         traders = np.flatnonzero(e.pos_kind == POS_TRADER)
         local = np.zeros(n_pos, np.intp)
         local[traders] = np.arange(len(traders))
-        self._n_traders = len(traders)
         via_trader = local[self.via_trader_pos]
-        self._via_trader = via_trader.astype(ix)
         up = np.flatnonzero(self.up_edge)
-        self._up, self._up_trader, self._up_sup = up.astype(ix), local[pos[up]].astype(ix), sup[up].astype(ix)
         # per edge: its supplier's orders (producers; a spare bin for the rest), its fill (a
         # producer's, or the trader's for via edges; 0 for none), the commodity produced (a
         # spare bin for none)
         pe = np.flatnonzero(self.prod_edge)
         order_key = np.full(e.n_edges, n_firms, ix)
         order_key[pe] = sup[pe]
-        fill_key = np.full(e.n_edges, n_firms + self._n_traders, ix)
+        fill_key = np.full(e.n_edges, n_firms + len(traders), ix)
         fill_key[pe] = sup[pe]
         fill_key[via] = n_firms + via_trader
         made_key = np.full(e.n_edges, n_com, ix)
         made_key[pe] = firm_com[sup[pe]]
-        self._order_key, self._fill_key, self._made_key = order_key, fill_key, made_key
         # per edge: the buyer position it delivers to and its (lead, position) pipeline bin (past
         # the end: none, for trader <- producer edges); the buyer edges of Chinese origin
         be = ~self.up_edge
-        lead_no = np.zeros(int(self.leads.max(initial=0)) + 1, np.intp)
-        lead_no[self.leads] = np.arange(len(self.leads))
-        self._be_key = np.where(be, pos, n_pos).astype(ix)
-        self._lead_key = np.full(e.n_edges, len(self.leads) * n_pos, ix)
-        self._lead_key[be] = lead_no[e.edge_lead[be]] * n_pos + pos[be]
-        self._be_cn = np.flatnonzero(be & self.edge_cn).astype(ix)
-        self._leads = self.leads.astype(ix)
+        lead_no = np.zeros(int(leads.max(initial=0)) + 1, np.intp)
+        lead_no[leads] = np.arange(len(leads))
+        lead_key = np.full(e.n_edges, len(leads) * n_pos, ix)
+        lead_key[be] = lead_no[e.edge_lead[be]] * n_pos + pos[be]
         cn_pool, other_pool = np.flatnonzero(self.cn_producer), np.flatnonzero(self.noncn_producer)
-        self._cn_pool, self._cn_pool_com = cn_pool.astype(ix), firm_com[cn_pool].astype(ix)
-        self._other_pool, self._other_pool_com = other_pool.astype(ix), firm_com[other_pool].astype(ix)
-        self._lo, self._hi = 0.2 * self.p0, self.cap_multiple * self.p0
-        self._lo_cn, self._hi_cn = 0.2 * self.p0_cn, self.cap_multiple * self.p0_cn
-        # dependence ceilings
-        self._capped_any = bool(self.capped.any())
+        # dependence ceilings: non-Chinese producer edges; Chinese-origin orders, direct and via traders
         alt = np.flatnonzero(self.prod_edge & ~self.edge_cn)
-        self._alt, self._alt_sup, self._alt_pos = alt.astype(ix), sup[alt].astype(ix), pos[alt].astype(ix)
-        dcn, vcn = np.flatnonzero(self.direct_cn), np.flatnonzero(self.via_cn_target)
-        self._dcn, self._dcn_pos = dcn.astype(ix), pos[dcn].astype(ix)
-        self._vcn, self._vcn_pos = vcn.astype(ix), pos[vcn].astype(ix)
-        cut = np.flatnonzero(self.direct_cn | self.via_cn_target)
-        self._cut, self._cut_pos = cut.astype(ix), pos[cut].astype(ix)
-        self._ceiling = ceiling_path(self.ceiling_final, self.ceiling_end)
+        direct_cn, via_cn = self.prod_edge & self.edge_cn & ~self.up_edge, self.via_edge & self.edge_cn
+        dcn, vcn, cut = np.flatnonzero(direct_cn), np.flatnonzero(via_cn), np.flatnonzero(direct_cn | via_cn)
+        return dict(
+            base_use=e.pos_base_use_t, firm_cap=e.firm_capacity_t, buyer=self.buyer, outside=self.outside_pos,
+            capped=self.capped, com=e.pos_commodity.astype(ix), edge_pos=pos.astype(ix), hub_buyers=hub.astype(ix),
+            via=via.astype(ix), via_local=np.searchsorted(hub, pos[via]).astype(ix), via_trader=via_trader.astype(ix),
+            n_traders=len(traders), up=up.astype(ix), up_trader=local[pos[up]].astype(ix), up_sup=sup[up].astype(ix),
+            order_key=order_key, fill_key=fill_key, made_key=made_key, via_cn=via_cn,
+            be_key=np.where(be, pos, n_pos).astype(ix), lead_key=lead_key,
+            be_cn=np.flatnonzero(be & self.edge_cn).astype(ix), leads=leads.astype(ix),
+            spot_lead=int(cfg.world.market.spot_lead_weeks), n_com=n_com, cn_pool=cn_pool.astype(ix),
+            cn_pool_com=firm_com[cn_pool].astype(ix), other_pool=other_pool.astype(ix),
+            other_pool_com=firm_com[other_pool].astype(ix),
+            alt=alt.astype(ix), alt_sup=sup[alt].astype(ix), alt_pos=pos[alt].astype(ix),
+            dcn=dcn.astype(ix), dcn_pos=pos[dcn].astype(ix), vcn=vcn.astype(ix), vcn_pos=pos[vcn].astype(ix),
+            cut=cut.astype(ix), cut_pos=pos[cut].astype(ix))
 
-    def _calm_reference(self) -> None:
-        """Calm reference ratios from the initial sourcing (steady state: desired = use); China's
-        calm export revenue and world share are published in the signals."""
-        e = self.eco
-        n_com = self.n_com
+    def _calm(self) -> tuple[MarketCalm, np.ndarray, np.ndarray]:
+        """Calm prices and their bounds, and the calm reference ratios ``r0``, ``u0`` from the initial
+        sourcing (steady state: desired = use); China's calm export revenue and world share are
+        published in the signals."""
+        e, cfg = self.eco, self.config
+        n_com = len(e.commodities)
         cap = e.firm_capacity_t * self.state.capacity_factor
         cap_noncn = np.bincount(e.firm_commodity[self.noncn_producer], cap[self.noncn_producer], minlength=n_com)
         cap_cn = np.bincount(e.firm_commodity[self.cn_producer], cap[self.cn_producer], minlength=n_com)
@@ -156,49 +322,39 @@ class Market(Mechanism):
         out_e &= ~self.up_edge
         d_out0 = np.bincount(e.pos_commodity[self.outside_pos], use[self.outside_pos], minlength=n_com)
         cn_out0 = np.bincount(com_e[out_e], flow[out_e], minlength=n_com)
-        self.r0 = _safe_div(d_out0, cap_noncn + cn_out0, 1.0)
         cn_all0 = np.bincount(com_e[self.prod_edge & self.edge_cn], flow[self.prod_edge & self.edge_cn],
                               minlength=n_com)
-        self.u0 = _safe_div(cn_all0, cap_cn, 1.0)
-        self.signals.cn_export0_usd = float((cn_out0 * self.p0_cn).sum())
+        p0, p0_cn = e.price0, e.price0_cn
+        self.signals.cn_export0_usd = float((cn_out0 * p0_cn).sum())
         buyer_e = ~self.up_edge
         all0 = np.bincount(com_e[buyer_e], flow[buyer_e], minlength=n_com)
-        self.signals.cn_world_share0 = float((cn_all0 * self.p0).sum() / max((all0 * self.p0).sum(), 1e-12))
+        self.signals.cn_world_share0 = float((cn_all0 * p0).sum() / max((all0 * p0).sum(), 1e-12))
+        coms = [cfg.world.commodities[c] for c in e.commodities]
+        cap_multiple = np.array([c.price_cap_multiple for c in coms])
+        calm = MarketCalm(
+            p0=p0, p0_cn=p0_cn, flex=np.array([c.price_flexibility for c in coms]),
+            adjust=np.array([c.price_adjustment_share_per_week for c in coms]),
+            lo=0.2 * p0, hi=cap_multiple * p0, lo_cn=0.2 * p0_cn, hi_cn=cap_multiple * p0_cn,
+            cn_world_share0=self.signals.cn_world_share0)
+        return calm, _safe_div(d_out0, cap_noncn + cn_out0, 1.0), _safe_div(cn_all0, cap_cn, 1.0)
 
     def step(self, t: int) -> None:
-        s = self.state
+        s, fx = self.state, self.fixed
+        demand, ship = market_week(s)
         # orders, rerouting through hubs, traders' pass-through; the dependence ceilings cut them
-        desired, placed, trader_orders, cap = _orders_kernel(
-            self._base_use, s.intensity, s.required, s.stock_target, s.pipe_target, s.inventory, s.in_transit,
-            s.adjust_rate, s.expected_use, self.buyer, self._edge_pos, s.edge_share, s.edge_open, self._hub_buyers,
-            s.reroute, s.blocked_share, self._via, self._via_local, self._via_trader, self._n_traders, self._up,
-            self._up_trader, self._firm_cap, s.capacity_factor)
-        if self._capped_any:
-            _cap_chinese_kernel(placed, trader_orders, cap, self._ceiling.at(t), self.capped, self._alt,
-                                self._alt_sup, self._alt_pos, self._dcn, self._dcn_pos, self._vcn, self._vcn_pos,
-                                self._cut, self._cut_pos, self._via, self._via_trader, self._up, self._up_trader,
-                                s.edge_share, s.edge_open)
+        orders = MarketOrders(*self._orders(fx.orders, demand))
+        if fx.capped_any:
+            self._cap_chinese(fx.ceiling, orders, fx.ceiling_path.at(t), s.edge_share, s.edge_open)
         # allocation, deliveries, spot market, shipment into the pipelines
-        (s.shipped, s.shipped_cn, s.spot, s.production_t, s.transshipped,
-         cn_out, ship_all, cn_ship, ratio, ratio_cn) = _clear_kernel(
-            placed, trader_orders, cap, desired, self._order_key, self._up, self._up_trader, self._up_sup,
-            self._fill_key, self.via_cn_target, self._made_key, self._be_key, self._lead_key, self._be_cn,
-            self._leads, t, s.ring, s.ring_cn, self.spot_lead, s.in_transit, self._com, s.pos_controlled, self.capped,
-            self._cn_pool, self._cn_pool_com, self._other_pool, self._other_pool_com, self.buyer, self.outside_pos,
-            self.r0, self.u0)
-        s.desired = desired
-
-        # China's export revenue and world market share (for its escalation calculus)
-        s.cn_export_usd = float((cn_out * s.price_cn).sum())
-        value_all = (ship_all * s.price).sum()
-        value_cn = (cn_ship * s.price).sum()
-        s.cn_world_share = float(value_cn / value_all) if value_all > 0 else self.signals.cn_world_share0
-
-        # prices
-        target = self.p0 * np.power(ratio, self.flex)
-        target_cn = self.p0_cn * np.power(ratio_cn, self.flex)
-        _price_kernel(s.price, target, self._lo, self._hi, self.adjust)
-        _price_kernel(s.price_cn, target_cn, self._lo_cn, self._hi_cn, self.adjust)
+        c = MarketCleared(*self._clear(fx.clear, ship, orders, t))
+        s.desired, s.shipped, s.shipped_cn, s.spot = orders.desired, c.shipped, c.shipped_cn, c.spot
+        s.production_t, s.transshipped = c.production, c.transshipped
+        # China's export revenue and world market share (for its escalation calculus); prices
+        calm = fx.calm
+        s.cn_export_usd, s.cn_world_share = china_sales(calm, c, s.price, s.price_cn)
+        target, target_cn = price_targets(calm, c)
+        self._price(s.price, target, calm.lo, calm.hi, calm.adjust)
+        self._price(s.price_cn, target_cn, calm.lo_cn, calm.hi_cn, calm.adjust)
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
@@ -207,6 +363,7 @@ def _distinct(values: np.ndarray) -> np.ndarray:
 
 
 def _safe_div(a, b, default: float):
+    """``a / b`` where ``b > 0``, else ``default``, as floats."""
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     out = np.full(np.broadcast(a, b).shape, default, dtype=float)
@@ -214,17 +371,24 @@ def _safe_div(a, b, default: float):
     return out
 
 
+# ------------------------------------------------------------------ orders
 @kernel
-def _orders_kernel(base_use, intensity, required, stock_target, pipe_target, inventory, in_transit, adjust_rate,
-                   expected_use, buyer, edge_pos, share, edge_open, hub, reroute, blocked_share, via, via_local,
-                   via_trader, n_traders, up, up_trader, firm_cap, capacity_factor):
-    """This week's need at full output (into ``required``), the order-up-to purchases of every
+def _orders_kernel(fx, wk):
+    """This week's need at full output (into ``wk.required``), the order-up-to purchases of every
     position, the orders placed on every edge (a hub buyer's rerouted orders added to its
-    via edges, split by share), the orders traders pass upstream, and producers' capacity.
+    via edges, split by share), the orders traders pass upstream, and producers' capacity
+    (:func:`orders_reference` in numpy).
 
     Returns:
-        (desired per position, placed per edge, orders per trader, capacity per firm)
+        (desired per position, placed per edge, orders per trader, capacity per firm): a
+        :class:`MarketOrders`
     """
+    base_use, buyer, edge_pos, hub, via = fx.base_use, fx.buyer, fx.edge_pos, fx.hub_buyers, fx.via
+    via_local, via_trader, up, up_trader, firm_cap = fx.via_local, fx.via_trader, fx.up, fx.up_trader, fx.firm_cap
+    required, intensity, inventory, in_transit = wk.required, wk.intensity, wk.inventory, wk.in_transit
+    stock_target, pipe_target, adjust_rate = wk.stock_target, wk.pipe_target, wk.adjust_rate
+    expected_use = wk.expected_use
+    share, edge_open, reroute, blocked_share = wk.share, wk.edge_open, wk.reroute, wk.blocked_share
     n_pos = len(base_use)
     desired = np.empty(n_pos)
     for p in range(n_pos):
@@ -243,7 +407,7 @@ def _orders_kernel(base_use, intensity, required, stock_target, pipe_target, inv
         p = hub[h]
         rerouted = reroute[p] * blocked_share[p] * desired[p]
         extra[h] = rerouted / via_share[h] if via_share[h] > 1e-12 else 0.0
-    trader_orders = np.zeros(n_traders)
+    trader_orders = np.zeros(fx.n_traders)
     for j in range(len(via)):
         i = via[j]
         placed[i] += extra[via_local[j]] * share[i]
@@ -253,26 +417,50 @@ def _orders_kernel(base_use, intensity, required, stock_target, pipe_target, inv
         placed[i] = trader_orders[up_trader[j]] * share[i] * edge_open[i]
     cap = np.empty(len(firm_cap))
     for f in range(len(firm_cap)):
-        cap[f] = firm_cap[f] * capacity_factor[f]
+        cap[f] = firm_cap[f] * wk.capacity_factor[f]
     return desired, placed, trader_orders, cap
 
 
+def orders_reference(fx: OrderFixed, wk: OrderWeek):
+    """:func:`_orders_kernel` in numpy."""
+    wk.required[:] = fx.base_use * wk.intensity
+    want = (((wk.stock_target + wk.pipe_target) - wk.inventory) - wk.in_transit) * wk.adjust_rate
+    desired = np.where(fx.buyer, np.maximum(want + wk.expected_use, 0.0), 0.0)
+    share, edge_open, via, up = wk.share, wk.edge_open, fx.via, fx.up
+    placed = desired[fx.edge_pos] * share * edge_open
+    # a hub buyer's rerouted orders over its via edges, by share
+    via_share = np.bincount(fx.via_local, share[via], minlength=len(fx.hub_buyers))
+    hub = fx.hub_buyers
+    rerouted = wk.reroute[hub] * wk.blocked_share[hub] * desired[hub]
+    extra = np.zeros(len(hub))
+    np.divide(rerouted, via_share, out=extra, where=via_share > 1e-12)
+    placed[via] += extra[fx.via_local] * share[via]
+    trader_orders = np.bincount(fx.via_trader, placed[via], minlength=fx.n_traders)
+    placed[up] = trader_orders[fx.up_trader] * share[up] * edge_open[up]
+    return desired, placed, trader_orders, fx.firm_cap * wk.capacity_factor
+
+
+# ------------------------------------------------------------------ dependence ceilings
 @kernel
-def _cap_chinese_kernel(placed, trader_orders, cap, ceiling, capped, alt, alt_sup, alt_pos, dcn, dcn_pos, vcn,
-                        vcn_pos, cut, cut_pos, via, via_trader, up, up_trader, share, edge_open):
+def _cap_chinese_kernel(fx, orders, ceiling, share, edge_open):
     """Under a dependence ceiling c, Chinese-origin orders of a position may not exceed
     c / (1 - c) times what its non-Chinese suppliers deliver this week (their allocation
-    does not depend on Chinese orders, so it is computed first). Cuts ``placed`` in place,
-    and with it the orders traders pass upstream (``trader_orders``, also in place: their
-    fill rate is what they receive over what they ordered after the cut)."""
+    does not depend on Chinese orders, so it is computed first). Cuts ``orders.placed`` in
+    place, and with it the orders traders pass upstream (``orders.trader_orders``, also in
+    place: their fill rate is what they receive over what they ordered after the cut)
+    (:func:`cap_chinese_reference` in numpy)."""
+    placed, trader_orders, cap = orders.placed, orders.trader_orders, orders.cap
+    capped, alt, alt_sup, alt_pos, dcn, dcn_pos = fx.capped, fx.alt, fx.alt_sup, fx.alt_pos, fx.dcn, fx.dcn_pos
+    vcn, vcn_pos, cut, cut_pos, via, via_trader = fx.vcn, fx.vcn_pos, fx.cut, fx.cut_pos, fx.via, fx.via_trader
+    up, up_trader = fx.up, fx.up_trader
     n_pos = len(capped)
-    orders = np.zeros(len(cap))
+    firm_orders = np.zeros(len(cap))
     for j in range(len(alt)):
-        orders[alt_sup[j]] += placed[alt[j]]
+        firm_orders[alt_sup[j]] += placed[alt[j]]
     got_alt = np.zeros(n_pos)
     for j in range(len(alt)):
         f = alt_sup[j]
-        fill = cap[f] / orders[f] if orders[f] > cap[f] else 1.0
+        fill = cap[f] / firm_orders[f] if firm_orders[f] > cap[f] else 1.0
         got_alt[alt_pos[j]] += placed[alt[j]] * fill
     direct = np.zeros(n_pos)
     for j in range(len(dcn)):
@@ -297,6 +485,30 @@ def _cap_chinese_kernel(placed, trader_orders, cap, ceiling, capped, alt, alt_su
         placed[i] = trader_orders[up_trader[j]] * share[i] * edge_open[i]
 
 
+def cap_chinese_reference(fx: CeilingFixed, orders: MarketOrders, ceiling: np.ndarray, share: np.ndarray,
+                          edge_open: np.ndarray):
+    """:func:`_cap_chinese_kernel` in numpy."""
+    placed, cap, alt, up = orders.placed, orders.cap, fx.alt, fx.up
+    n_pos = len(fx.capped)
+    firm_orders = np.bincount(fx.alt_sup, placed[alt], minlength=len(cap))
+    fill = np.ones(len(cap))
+    np.divide(cap, firm_orders, out=fill, where=firm_orders > cap)
+    got_alt = np.bincount(fx.alt_pos, placed[alt] * fill[fx.alt_sup], minlength=n_pos)
+    cn_orders = (np.bincount(fx.dcn_pos, placed[fx.dcn], minlength=n_pos)
+                 + np.bincount(fx.vcn_pos, placed[fx.vcn], minlength=n_pos))
+    below = ceiling < 1.0
+    allowed = np.full(n_pos, np.inf)
+    allowed[below] = ceiling[below] / np.maximum(1.0 - ceiling[below], 1e-12) * got_alt[below]
+    over = fx.capped & (cn_orders > allowed)
+    keep = np.ones(n_pos)
+    keep[over] = 0.0
+    np.divide(allowed, cn_orders, out=keep, where=over & (cn_orders > 0))
+    placed[fx.cut] *= keep[fx.cut_pos]
+    orders.trader_orders[:] = np.bincount(fx.via_trader, placed[fx.via], minlength=len(orders.trader_orders))
+    placed[up] = orders.trader_orders[fx.up_trader] * share[up] * edge_open[up]
+
+
+# ------------------------------------------------------------------ clearing
 @kernel
 def _pool_supply(spare, idx, idx_com, n_com):
     """The spare capacity of firms ``idx`` (commodities ``idx_com``) per commodity."""
@@ -320,40 +532,45 @@ def _pool_shares(supply, demand):
 
 
 @kernel
-def _clear_kernel(placed, trader_orders, cap, desired, order_key, up, up_trader, up_sup, fill_key, via_cn, made_key,
-                  be_key, lead_key, be_cn, leads, t, ring, ring_cn, spot_lead, in_transit, pos_com, pos_controlled,
-                  capped, cn_pool, cn_pool_com, other_pool, other_pool_com, buyer, outside, r0, u0):
-    """Pro-rata allocation by producers, then by traders; deliveries under contract into the
-    pipelines (``ring``, ``ring_cn``: the slot of each edge's lead); the two spot pools;
-    shipments (added to ``in_transit``); production, transshipment, and the sums the prices read.
-
-    Returns:
-        (shipped, shipped_cn, spot per position, production per commodity, transshipped
-        per edge, China's shipments to outside buyers, all and Chinese-origin shipments per
-        commodity, the ratios to their calm values of the outside market's tightness and of
-        Chinese utilization)
-    """
-    n_firms, n_tr, n_pos, n_com, n_leads = len(cap), len(trader_orders), len(desired), len(r0), len(leads)
-    orders = np.zeros(n_firms + 1)
+def _allocate(fx, orders):
+    """Pro-rata allocation by producers, then by traders: the fill of every producer, every
+    trader and none (0, last), and producers' spare capacity."""
+    placed, trader_orders, cap, order_key = orders.placed, orders.trader_orders, orders.cap, fx.order_key
+    up, up_trader, up_sup = fx.up, fx.up_trader, fx.up_sup
+    n_firms, n_tr = len(cap), len(trader_orders)
+    firm_orders = np.zeros(n_firms + 1)
     for i in range(len(placed)):
-        orders[order_key[i]] += placed[i]
+        firm_orders[order_key[i]] += placed[i]
     fills = np.empty(n_firms + n_tr + 1)  # producers', traders', none (0)
     spare = np.empty(n_firms)
     for f in range(n_firms):
-        fill = cap[f] / orders[f] if orders[f] > cap[f] else 1.0
+        fill = cap[f] / firm_orders[f] if firm_orders[f] > cap[f] else 1.0
         fills[f] = fill
-        spare[f] = maximum(cap[f] - orders[f] * fill, 0.0)
+        spare[f] = maximum(cap[f] - firm_orders[f] * fill, 0.0)
     trader_got = np.zeros(n_tr)
     for j in range(len(up)):
         trader_got[up_trader[j]] += placed[up[j]] * fills[up_sup[j]]
     for k in range(n_tr):
         fills[n_firms + k] = trader_got[k] / trader_orders[k] if trader_orders[k] > 0 else 0.0
     fills[n_firms + n_tr] = 0.0
+    return fills, spare
 
-    # deliveries: to buyers (all, and by lead for the pipelines; the keys past the end are
-    # spare bins for the rest), production, transshipment; then the Chinese-origin part
+
+@kernel
+def _deliver(fx, wk, placed, fills, t):
+    """Deliveries under contract: to buyers (all, and by lead into the pipelines ``wk.ring``,
+    ``wk.ring_cn``; the keys past the end are spare bins for the rest), production,
+    transshipment; then the Chinese-origin part.
+
+    Returns:
+        (transshipped per edge, made per commodity and a spare bin, delivered per position
+        and a spare bin, its Chinese-origin part per position)
+    """
+    fill_key, via_cn, made_key, be_key, lead_key = fx.fill_key, fx.via_cn, fx.made_key, fx.be_key, fx.lead_key
+    be_cn, leads, ring, ring_cn = fx.be_cn, fx.leads, wk.ring, wk.ring_cn
+    n_pos, n_leads = len(fx.com), len(leads)
     transshipped = np.empty(len(placed))
-    made = np.zeros(n_com + 1)
+    made = np.zeros(fx.n_com + 1)
     no_lead = n_leads * n_pos
     got, by_lead = np.zeros(n_pos + 1), np.zeros(no_lead + 1)
     for i in range(len(placed)):
@@ -374,29 +591,62 @@ def _clear_kernel(placed, trader_orders, cap, desired, order_key, up, up_trader,
         for p in range(n_pos):
             ring[slot, p] += by_lead[k * n_pos + p]
             ring_cn[slot, p] += by_lead_cn[k * n_pos + p]
+    return transshipped, made, got, got_cn
 
-    # spot market: China's spare capacity for uncontrolled buyers, then the rest for all (the
-    # two pools are disjoint: the first leaves the spare capacity of the second as it is)
-    supply_cn = _pool_supply(spare, cn_pool, cn_pool_com, n_com)
-    supply_other = _pool_supply(spare, other_pool, other_pool_com, n_com)
+
+@kernel
+def _spot(fx, wk, desired, got, spare):
+    """The spot market: China's spare capacity for uncontrolled buyers, then the rest for all (the
+    two pools are disjoint: the first leaves the spare capacity of the second as it is).
+
+    Returns:
+        (unmet per position, its part filled by China's pool, the share of the rest filled by
+        the other pool per commodity, tonnes supplied by each pool per commodity)
+    """
+    com, capped, pos_controlled, n_com = fx.com, fx.capped, wk.pos_controlled, fx.n_com
+    n_pos = len(desired)
+    supply_cn = _pool_supply(spare, fx.cn_pool, fx.cn_pool_com, n_com)
+    supply_other = _pool_supply(spare, fx.other_pool, fx.other_pool_com, n_com)
     unmet = np.empty(n_pos)
     demand = np.zeros(n_com)
     for p in range(n_pos):
         unmet[p] = maximum(desired[p] - got[p], 0.0)
-        demand[pos_com[p]] += unmet[p] * (not (pos_controlled[p] or capped[p]))
+        demand[com[p]] += unmet[p] * (not (pos_controlled[p] or capped[p]))
     fill_cn, used_cn, _ = _pool_shares(supply_cn, demand)
     spot_cn = np.empty(n_pos)
     demand = np.zeros(n_com)
     for p in range(n_pos):
-        spot_cn[p] = unmet[p] * (not (pos_controlled[p] or capped[p])) * fill_cn[pos_com[p]]
-        demand[pos_com[p]] += unmet[p] - spot_cn[p]
+        spot_cn[p] = unmet[p] * (not (pos_controlled[p] or capped[p])) * fill_cn[com[p]]
+        demand[com[p]] += unmet[p] - spot_cn[p]
     fill_other, used_other, _ = _pool_shares(supply_other, demand)
+    return unmet, spot_cn, fill_other, used_cn, used_other
+
+
+@kernel
+def _clear_kernel(fx, wk, orders, t):
+    """Pro-rata allocation by producers, then by traders; deliveries under contract into the
+    pipelines (``wk.ring``, ``wk.ring_cn``: the slot of each edge's lead); the two spot pools;
+    shipments (added to ``wk.in_transit``); production, transshipment, and the sums the prices
+    read (:func:`clear_reference` in numpy).
+
+    Returns:
+        (shipped, shipped_cn, spot per position, production per commodity, transshipped
+        per edge, China's shipments to outside buyers, all and Chinese-origin shipments per
+        commodity, the ratios to their calm values of the outside market's tightness and of
+        Chinese utilization): a :class:`MarketCleared`
+    """
+    com, buyer, outside, n_com, r0, u0 = fx.com, fx.buyer, fx.outside, fx.n_com, fx.r0, fx.u0
+    ring, ring_cn, in_transit, desired, cap = wk.ring, wk.ring_cn, wk.in_transit, orders.desired, orders.cap
+    n_pos = len(desired)
+    fills, spare = _allocate(fx, orders)
+    transshipped, made, got, got_cn = _deliver(fx, wk, orders.placed, fills, t)
+    unmet, spot_cn, fill_other, used_cn, used_other = _spot(fx, wk, desired, got, spare)
 
     # shipment; China's shipments and outside demand per commodity
-    slot = (t + spot_lead) % L
+    slot = (t + fx.spot_lead) % ring.shape[0]
     spot, shipped, shipped_cn = np.empty(n_pos), np.empty(n_pos), np.empty(n_pos)
     for p in range(n_pos):
-        spot[p] = spot_cn[p] + (unmet[p] - spot_cn[p]) * fill_other[pos_com[p]]
+        spot[p] = spot_cn[p] + (unmet[p] - spot_cn[p]) * fill_other[com[p]]
         ring[slot, p] += spot[p]
         ring_cn[slot, p] += spot_cn[p]
         shipped[p] = got[p] + spot[p]
@@ -406,7 +656,7 @@ def _clear_kernel(placed, trader_orders, cap, desired, order_key, up, up_trader,
     ship_all, cn_ship = np.zeros(n_com), np.zeros(n_com)
     for p in range(n_pos):
         if buyer[p]:
-            c = pos_com[p]
+            c = com[p]
             key = c if outside[p] else n_com
             cn_out[key] += shipped_cn[p]
             d_out[key] += desired[p]
@@ -415,8 +665,8 @@ def _clear_kernel(placed, trader_orders, cap, desired, order_key, up, up_trader,
     production = np.empty(n_com)
     for c in range(n_com):
         production[c] = made[c] + used_cn[c] + used_other[c]
-    cap_other = _pool_supply(cap, other_pool, other_pool_com, n_com)
-    cap_cn = _pool_supply(cap, cn_pool, cn_pool_com, n_com)
+    cap_other = _pool_supply(cap, fx.other_pool, fx.other_pool_com, n_com)
+    cap_cn = _pool_supply(cap, fx.cn_pool, fx.cn_pool_com, n_com)
     ratio, ratio_cn = np.empty(n_com), np.empty(n_com)
     for c in range(n_com):
         supply = cap_other[c] + cn_out[c]
@@ -428,10 +678,79 @@ def _clear_kernel(placed, trader_orders, cap, desired, order_key, up, up_trader,
             ratio_cn)
 
 
+def _pool_reference(supply: np.ndarray, demand: np.ndarray):
+    """:func:`_pool_shares` in numpy: the share of each request filled, the tonnes supplied."""
+    fill = np.zeros(len(supply))
+    np.divide(supply, demand, out=fill, where=demand > 0)
+    return np.minimum(1.0, fill), np.minimum(supply, demand)
+
+
+def clear_reference(fx: ClearFixed, wk: ShipWeek, orders: MarketOrders, t: int):
+    """:func:`_clear_kernel` in numpy."""
+    placed, trader_orders, cap, desired = orders.placed, orders.trader_orders, orders.cap, orders.desired
+    n_firms, n_pos, n_com, com = len(cap), len(desired), fx.n_com, fx.com
+    # allocation: producers pro rata, then traders pass on what they receive (fill 0: no supplier)
+    firm_orders = np.bincount(fx.order_key, placed, minlength=n_firms + 1)[:n_firms]
+    fill = np.ones(n_firms)
+    np.divide(cap, firm_orders, out=fill, where=firm_orders > cap)
+    spare = np.maximum(cap - firm_orders * fill, 0.0)
+    trader_got = np.bincount(fx.up_trader, placed[fx.up] * fill[fx.up_sup], minlength=len(trader_orders))
+    trader_fill = np.zeros(len(trader_orders))
+    np.divide(trader_got, trader_orders, out=trader_fill, where=trader_orders > 0)
+    # deliveries under contract, into the pipelines by lead
+    d = placed * np.concatenate([fill, trader_fill, [0.0]])[fx.fill_key]
+    transshipped = d * fx.via_cn
+    made = np.bincount(fx.made_key, d, minlength=n_com + 1)[:n_com]
+    got = np.bincount(fx.be_key, d, minlength=n_pos + 1)[:n_pos]
+    cn = fx.be_cn
+    got_cn = np.bincount(fx.be_key[cn], d[cn], minlength=n_pos)
+    n_bins = len(fx.leads) * n_pos
+    by_lead = np.bincount(fx.lead_key, d, minlength=n_bins + 1)[:n_bins].reshape(-1, n_pos)
+    by_lead_cn = np.bincount(fx.lead_key[cn], d[cn], minlength=n_bins).reshape(-1, n_pos)
+    L = wk.ring.shape[0]
+    for k, lead in enumerate(fx.leads):
+        wk.ring[(t + int(lead)) % L] += by_lead[k]
+        wk.ring_cn[(t + int(lead)) % L] += by_lead_cn[k]
+    # spot market: China's spare capacity for uncontrolled buyers, then the other pool for all
+    unmet = np.maximum(desired - got, 0.0)
+    free = ~(wk.pos_controlled | fx.capped)
+    fill_cn, used_cn = _pool_reference(np.bincount(fx.cn_pool_com, spare[fx.cn_pool], minlength=n_com),
+                                       np.bincount(com, unmet * free, minlength=n_com))
+    spot_cn = unmet * free * fill_cn[com]
+    fill_other, used_other = _pool_reference(np.bincount(fx.other_pool_com, spare[fx.other_pool], minlength=n_com),
+                                             np.bincount(com, unmet - spot_cn, minlength=n_com))
+    # shipment
+    spot = spot_cn + (unmet - spot_cn) * fill_other[com]
+    wk.ring[(t + fx.spot_lead) % L] += spot
+    wk.ring_cn[(t + fx.spot_lead) % L] += spot_cn
+    shipped, shipped_cn = got + spot, got_cn + spot_cn
+    wk.in_transit[:] += shipped
+    # sums over buyers: China's shipments to outside buyers and their demand, all shipments
+    b = fx.buyer
+    key = np.where(fx.outside, com, n_com)[b]
+    cn_out = np.bincount(key, shipped_cn[b], minlength=n_com + 1)[:n_com]
+    d_out = np.bincount(key, desired[b], minlength=n_com + 1)[:n_com]
+    ship_all = np.bincount(com[b], shipped[b], minlength=n_com)
+    cn_ship = np.bincount(com[b], shipped_cn[b], minlength=n_com)
+    supply = np.bincount(fx.other_pool_com, cap[fx.other_pool], minlength=n_com) + cn_out
+    cap_cn = np.bincount(fx.cn_pool_com, cap[fx.cn_pool], minlength=n_com)
+    tight, util = np.zeros(n_com), np.zeros(n_com)
+    np.divide(d_out, supply, out=tight, where=supply > 0)
+    np.divide(cn_ship, cap_cn, out=util, where=cap_cn > 0)
+    return (shipped, shipped_cn, spot, made + used_cn + used_other, transshipped, cn_out, ship_all, cn_ship,
+            _safe_div(tight, fx.r0, 1.0), _safe_div(util, fx.u0, 1.0))
+
+
+# ------------------------------------------------------------------ prices
 @kernel
 def _price_kernel(price, target, lo, hi, adjust):
-    """Each price closes the share ``adjust`` of its gap to ``target`` clipped to [lo, hi] (in place)."""
+    """Each price closes the share ``adjust`` of its gap to ``target`` clipped to [lo, hi] (in
+    place; :func:`price_reference` in numpy)."""
     for c in range(len(price)):
         clipped = minimum(maximum(target[c], lo[c]), hi[c])
         price[c] += adjust[c] * (clipped - price[c])
 
+
+def price_reference(price: np.ndarray, target: np.ndarray, lo: np.ndarray, hi: np.ndarray, adjust: np.ndarray):
+    """:func:`_price_kernel` in numpy."""
+    price += adjust * (np.minimum(np.maximum(target, lo), hi) - price)
