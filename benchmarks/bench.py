@@ -224,8 +224,96 @@ def _environment() -> dict:
             **environment(("mesa", "numpy", "pandas"), machine=True)}
 
 
+def _part_mesa(quick: bool, out: dict, checks: list) -> None:
+    print("1. default scenario vs Mesa's BoltzmannWealth ...", flush=True)
+    mine = default_scenario(quick)
+    mesa_rows = [boltzmann(size, quick) for size in BOLTZMANN]
+    out["vs_mesa"] = {"default_scenario": mine, "boltzmann": mesa_rows}
+    print(f"   default scenario: {mine['firms']:,} firms x {mine['steps']} weeks, {mine['step_ms']:.2f} ms/step, "
+          f"{mine['firm_steps_per_s']:,.0f} firm-steps/s")
+    for row in mesa_rows:
+        ratio = mine["firm_steps_per_s"] / row["agent_steps_per_s"]
+        row["ratio"] = ratio
+        print(f"   BoltzmannWealth {row['size']} (n={row['agents']:,}, {row['steps']} steps, {row['seeds']} seeds x "
+              f"{row['replications']}): {row['agent_steps_per_s']:,.0f} agent-steps/s")
+        checks.append(_check(f"firm-steps/s vs BoltzmannWealth {row['size']} agent-steps/s", ratio,
+                             f">= {TARGETS['vs_mesa']:g}x", ratio >= TARGETS["vs_mesa"]))
+
+
+def _part_bare(quick: bool, out: dict, checks: list) -> None:
+    print("2. full model step vs the bare market-and-output arithmetic ...", flush=True)
+    try:
+        vb = versus_bare(quick)
+    except Exception as exc:  # noqa: BLE001 - the market changed under bare.py: say so, go on
+        vb = {"available": False, "reason": f"{type(exc).__name__}: {exc}", "ratio": None}
+        print(f"   not available: {vb['reason']} (benchmarks/bare.py no longer fits the market)")
+    else:
+        print(f"   {vb['firms']:,} firms, {vb['positions']:,} positions, {vb['edges']:,} edges: model step "
+              f"{vb['model_step_ms']:.2f} ms, bare arithmetic {vb['bare_ms']:.2f} ms; bare reproduces the model: "
+              f"{'yes' if vb['bare_matches_model'] else 'NO -- update benchmarks/bare.py'} "
+              f"(max rel diff {vb['max_rel_diff']:.1e})")
+    vb["ms_per_step_by_mechanism"] = parts = breakdown(quick)
+    out["vs_bare"] = vb
+    print("   ms/step by mechanism: " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()))
+    if vb["ratio"] is not None:
+        # what is left of a week outside the mechanisms' own work: Mesa's step, the model's calls
+        rest = sum(v for k, v in parts.items() if k not in ("market", "output"))
+        vb["other_mechanisms_ms"] = rest
+        vb["outside_mechanisms_ms"] = vb["model_step_ms"] - sum(parts.values())
+        print(f"   of the model step: market + output {parts['market'] + parts['output']:.2f} ms, the other "
+              f"mechanisms and the recorder {rest:.2f} ms, outside them (Mesa, calls) "
+              f"{vb['outside_mechanisms_ms']:.2f} ms")
+    valid = vb["ratio"] is not None and vb["bare_matches_model"]
+    checks.append(_check("full model step / bare market+output arithmetic", vb["ratio"], f"<= {TARGETS['vs_bare']:g}x",
+                         vb["ratio"] <= TARGETS["vs_bare"] if valid else None))
+
+
+def _part_scaling(quick: bool, out: dict, checks: list) -> None:
+    print("3. scaling (one core) ...", flush=True)
+    sc = scaling(quick)
+    out["scaling"] = sc
+    print(f"   {'scale':>8} {'firms':>9} {'weeks':>5} {'build s':>8} {'run s':>8} {'total s':>8} {'us/firm-step':>13}")
+    for r in sc["rows"]:
+        print(f"   {r['scale']:>8} {r['firms']:>9,} {r['steps']:>5} {r['build_s']:>8.2f} {r['run_s']:>8.2f} "
+              f"{r['total_s']:>8.2f} {r['us_per_firm_step']:>13.3f}")
+    lo, hi = TARGETS["slope"]
+    checks.append(_check("run time vs firms, log-log slope 1k..100k (1 = linear)", sc["loglog_slope"],
+                         f"{lo:g}..{hi:g}", lo <= sc["loglog_slope"] <= hi, unit=""))
+    checks.append(_check("s per firm-step, largest / smallest of the three (info)", sc["per_firm_step_spread"],
+                         "-", None))
+    big = sc["rows"][-1]
+    checks.append(_check(f"{big['firms']:,} firms x {big['steps']} weeks, build + run (one core)", big["total_s"],
+                         f"< {TARGETS['big_s']:g} s", big["total_s"] < TARGETS["big_s"], unit=" s"))
+
+
+def _part_sweep(quick: bool, skip: bool, out: dict, checks: list) -> None:
+    if skip:
+        out["sweep"] = {"available": False, "reason": "skipped (--skip-sweep)"}
+    else:
+        print("4. sweep: 2 workers vs 1, peak memory 200 runs vs 20 ...", flush=True)
+        out["sweep"] = sweep.measure(quick)
+        sw = out["sweep"]
+        if not sw.get("available"):
+            print(f"   not available: {sw.get('reason')}")
+        else:
+            print(f"   {sw['speed_runs']} runs: 1 worker {sw['one_worker_s']:.1f} s, "
+                  f"2 workers {sw['two_workers_s']:.1f} s; "
+                  f"peak RSS of the main process: {sw['rss_small_mb']:.0f} MB ({sw['runs_small']} runs), "
+                  f"{sw['rss_large_mb']:.0f} MB ({sw['runs_large']} runs); load average "
+                  f"{sw['load_average_before'][0]:.2f} before, {sw['load_average_after'][0]:.2f} after")
+    sw = out["sweep"]
+    ok = sw.get("available", False)
+    speedup = sw.get("speedup") if ok else None
+    memory = sw.get("memory_ratio") if ok else None
+    checks.append(_check("sweep: 2 workers / 1 worker speed-up", speedup, f">= {TARGETS['workers']:g}x",
+                         None if speedup is None else speedup >= TARGETS["workers"]))
+    checks.append(_check("sweep: peak memory of main process, 200 runs / 20 runs", memory,
+                         f"<= {TARGETS['memory']:g}x", None if memory is None else memory <= TARGETS["memory"]))
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n")[0],
+                                 allow_abbrev=False)
     ap.add_argument("--quick", action="store_true", help="fewer seeds and replications (a smoke run)")
     ap.add_argument("--skip-sweep", action="store_true", help="leave out part 4 (the sweep)")
     ap.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
@@ -244,86 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     print(f"clock for parts 1-3: {args.clock} time; load average {load:.2f}"
           + (" -- other processes are busy: wall times (part 4) are inflated" if load > 0.5 else ""))
-
-    print("1. default scenario vs Mesa's BoltzmannWealth ...", flush=True)
-    mine = default_scenario(args.quick)
-    mesa_rows = [boltzmann(size, args.quick) for size in BOLTZMANN]
-    out["vs_mesa"] = {"default_scenario": mine, "boltzmann": mesa_rows}
-    print(f"   default scenario: {mine['firms']:,} firms x {mine['steps']} weeks, {mine['step_ms']:.2f} ms/step, "
-          f"{mine['firm_steps_per_s']:,.0f} firm-steps/s")
-    for row in mesa_rows:
-        ratio = mine["firm_steps_per_s"] / row["agent_steps_per_s"]
-        row["ratio"] = ratio
-        print(f"   BoltzmannWealth {row['size']} (n={row['agents']:,}, {row['steps']} steps, {row['seeds']} seeds x "
-              f"{row['replications']}): {row['agent_steps_per_s']:,.0f} agent-steps/s")
-        checks.append(_check(f"firm-steps/s vs BoltzmannWealth {row['size']} agent-steps/s", ratio,
-                             f">= {TARGETS['vs_mesa']:g}x", ratio >= TARGETS["vs_mesa"]))
-
-    print("2. full model step vs the bare market-and-output arithmetic ...", flush=True)
-    try:
-        vb = versus_bare(args.quick)
-    except Exception as exc:  # noqa: BLE001 - the market changed under bare.py: say so, go on
-        vb = {"available": False, "reason": f"{type(exc).__name__}: {exc}", "ratio": None}
-        print(f"   not available: {vb['reason']} (benchmarks/bare.py no longer fits the market)")
-    else:
-        print(f"   {vb['firms']:,} firms, {vb['positions']:,} positions, {vb['edges']:,} edges: model step "
-              f"{vb['model_step_ms']:.2f} ms, bare arithmetic {vb['bare_ms']:.2f} ms; bare reproduces the model: "
-              f"{'yes' if vb['bare_matches_model'] else 'NO -- update benchmarks/bare.py'} "
-              f"(max rel diff {vb['max_rel_diff']:.1e})")
-    vb["ms_per_step_by_mechanism"] = parts = breakdown(args.quick)
-    out["vs_bare"] = vb
-    print("   ms/step by mechanism: " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()))
-    if vb["ratio"] is not None:
-        # what is left of a week outside the mechanisms' own work: Mesa's step, the model's calls
-        rest = sum(v for k, v in parts.items() if k not in ("market", "output"))
-        vb["other_mechanisms_ms"] = rest
-        vb["outside_mechanisms_ms"] = vb["model_step_ms"] - sum(parts.values())
-        print(f"   of the model step: market + output {parts['market'] + parts['output']:.2f} ms, the other "
-              f"mechanisms and the recorder {rest:.2f} ms, outside them (Mesa, calls) "
-              f"{vb['outside_mechanisms_ms']:.2f} ms")
-    valid = vb["ratio"] is not None and vb["bare_matches_model"]
-    checks.append(_check("full model step / bare market+output arithmetic", vb["ratio"], f"<= {TARGETS['vs_bare']:g}x",
-                         vb["ratio"] <= TARGETS["vs_bare"] if valid else None))
-
-    print("3. scaling (one core) ...", flush=True)
-    sc = scaling(args.quick)
-    out["scaling"] = sc
-    print(f"   {'scale':>8} {'firms':>9} {'weeks':>5} {'build s':>8} {'run s':>8} {'total s':>8} {'us/firm-step':>13}")
-    for r in sc["rows"]:
-        print(f"   {r['scale']:>8} {r['firms']:>9,} {r['steps']:>5} {r['build_s']:>8.2f} {r['run_s']:>8.2f} "
-              f"{r['total_s']:>8.2f} {r['us_per_firm_step']:>13.3f}")
-    lo, hi = TARGETS["slope"]
-    checks.append(_check("run time vs firms, log-log slope 1k..100k (1 = linear)", sc["loglog_slope"],
-                         f"{lo:g}..{hi:g}", lo <= sc["loglog_slope"] <= hi, unit=""))
-    checks.append(_check("s per firm-step, largest / smallest of the three (info)", sc["per_firm_step_spread"],
-                         "-", None))
-    big = sc["rows"][-1]
-    checks.append(_check(f"{big['firms']:,} firms x {big['steps']} weeks, build + run (one core)", big["total_s"],
-                         f"< {TARGETS['big_s']:g} s", big["total_s"] < TARGETS["big_s"], unit=" s"))
-
+    _part_mesa(args.quick, out, checks)
+    _part_bare(args.quick, out, checks)
+    _part_scaling(args.quick, out, checks)
     os.sched_setaffinity(0, all_cpus)  # the sweep's workers get every core
-    if args.skip_sweep:
-        out["sweep"] = {"available": False, "reason": "skipped (--skip-sweep)"}
-    else:
-        print("4. sweep: 2 workers vs 1, peak memory 200 runs vs 20 ...", flush=True)
-        out["sweep"] = sweep.measure(args.quick)
-        sw = out["sweep"]
-        if not sw.get("available"):
-            print(f"   not available: {sw.get('reason')}")
-        else:
-            print(f"   {sw['speed_runs']} runs: 1 worker {sw['one_worker_s']:.1f} s, "
-                  f"2 workers {sw['two_workers_s']:.1f} s; "
-                  f"peak RSS of the main process: {sw['rss_small_mb']:.0f} MB ({sw['runs_small']} runs), "
-                  f"{sw['rss_large_mb']:.0f} MB ({sw['runs_large']} runs); load average "
-                  f"{sw['load_average_before'][0]:.2f} before, {sw['load_average_after'][0]:.2f} after")
-    sw = out["sweep"]
-    ok = sw.get("available", False)
-    speedup = sw.get("speedup") if ok else None
-    memory = sw.get("memory_ratio") if ok else None
-    checks.append(_check("sweep: 2 workers / 1 worker speed-up", speedup, f">= {TARGETS['workers']:g}x",
-                         None if speedup is None else speedup >= TARGETS["workers"]))
-    checks.append(_check("sweep: peak memory of main process, 200 runs / 20 runs", memory,
-                         f"<= {TARGETS['memory']:g}x", None if memory is None else memory <= TARGETS["memory"]))
+    _part_sweep(args.quick, args.skip_sweep, out, checks)
 
     out["checks"] = checks
     out["load_average_at_end"] = os.getloadavg()
