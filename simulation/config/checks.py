@@ -6,10 +6,10 @@ table; the first problem found stops with one line naming the file and the key.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from simulation.config.errors import ConfigError, did_you_mean, rel_path, source_of
-from simulation.config.schema import Config
+from simulation.config.schema import MAX_FIRMS, Config
 
 SHARE_TOLERANCE = 1e-6
 
@@ -40,6 +40,7 @@ def check_config(cfg: Config, file: str, prov: dict | None = None) -> None:
     _check_scenario_and_strategy(ck)
     _check_projects_and_ladder(ck)
     _check_dates(ck)
+    _check_firms(ck)
 
 
 def _check_commodities_and_sectors(ck: _Checker) -> None:
@@ -125,6 +126,9 @@ def _check_dates(ck: _Checker) -> None:
     cfg = ck.cfg
     esc = cfg.escalation
     start = cfg.scenario.start_date
+    if (date.max - start).days < 7 * cfg.scenario.horizon_weeks:
+        ck.fail("scenario.start_date", f"{start} + {cfg.scenario.horizon_weeks} weeks runs past the calendar's "
+                f"last day ({date.max})")
     end = cfg.date_of(cfg.scenario.horizon_weeks) - timedelta(days=1)
     last = None
     for i, ev in enumerate(esc.script):
@@ -142,3 +146,32 @@ def _check_dates(ck: _Checker) -> None:
             ck.fail(f"world.countries.{name}.policy.stockpile_target_date", f"{d} is before the start {start}")
     if cfg.run.steps is not None and cfg.run.steps > cfg.scenario.horizon_weeks:
         ck.fail("run.steps", f"{cfg.run.steps} weeks exceed the horizon of {cfg.scenario.horizon_weeks}")
+
+
+def _count(x: float) -> float:
+    """``round(x)`` as the population draws it, without overflowing on a huge ``x``."""
+    return float(round(x)) if x < 1e18 else x
+
+
+def _check_firms(ck: _Checker) -> None:
+    """The firm population ``firms.scale`` draws is neither empty where there is demand nor
+    larger than :data:`~simulation.config.schema.MAX_FIRMS` (the counts of ``population``)."""
+    w = ck.cfg.world
+    scale = w.firms.scale
+    for name, ctry in w.countries.items():
+        used = [c for c, cc in ctry.commodities.items() if cc.demand_t_per_year > 0]
+        if used and _count(scale * ctry.n_manufacturers) == 0:
+            key = "world.firms.scale" if ctry.n_manufacturers else f"world.countries.{name}.n_manufacturers"
+            ck.fail(key, f"{name} uses {used[0]} but would have no manufacturers "
+                    f"(firms.scale {scale:g} x n_manufacturers {ctry.n_manufacturers} rounds to 0)")
+    n = sum(_count(scale * ctry.n_manufacturers) for ctry in w.countries.values())
+    n += sum(_count(scale * c.n_traders_per_commodity) * len(w.commodities) for c in w.countries.values()
+             if c.transit_hub)
+    for com in w.commodities.values():
+        world_cap = sum(com.capacity_t_per_year.values())
+        n += sum(max(1.0, _count(scale * w.firms.producers_per_commodity * (cap / world_cap)))
+                 for cap in com.capacity_t_per_year.values() if cap > 0)
+    if n > MAX_FIRMS:
+        size = f"{n:,.0f}" if n < 1e12 else f"{n:.3g}"
+        ck.fail("world.firms.scale", f"the world would draw about {size} firms, more than the {MAX_FIRMS:,} "
+                "allowed (lower firms.scale or the firm counts)")

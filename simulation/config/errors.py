@@ -7,6 +7,7 @@ set the key and, for an unknown key, a 'did you mean' among the keys allowed the
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -15,14 +16,24 @@ from pydantic import BaseModel, ValidationError
 from simulation.config.schema import Config
 
 
+def printable(text: str) -> str:
+    """``text`` on one line: control characters (newlines, tabs, NUL, ...) escaped, as in ``repr``."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class ConfigError(Exception):
     """A bad config: one line naming the file, the key path and the problem."""
 
     def __init__(self, file: str | Path | None, key: str, problem: str):
-        self.file = str(file) if file is not None else "<config>"
-        self.key = key
-        self.problem = problem
-        super().__init__(f"{self.file}: {key}: {problem}" if key else f"{self.file}: {problem}")
+        self.file = printable(str(file)) if file is not None else "<config>"
+        self.key = printable(str(key))
+        self.problem = printable(str(problem))
+        super().__init__(f"{self.file}: {self.key}: {self.problem}" if self.key else f"{self.file}: {self.problem}")
+
+
+_UNION_TAG = re.compile(r"[a-z][a-z-]*\[.*\]|str", re.DOTALL)
 
 
 def _format_loc(loc: tuple) -> str:
@@ -76,13 +87,13 @@ def validation_error(exc: ValidationError, prov: dict, default_file: str,
     'did you mean' among the keys of ``model`` (default :class:`Config`) at that place."""
     err = exc.errors()[0]
     loc = tuple(err["loc"])
-    # drop pydantic's union-branch tags (e.g. 'list[str]', 'literal[...]')
-    loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("str",))))
+    # drop pydantic's union-branch tags (e.g. 'list[str]', 'literal[...]', 'function-before[...]')
+    loc = tuple(p for p in loc if not (isinstance(p, str) and _UNION_TAG.fullmatch(p)))
     key = _format_loc(loc)
     file = source_of(loc, prov) or default_file
     kind = err["type"]
     if kind == "extra_forbidden":
-        problem = "unknown key" + did_you_mean(str(loc[-1]), _field_names_at(model or Config, loc))
+        problem = "unknown key" + (did_you_mean(str(loc[-1]), _field_names_at(model or Config, loc)) if loc else "")
     elif kind == "missing":
         problem = "missing required key"
     else:

@@ -45,34 +45,69 @@ def _record(data: Any, prov: dict, file: str, path: tuple = ()) -> None:
             _record(v, prov, file, path + (k,))
 
 
-def _read_toml(path: Path, referrer: str | None, key: str) -> dict:
+MAX_DEPTH = 32  # deepest nesting of tables and arrays a config or experiment file may have
+MAX_INCLUDE_DEPTH = 16  # longest chain of includes
+
+
+def _depth(data: Any) -> int:
+    """How deep tables and arrays nest in ``data`` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(data, 0)]
+    while stack:
+        item, d = stack.pop()
+        if isinstance(item, dict | list):
+            d += 1
+            deepest = max(deepest, d)
+            if d <= MAX_DEPTH:  # deeper than that is refused anyway
+                stack.extend((v, d) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def read_toml(path: Path, referrer: str | None = None, key: str = "") -> dict:
+    """Read a TOML file as a dict; any problem (missing, unreadable, not UTF-8, malformed,
+    nested deeper than :data:`MAX_DEPTH`) is one :class:`ConfigError` line naming the file."""
     if not path.is_file():
         where = referrer or str(path)
         raise ConfigError(where, key, f"file not found: {path}")
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "", f"malformed TOML: {exc}") from None
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "", f"not UTF-8 text (byte {exc.start}): a config file is TOML, in UTF-8") from None
     except OSError as exc:
         raise ConfigError(path, "", f"cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "", f"malformed TOML: {exc}") from None
+    except RecursionError:
+        data = None
+    if data is None or _depth(data) > MAX_DEPTH:
+        raise ConfigError(path, "", f"tables and arrays nest deeper than {MAX_DEPTH} levels")
+    return data
 
 
-def _load_with_includes(path: Path, prov: dict, seen: tuple = ()) -> dict:
-    data = _read_toml(path, seen[-1] if seen else None, "include" if seen else "")
+def _load_with_includes(path: Path, prov: dict, seen: tuple[Path, ...] = ()) -> dict:
+    """``path`` with its includes merged in; ``seen``: the files that include it (a cycle is an error)."""
+    data = read_toml(path, str(seen[-1]) if seen else None, "include" if seen else "")
     includes = data.pop("include", [])
     if isinstance(includes, str):
         includes = [includes]
     if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
         raise ConfigError(path, "include", "must be a path or a list of paths")
+    chain = seen + (path,)
+    if includes and len(chain) > MAX_INCLUDE_DEPTH:
+        raise ConfigError(path, "include", f"includes nest deeper than {MAX_INCLUDE_DEPTH} files")
     merged: dict = {}
     for inc in includes:
-        inc_path = (path.parent / inc).resolve()
-        if inc_path in seen:
-            raise ConfigError(path, "include", f"circular include of {inc}")
+        try:
+            inc_path = (path.parent / inc).resolve()
+        except (OSError, ValueError) as exc:
+            raise ConfigError(path, "include", f"bad path {inc!r}: {exc}") from None
+        if inc_path in chain:
+            loop = " -> ".join(p.name for p in chain[chain.index(inc_path):] + (inc_path,))
+            raise ConfigError(path, "include", f"circular include of {inc} ({loop})")
         if not inc_path.is_file():
             raise ConfigError(path, "include", f"file not found: {inc}")
-        sub = _load_with_includes(inc_path, prov, seen + (str(path),))
+        sub = _load_with_includes(inc_path, prov, chain)
         merged = _deep_merge(merged, sub, prov, str(inc_path))
     _record(data, prov, str(path))
     return _deep_merge(merged, data, prov, str(path))
@@ -139,7 +174,7 @@ def load_config(
         if found is None:
             key = "--strategy" if strategy is not None else "strategy"
             raise ConfigError(file, key, f"unknown strategy '{strat_ref}' (no file in configs/strategies/)")
-        sdata = _read_toml(found, file, "strategy")
+        sdata = read_toml(found, file, "strategy")
         data["strategy"] = sdata
         _record(sdata, prov, str(found), ("strategy",))
         prov[("strategy",)] = str(found)

@@ -9,19 +9,50 @@ are in the key names (``_t_per_year``, ``_usd_per_t``, ``_days``, ``_weeks``, ``
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-NonNeg = Annotated[float, Field(ge=0)]
-Positive = Annotated[float, Field(gt=0)]
-Share = Annotated[float, Field(ge=0, le=1)]
+MAX_FIRMS = 1_000_000  # the most firms a world may draw (firms.scale x the counts; the shipped worlds: ~2,700)
+
+
+def _a_number(value: Any) -> Any:
+    """Refuse a bool or a string where a number is meant (pydantic would read ``true`` as 1)."""
+    if isinstance(value, bool | str):
+        raise ValueError("Input should be a valid number")
+    return value
+
+
+def _a_date(value: Any) -> Any:
+    """Refuse a number where a date is meant (pydantic would read 0 as 1970-01-01)."""
+    if isinstance(value, bool | int | float):
+        raise ValueError("Input should be a valid date (YYYY-MM-DD)")
+    return value
+
+
+def _a_file_name(value: str) -> str:
+    """A name that becomes part of a file name: no path separators, no leading dot."""
+    if not value or len(value) > 100 or value.startswith(".") or any(ch in value for ch in "/\\\0"):
+        raise ValueError("must be a plain name (1-100 characters, no '/' or '\\', not starting with '.'): "
+                         "it names a folder under runs/")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_a_number)]  # finite: Strict sets allow_inf_nan=False
+Whole = Annotated[int, BeforeValidator(_a_number)]
+Flag = Annotated[bool, Field(strict=True)]
+Day = Annotated[date, BeforeValidator(_a_date)]
+FileName = Annotated[str, AfterValidator(_a_file_name)]
+NonNeg = Annotated[Number, Field(ge=0)]
+Positive = Annotated[Number, Field(gt=0)]
+Share = Annotated[Number, Field(ge=0, le=1)]
 
 
 class Strict(BaseModel):
-    """Base for all config tables: unknown keys are errors, assignment is validated."""
+    """Base for all config tables: unknown keys are errors, assignment is validated, and
+    numbers are finite (no inf, no NaN) and never a bool or a string."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- world
@@ -50,8 +81,8 @@ class Commodity(Strict):
     price_cap_multiple: Positive = Field(
         20.0, description="Price ceiling as a multiple of the calm price (demand destruction)."
     )
-    dual_use: bool = Field(True, description="In the scope of dual-use export controls.")
-    rare_earth: bool = False
+    dual_use: Flag = Field(True, description="In the scope of dual-use export controls.")
+    rare_earth: Flag = False
     substitutability_share: Share = Field(
         0.3, description="Largest long-run cut in material per unit of output (thrift, alternatives)."
     )
@@ -99,7 +130,7 @@ class Policy(Strict):
         "the starting stock as the target."
     )
     stockpile_target_days_by_commodity: dict[str, NonNeg] = Field(default_factory=dict)
-    stockpile_target_date: date | None = Field(
+    stockpile_target_date: Day | None = Field(
         None, description="Date by which the target is reached (linear build); None: refill at "
         "the refill rate."
     )
@@ -121,7 +152,7 @@ class Policy(Strict):
     recycling_target_share: Share | None = Field(
         None, description="Recycling capacity target, share of use, every commodity (None: keep)."
     )
-    recycling_target_date: date | None = Field(None, description="Date the recycling target is reached.")
+    recycling_target_date: Day | None = Field(None, description="Date the recycling target is reached.")
     recycling_capex_price_multiple: NonNeg = Field(
         1.0, description="Cost of 1 t/yr of recycling capacity, in years of output value at calm prices."
     )
@@ -131,7 +162,7 @@ class Policy(Strict):
     dependence_ceiling_by_commodity: dict[str, Share] = Field(
         default_factory=dict, description="Ceilings for named commodities (override the one above)."
     )
-    dependence_ceiling_date: date | None = Field(
+    dependence_ceiling_date: Day | None = Field(
         None, description="The ceiling tightens linearly from 100% at the start to its level on this date."
     )
     diversification_subsidy_share: Share = Field(
@@ -156,10 +187,10 @@ class Country(Strict):
     gdp_lcu_per_year: Positive
     lcu_per_usd: Positive
     employment: Positive
-    forge_member: bool = False
-    transit_hub: bool = False
-    n_manufacturers: Annotated[int, Field(ge=0)] = 0
-    n_traders_per_commodity: Annotated[int, Field(ge=0)] = 0
+    forge_member: Flag = False
+    transit_hub: Flag = False
+    n_manufacturers: Annotated[Whole, Field(ge=0)] = 0
+    n_traders_per_commodity: Annotated[Whole, Field(ge=0)] = 0
     sector_va_share_gdp: dict[str, Share] = Field(
         default_factory=dict,
         description="Value added exposed to critical inputs, by sector, share of GDP.",
@@ -172,7 +203,10 @@ class Country(Strict):
 class Firms(Strict):
     """How the firm population is drawn."""
 
-    scale: Positive = Field(1.0, description="Multiplies every firm count.")
+    scale: Positive = Field(
+        1.0, description="Multiplies every firm count. Every country that uses a commodity keeps at least one "
+        f"manufacturer, and the world at most {MAX_FIRMS:,} firms (checked when the config is loaded)."
+    )
     producers_per_commodity: Positive = Field(
         40.0, description="Producers of a commodity worldwide, split by capacity share."
     )
@@ -194,11 +228,11 @@ class Firms(Strict):
 class Market(Strict):
     """Orders, shipping and spot-market settings."""
 
-    lead_weeks: Annotated[int, Field(ge=1, le=26)] = Field(3, description="Direct shipping time.")
-    hub_extra_lead_weeks: Annotated[int, Field(ge=0, le=26)] = Field(
+    lead_weeks: Annotated[Whole, Field(ge=1, le=26)] = Field(3, description="Direct shipping time.")
+    hub_extra_lead_weeks: Annotated[Whole, Field(ge=0, le=26)] = Field(
         2, description="Extra shipping time through a transit hub."
     )
-    spot_lead_weeks: Annotated[int, Field(ge=1, le=26)] = Field(
+    spot_lead_weeks: Annotated[Whole, Field(ge=1, le=26)] = Field(
         4, description="Shipping time of spot purchases."
     )
     order_adjust_weeks: Positive = Field(
@@ -233,7 +267,7 @@ class Diversification(Strict):
     drift_share_per_week: Share = Field(
         0.01, description="Share of the gap back to the cheapest (calm) sourcing closed per week in calm."
     )
-    calm_weeks: Annotated[int, Field(ge=0)] = Field(12, description="Weeks without disruption before drifting.")
+    calm_weeks: Annotated[Whole, Field(ge=0)] = Field(12, description="Weeks without disruption before drifting.")
     memory_weeks: Positive = Field(8.0, description="Time constant of a firm's memory of disruption.")
     ceiling_share_per_week: Share = Field(
         0.05, description="Share of the excess over a dependence ceiling moved per week."
@@ -265,8 +299,8 @@ class Project(Strict):
     commodity: str
     country: str
     capacity_t_per_year: Positive
-    online_date: date
-    ramp_weeks: Annotated[int, Field(ge=0)] = 52
+    online_date: Day
+    ramp_weeks: Annotated[Whole, Field(ge=0)] = 52
     capex_usd: NonNeg = 0.0
     source: str = ""
 
@@ -279,7 +313,7 @@ class Investment(Strict):
         0.04, description="Capacity started per year, share of world capacity, at twice the threshold "
         "(Sprecher et al. 2017: non-Chinese output grew ~4% of market volume a year)."
     )
-    lead_weeks: Annotated[int, Field(ge=1)] = Field(
+    lead_weeks: Annotated[Whole, Field(ge=1)] = Field(
         260, description="Decision to output (new mines up to ~7 years, Argonne 2021)."
     )
     max_share: Share = Field(0.5, description="Cap on price-driven capacity, share of world capacity.")
@@ -357,8 +391,8 @@ class Level(Strict):
 class ScriptEvent(Strict):
     """A dated move on the ladder."""
 
-    date: date
-    level: Annotated[int, Field(ge=0)]
+    date: Day
+    level: Annotated[Whole, Field(ge=0)]
     note: str = ""
     source: str = ""
 
@@ -375,13 +409,13 @@ class Escalation(Strict):
     escalation_hazard_per_week: Share = Field(
         0.08, description="Chance per week that China climbs a level while the target refuses."
     )
-    min_weeks_per_level: Annotated[int, Field(ge=1)] = 4
-    max_level: Annotated[int, Field(ge=0)] | None = Field(None, description="Highest level (None: top).")
+    min_weeks_per_level: Annotated[Whole, Field(ge=1)] = 4
+    max_level: Annotated[Whole, Field(ge=0)] | None = Field(None, description="Highest level (None: top).")
     target_resolve_pct_gdp: NonNeg = Field(
         3.0, description="The target concedes when its loss rate (annualized, % of GDP) exceeds this."
     )
     resolve_noise_share: NonNeg = Field(0.3, description="Weekly noise on resolve (log-normal sigma).")
-    pain_window_weeks: Annotated[int, Field(ge=1)] = 8
+    pain_window_weeks: Annotated[Whole, Field(ge=1)] = 8
     china_cost_tolerance_share: Share = Field(
         0.25, description="China steps down when its cost index exceeds this (see escalation)."
     )
@@ -395,10 +429,12 @@ class Escalation(Strict):
 
 
 class Scenario(Strict):
-    name: str
+    """What the scenario is called (its run folders are named after it), when it starts and how long it runs."""
+
+    name: FileName
     description: str = ""
-    start_date: date = date(2025, 11, 7)
-    horizon_weeks: Annotated[int, Field(ge=1, le=2600)] = 156
+    start_date: Day = date(2025, 11, 7)
+    horizon_weeks: Annotated[Whole, Field(ge=1, le=2600)] = 156
     coercer: str = "CN"
     target: str = "JP"
     source: str = ""
@@ -407,14 +443,16 @@ class Scenario(Strict):
 PolicyLevers = create_model(
     "PolicyLevers",
     __base__=Strict,
-    **{name: (f.annotation | None, None) for name, f in Policy.model_fields.items()},
+    # the field's constraints (ranges, no bools) are kept: they sit in its metadata, not its annotation
+    **{name: ((Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation) | None, None)
+       for name, f in Policy.model_fields.items()},
 )
 
 
 class Strategy(Strict):
     """Levers per state on top of the world's current policy; baseline changes nothing."""
 
-    name: str = "baseline"
+    name: FileName = "baseline"
     description: str = ""
     levers: dict[str, PolicyLevers] = Field(default_factory=dict)  # type: ignore[valid-type]
     projects: list[Project] = Field(default_factory=list, description="New supply the strategy finances.")
@@ -422,8 +460,10 @@ class Strategy(Strict):
 
 
 class RunSettings(Strict):
-    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    steps: Annotated[int, Field(ge=1)] | None = Field(
+    """The run's seed and length."""
+
+    seed: Annotated[Whole, Field(ge=0, lt=2**63)] = 0
+    steps: Annotated[Whole, Field(ge=1)] | None = Field(
         None, description="Weeks to run; None runs the scenario's horizon."
     )
 
