@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
+import types
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import numpy as np
 import tomli_w
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from simulation.config import ConfigError, Strict, find_strategy, get_dotted, load_config, validation_error
+from simulation.config.loading import read_toml
+from simulation.config.schema import Day, FileName, Flag, Number, Whole
 
 # ------------------------------------------------------------------------ schema
 
@@ -28,7 +30,8 @@ OUTCOMES = ("cum_output_loss_pct_gdp", "cum_output_loss_usd", "weeks_in_shortage
             "peak_jobs_lost", "strategy_cost_usd", "peak_level", "weeks_to_peak")
 RESERVED = {*DESIGN_COLUMNS, *OUTCOMES, "status", "error", "target", "cum_output_loss", "final_level", "conceded"}
 
-Value = float | date
+Value = Number | Day
+MAX_RUNS = 100_000  # default of execution.max_runs
 
 
 class SweepError(Exception):
@@ -47,7 +50,7 @@ class Uncertainty(Strict):
     values: list[Any] | None = Field(None, description="Discrete alternatives instead of a range.")
     distribution: Literal["uniform", "triangular"] = "uniform"
     mode: Value | None = Field(None, description="Peak of a triangular distribution.")
-    integer: bool = Field(False, description="Round sampled values to whole numbers.")
+    integer: Flag = Field(False, description="Round sampled values to whole numbers.")
     label: str = ""
 
     @property
@@ -105,32 +108,38 @@ class Uncertainty(Strict):
 
 
 class Design(Strict):
+    """How the uncertainties are sampled."""
+
     method: Literal["none", "grid", "lhs", "sobol"] | None = Field(
         None, description="How uncertainties are sampled; default lhs (none without uncertainties).")
-    samples: Annotated[int, Field(ge=1)] = Field(
+    samples: Annotated[Whole, Field(ge=1)] = Field(
         8, description="lhs: points; sobol: base sample N (a power of 2), N*(D+2) points.")
-    grid_points: Annotated[int, Field(ge=2)] = Field(3, description="grid: points per range.")
-    matched: bool = Field(
+    grid_points: Annotated[Whole, Field(ge=2)] = Field(3, description="grid: points per range.")
+    matched: Flag = Field(
         False, description="lhs: one sample per seed (parameters and noise drawn together): the design "
         "has `seeds` samples, each run on its own seed; `samples` is not used. Default: every sample "
         "is run on every seed (crossed).")
 
 
 class Execution(Strict):
-    bundle_seconds: Annotated[float, Field(gt=0)] = Field(
+    """How the runs are bundled, what each keeps, and the most runs a sweep may have."""
+
+    bundle_seconds: Annotated[Number, Field(gt=0)] = Field(
         0.5, description="Runs are bundled so each task does about this much work.")
     tables: Literal["target", "all"] = Field(
         "target", description="Per run: the target's series only, or also all three full tables.")
+    max_runs: Annotated[Whole, Field(ge=1)] = Field(
+        MAX_RUNS, description="A larger design is refused before anything is built or written.")
 
 
 class Experiment(Strict):
     """A validated experiment: what to run; :func:`design` says which runs."""
 
-    name: str
+    name: FileName = Field(description="Names the sweep directory runs/<name>-<time>/.")
     description: str = ""
-    seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(0, description="Root seed of all run seeds.")
-    seeds: Annotated[int, Field(ge=1)] = Field(1, description="Replicates per scenario and sample.")
-    steps: Annotated[int, Field(ge=1)] | None = Field(None, description="Weeks per run (None: horizon).")
+    seed: Annotated[Whole, Field(ge=0, lt=2**63)] = Field(0, description="Root seed of all run seeds.")
+    seeds: Annotated[Whole, Field(ge=1)] = Field(1, description="Replicates per scenario and sample.")
+    steps: Annotated[Whole, Field(ge=1)] | None = Field(None, description="Weeks per run (None: horizon).")
     scenarios: list[str] = Field(min_length=1)
     strategies: list[str] = Field(min_length=1)
     baseline: str = Field("baseline", description="The strategy the others are compared with.")
@@ -147,6 +156,25 @@ class Experiment(Strict):
     @property
     def method(self) -> str:
         return self.design.method or ("lhs" if self.uncertainties else "none")
+
+    @property
+    def n_samples(self) -> int:
+        """Points of the design (before scenarios, strategies and seeds), from the settings alone."""
+        method, d = self.method, len(self.uncertainties)
+        if method == "none":
+            return 1
+        if method == "grid":
+            return math.prod(len(u.values) if u.values is not None else self.design.grid_points
+                             for u in self.uncertainties)
+        if method == "lhs":
+            return self.seeds if self.design.matched else self.design.samples
+        return self.design.samples * (d + 2)  # sobol, first order: N (D + 2)
+
+    @property
+    def n_runs(self) -> int:
+        """Rows of the design (:func:`simulation.sweep.design.design`), computed without building it."""
+        per_sample = 1 if self.design.matched else self.seeds
+        return len(self.scenarios) * len(self.strategies) * self.n_samples * per_sample
 
     def strategy_label(self, strategy: str) -> str:
         return Path(strategy).stem if strategy.endswith(".toml") else strategy
@@ -205,10 +233,7 @@ def _read(path: Path, method: str | None, samples: int | None, seeds: int | None
     file = str(path)
     if not path.is_file():
         raise ConfigError(file, "", "file not found")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(file, "", f"malformed TOML: {exc}") from None
+    data = read_toml(path)
     design = data.setdefault("design", {})
     if isinstance(design, dict):
         if method is not None:
@@ -265,6 +290,12 @@ def _check_design(exp: Experiment, file: str) -> None:
         raise ConfigError(file, "design.method", f"'{exp.method}' needs at least one [[uncertainties]]")
     if exp.design.matched and exp.method != "lhs":
         raise ConfigError(file, "design.matched", f"matched samples need method 'lhs', not '{exp.method}'")
+    if exp.n_runs > exp.execution.max_runs:
+        per = "1 seed per sample" if exp.design.matched else f"{exp.seeds:,} seed(s)"
+        raise ConfigError(file, "execution.max_runs",
+                          f"the design has {exp.n_runs:,} runs ({len(exp.scenarios)} scenario(s) x "
+                          f"{len(exp.strategies)} strategies x {exp.n_samples:,} sample(s) x {per}), more than "
+                          f"the {exp.execution.max_runs:,} allowed: shrink it or raise execution.max_runs")
     if exp.method == "sobol":
         try:
             import SALib  # noqa: F401
@@ -274,30 +305,65 @@ def _check_design(exp: Experiment, file: str) -> None:
 
 
 def _check_against_scenarios(exp: Experiment, file: str) -> None:
+    """Every scenario loads with the fixed params and every strategy; every uncertain path
+    exists, takes the type of its range, and accepts its bounds (or each of its values)."""
     for si, scenario in enumerate(exp.scenarios):
         try:
             cfg = load_config(scenario, steps=exp.steps, params=dict(exp.params))
         except ConfigError as exc:
             where = "params" if exc.file == "<config>" or "<override>" in exc.file else f"scenarios[{si}]"
             raise ConfigError(file, where, f"{exc.key}: {exc.problem}" if exc.key else exc.problem) from None
+        for j, strategy in enumerate(exp.strategies):
+            try:
+                load_config(scenario, steps=exp.steps, strategy=strategy, params=dict(exp.params))
+            except ConfigError as exc:
+                raise ConfigError(file, f"strategies[{j}]", f"'{exp.strategy_label(strategy)}' with "
+                                  f"{exp.scenario_label(scenario)}: {exc}") from None
         for i, unc in enumerate(exp.uncertainties):
-            for path in unc.paths:
-                try:
-                    get_dotted(cfg, path)
-                except KeyError as exc:
-                    raise ConfigError(file, f"uncertainties[{i}].path",
-                                      f"'{path}' does not exist in {exp.scenario_label(scenario)} "
-                                      f"(no '{exc.args[0]}')") from None
-            if unc.values is not None:
-                probes = [(f"values[{j}]", v) for j, v in enumerate(unc.values)]
-            else:
-                probes = [("low", unc.value(0.0)), ("high", unc.value(1.0))]
-            for which, value in probes:
-                try:
-                    load_config(scenario, steps=exp.steps, params={**exp.params, **dict.fromkeys(unc.paths, value)})
-                except ConfigError as exc:
-                    raise ConfigError(file, f"uncertainties[{i}].{which}",
-                                      f"{value} is not valid for {exc.key}: {exc.problem}") from None
+            _check_uncertainty(exp, file, scenario, cfg, i, unc)
+
+
+def _check_uncertainty(exp: Experiment, file: str, scenario: str, cfg, i: int, unc: Uncertainty) -> None:
+    for path in unc.paths:
+        try:
+            get_dotted(cfg, path)
+        except KeyError as exc:
+            raise ConfigError(file, f"uncertainties[{i}].path",
+                              f"'{path}' does not exist in {exp.scenario_label(scenario)} "
+                              f"(no '{exc.args[0]}')") from None
+        whole = unc.integer or (unc.values is not None and all(type(v) is int for v in unc.values))
+        if _takes_whole_numbers(cfg, path) and not whole:
+            raise ConfigError(file, f"uncertainties[{i}].integer", f"'{path}' takes whole numbers: "
+                              "set integer = true (or give whole-number values)")
+    if unc.values is not None:
+        probes = [(f"values[{j}]", v) for j, v in enumerate(unc.values)]
+    else:
+        probes = [("low", unc.value(0.0)), ("high", unc.value(1.0))]
+    for which, value in probes:
+        try:
+            load_config(scenario, steps=exp.steps, params={**exp.params, **dict.fromkeys(unc.paths, value)})
+        except ConfigError as exc:
+            raise ConfigError(file, f"uncertainties[{i}].{which}",
+                              f"{value} is not valid for {exc.key}: {exc.problem}") from None
+
+
+def _takes_whole_numbers(cfg, path: str) -> bool:
+    """Whether the config field at ``path`` is a whole number (an ``int``, not a ``float``)."""
+    parent, _, last = path.rpartition(".")
+    try:
+        holder = get_dotted(cfg, parent) if parent else cfg
+    except KeyError:
+        return False
+    if not isinstance(holder, BaseModel) or last not in type(holder).model_fields:
+        return False
+    kinds, todo = set(), [type(holder).model_fields[last].annotation]
+    while todo:
+        ann = todo.pop()
+        if get_origin(ann) in (Annotated, Union, types.UnionType):
+            todo.extend(get_args(ann)[:1] if get_origin(ann) is Annotated else get_args(ann))
+        else:
+            kinds.add(ann)
+    return int in kinds and float not in kinds
 
 
 def missing_strategies(exp: Experiment) -> list[str]:
