@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from simulation.config import ConfigError, load_config
+from simulation.config.errors import printable
 
 
 class UsageError(Exception):
@@ -103,13 +105,21 @@ def print_summary(summary: dict, run_dir: Path | None, wall: float) -> None:
         print(f"run directory: {run_dir}")
 
 
+def _check_out(out: Path, command: str, existing: bool = False) -> None:
+    """Refuse an output folder that cannot be written, before anything is computed (one line)."""
+    from simulation.runner import output_dir_problem
+
+    problem = output_dir_problem(out, existing=existing)
+    if problem is not None:
+        raise UsageError(f"simulation {command}: --out: {problem}")
+
+
 def cmd_run(args) -> int:
     from simulation.runner import default_run_dir, run, write_run
 
     config = load_config(args.config, seed=args.seed, steps=args.steps, strategy=args.strategy)
     out = args.out if args.out is not None else default_run_dir(config)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"simulation run: --out {out} exists and is not an empty directory")
+    _check_out(out, "run")
     results = run(config)
     path = write_run(results, out, figures=not args.no_figures)
     print_summary(results.summary, path, results.wall_time_s)
@@ -129,9 +139,15 @@ def cmd_sweep(args) -> int:
     from simulation.sweep.experiment import SweepError, load_experiment
     from simulation.sweep.loop import run_sweep
 
-    exp = load_experiment(args.experiment, method=args.design, samples=args.samples, seeds=args.seeds)
     if args.retry_failed and not args.resume:
         raise UsageError("simulation sweep: --retry-failed needs --resume")
+    exp = load_experiment(args.experiment, method=args.design, samples=args.samples, seeds=args.seeds)
+    if args.out is not None and args.resume and not (args.out / "experiment.toml").is_file():
+        raise UsageError(f"simulation sweep: --resume --out {args.out}: not a sweep directory (no experiment.toml)")
+    if args.out is not None and not args.resume and (args.out / "experiment.toml").is_file():
+        raise UsageError(f"simulation sweep: --out {args.out} is a sweep directory (use --resume to continue it)")
+    if args.out is not None or not args.resume:
+        _check_out(args.out if args.out is not None else Path("runs") / exp.name, "sweep", existing=args.resume)
     opts = {"out": args.out, "resume": args.resume, "retry_failed": args.retry_failed,
             "progress": not args.no_progress}
     try:
@@ -162,6 +178,7 @@ def cmd_compare(args) -> int:
 def cmd_validate(args) -> int:
     from simulation.calibration import table, validate, write_report
 
+    _check_report(args.report)
     checks = validate(n_seeds=args.seeds)
     for line in table(checks):
         print(line)
@@ -171,9 +188,25 @@ def cmd_validate(args) -> int:
     return 1 if failed else 0
 
 
-def cmd_calibrate(args) -> int:
-    from simulation.calibration import calibrate
+def _check_report(path: Path) -> None:
+    """Refuse a report path that cannot be written, before the cases run."""
+    from simulation.runner import output_dir_problem
 
+    if path.is_dir() or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"simulation validate: --report {path}: not a writable file")
+    folder = path.parent
+    problem = output_dir_problem(folder, existing=True) if folder.is_dir() else output_dir_problem(folder)
+    if problem is not None:
+        raise UsageError(f"simulation validate: --report {path}: {problem}")
+
+
+def cmd_calibrate(args) -> int:
+    from simulation.calibration import calibrate, calibration_dir
+    from simulation.runner import output_dir_problem
+
+    problem = output_dir_problem(calibration_dir() / "profiles", existing=True)
+    if problem is not None:
+        raise UsageError(f"simulation calibrate: the profiles cannot be written: {problem}")
     for profile, fit in calibrate(seeds=tuple(range(1, args.seeds + 1))).items():
         res = ", ".join(f"{k} {v:+.1%}" for k, v in fit["residuals"].items())
         extra = f", max_reroute_share {fit['max_reroute_share']:.4g}" if "max_reroute_share" in fit else ""
@@ -193,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -114,6 +116,7 @@ def run(config: Config) -> Results:
 
 
 def manifest(results: Results) -> dict:
+    """The run's ``manifest.json``: versions, seed, dates and wall time."""
     cfg = results.config
     return {
         **environment(),
@@ -129,7 +132,53 @@ def manifest(results: Results) -> dict:
 
 
 def default_run_dir(config: Config, root: str | Path = "runs") -> Path:
+    """``runs/<scenario>-<strategy>-<timestamp>`` (both names are plain names: see the schema)."""
     return timestamped_dir(root, f"{config.scenario.name}-{config.strategy.name}")
+
+
+NAME_MAX = 255 - 40  # a folder's name leaves room for its temporary sibling's suffix (.NAME.tmp-PID-THREAD)
+
+
+def _probe(directory: Path) -> str | None:
+    """Make and remove a folder in ``directory``: None, or why that fails."""
+    probe = directory / f".probe-{os.getpid()}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        return f"cannot write in {directory}: {exc.strerror or exc}"
+    return None
+
+
+def output_dir_problem(out: str | Path, *, existing: bool = False) -> str | None:
+    """Why ``out`` cannot be the output folder of a run or sweep, or None; checked before anything
+    is computed, and nothing is left behind.
+
+    ``out`` must be a new or empty folder (``existing``: a folder that exists, for a resume)
+    whose nearest existing ancestor is a writable folder, with names the file system accepts.
+    """
+    text = str(out)
+    if "\0" in text:
+        return f"{text!r} contains a NUL character"
+    out = Path(out).absolute()
+    if any(len(part.encode()) > NAME_MAX for part in out.parts):
+        return f"{text}: a name in it is longer than {NAME_MAX} bytes"
+    if existing:
+        if not out.is_dir():
+            return f"{text} is not a directory"
+        return _probe(out)
+    if out.exists():
+        if not out.is_dir():
+            return f"{text} exists and is not a directory"
+        if any(out.iterdir()):
+            return f"{text} exists and is not an empty directory"
+        return _probe(out) or _probe(out.parent)
+    above = out.parent
+    while not above.exists():
+        above = above.parent
+    if not above.is_dir():
+        return f"{above} is not a directory"
+    return _probe(above)
 
 
 def write_tables(results: Results, directory: Path) -> None:
@@ -137,11 +186,28 @@ def write_tables(results: Results, directory: Path) -> None:
         getattr(results, name).to_csv(directory / fname, index=False, float_format="%.10g")
 
 
+def finite(data):
+    """``data`` (nested dicts, lists, numbers) with every NaN or infinity replaced by None."""
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [finite(v) for v in data]
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    return data
+
+
+def strict_json(data, indent: int | None = 2) -> str:
+    """Strict JSON text (RFC 8259: ``null``, never ``NaN`` or ``Infinity``) of ``data``, with a newline."""
+    return json.dumps(finite(data), indent=indent, allow_nan=False) + "\n"
+
+
 def write_run_files(results: Results, directory: Path) -> None:
-    """The files every run folder has: ``config.toml``, ``summary.json`` and ``manifest.json``."""
+    """The files every run folder has: ``config.toml``, ``summary.json`` and ``manifest.json``
+    (strict JSON: a non-finite number is written as ``null``)."""
     dump_config(results.config, directory / "config.toml")
-    (directory / "summary.json").write_text(json.dumps(results.summary, indent=2) + "\n")
-    (directory / "manifest.json").write_text(json.dumps(manifest(results), indent=2) + "\n")
+    (directory / "summary.json").write_text(strict_json(results.summary))
+    (directory / "manifest.json").write_text(strict_json(manifest(results)))
 
 
 def write_run(results: Results, out: str | Path, figures: bool = True) -> Path:

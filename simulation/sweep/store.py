@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 
 from simulation.provenance import environment
 from simulation.rundir import atomic_write, read_marker, timestamped_dir
+from simulation.runner import strict_json
 from simulation.sweep.design import design
 from simulation.sweep.experiment import (
     DESIGN_COLUMNS,
@@ -107,7 +108,7 @@ def prepare(exp: Experiment, table: pd.DataFrame, out: str | Path | None, resume
     (out / RUNS).mkdir()
     atomic_write(out / "experiment.toml", _experiment_toml(exp))
     atomic_write(out / "design.csv", table.to_csv(index=False))
-    atomic_write(out / "manifest.json", json.dumps(_manifest(exp, table), indent=2) + "\n")
+    atomic_write(out / "manifest.json", strict_json(_manifest(exp, table)))
     return out
 
 
@@ -138,7 +139,7 @@ def _update_manifest(directory: Path, **changes) -> dict:
     path = directory / "manifest.json"
     data = json.loads(path.read_text())
     data.update(changes)
-    atomic_write(path, json.dumps(data, indent=2) + "\n")
+    atomic_write(path, strict_json(data))
     return data
 
 

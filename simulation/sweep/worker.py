@@ -17,7 +17,7 @@ import pandas as pd
 
 from simulation.config import dump_config, load_config
 from simulation.rundir import commit_dir
-from simulation.runner import Results, run, write_run_files
+from simulation.runner import Results, run, strict_json, write_run_files
 from simulation.sweep.store import MARKER, RUNS, marker_status
 
 
@@ -66,7 +66,7 @@ def run_one(spec: dict, directory: Path, tables: str = "target") -> dict:
             for name in ("model", "country", "country_commodity"):
                 getattr(results, name).to_parquet(tmp / f"{name}.parquet", index=False)
         row = {"run_id": spec["run_id"], "status": "ok", "error": None, **outcome_row(results)}
-        (tmp / "row.json").write_text(json.dumps(row, indent=1) + "\n")
+        (tmp / "row.json").write_text(strict_json(row, indent=1))
 
     commit_dir(run_dir, files, MARKER, "ok")
     return {"run_id": spec["run_id"], "status": "ok", "wall_time_s": time.perf_counter() - t0}
@@ -87,9 +87,9 @@ def _write_failure(spec: dict, directory: Path, exc: BaseException, config, wall
             dump_config(config, tmp / "config.toml")
         detail = {"error": error, "type": type(exc).__name__, "spec": _jsonable(spec),
                   "traceback": "".join(traceback.format_exception(exc))}
-        (tmp / "error.json").write_text(json.dumps(detail, indent=2) + "\n")
+        (tmp / "error.json").write_text(strict_json(detail))
         row = {"run_id": spec["run_id"], "status": "failed", "error": error}
-        (tmp / "row.json").write_text(json.dumps(row, indent=1) + "\n")
+        (tmp / "row.json").write_text(strict_json(row, indent=1))
 
     commit_dir(run_dir, files, MARKER, "failed")
     return {"run_id": spec["run_id"], "status": "failed", "wall_time_s": wall}
