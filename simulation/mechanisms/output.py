@@ -6,7 +6,8 @@ Leontief): ``loss = max_i criticality_i * (1 - f_i)``; a criticality of 1 is a b
 Leontief input, 0 a fully substitutable one. ``leontief_share`` moves every criticality
 toward 1 (``c + share * (1 - c)``): 1 is the fixed-coefficient view. Lost value added is
 ``value_added * loss * induced_multiplier``; the target of a ``trade_ban`` loses its share
-of GDP too. Jobs lost in a week are
+of GDP too. A country's loss in a week is capped at its weekly GDP (it cannot lose more
+than it produces; no shipped scenario comes near). Jobs lost in a week are
 ``employment * employment_elasticity * (weekly loss * 52 / GDP)``.
 """
 
@@ -70,7 +71,7 @@ class Output(Mechanism):
 def _output_kernel(fx, required, use, trade_ban_loss_share):
     """Each firm's output loss share (the worst criticality-weighted shortfall over its
     positions ``starts[k]`` up to the next firm's, as ``np.maximum.reduceat``), value added
-    lost by country, and jobs lost (:func:`output_reference` in numpy).
+    lost by country (at most the week's GDP), and jobs lost (:func:`output_reference` in numpy).
 
     Returns:
         (loss share per firm, loss per country, jobs lost per country)
@@ -95,6 +96,7 @@ def _output_kernel(fx, required, use, trade_ban_loss_share):
     loss[fx.target] += trade_ban_loss_share * gdp[fx.target] / 52.0
     jobs = np.empty(len(gdp))
     for c in range(len(gdp)):
+        loss[c] = minimum(loss[c], gdp[c] / 52.0)  # never more than the week's output
         jobs[c] = fx.employment[c] * fx.elasticity * loss[c] * 52.0 / gdp[c]
     return firm_loss, loss, jobs
 
@@ -109,5 +111,6 @@ def output_reference(fx: OutputFixed, required: np.ndarray, use: np.ndarray, tra
         firm_loss[fx.firms] = np.maximum.reduceat(short, fx.starts.astype(np.intp))
     loss = np.bincount(fx.firm_country, fx.va * firm_loss * fx.multiplier, minlength=len(fx.gdp))
     loss[fx.target] += trade_ban_loss_share * fx.gdp[fx.target] / 52.0
+    loss = np.minimum(loss, fx.gdp / 52.0)  # never more than the week's output
     jobs = fx.employment * fx.elasticity * loss * 52.0 / fx.gdp
     return firm_loss, loss, jobs
