@@ -137,6 +137,7 @@ def cmd_view(args) -> int:
 def cmd_sweep(args) -> int:
     from simulation.sweep.executors import dask_executor
     from simulation.sweep.experiment import SweepError, load_experiment
+    from simulation.sweep.lifeline import signals_interrupt
     from simulation.sweep.loop import run_sweep
 
     if args.retry_failed and not args.resume:
@@ -152,7 +153,7 @@ def cmd_sweep(args) -> int:
             "progress": not args.no_progress}
     try:
         if args.scheduler:
-            with dask_executor(args.scheduler, args.workers) as executor:
+            with signals_interrupt(), dask_executor(args.scheduler, args.workers) as executor:  # SIGTERM closes it
                 res = run_sweep(exp, executor, **opts)
         else:
             res = run_sweep(exp, workers=args.workers, **opts)
@@ -167,11 +168,19 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    from simulation.sweep.experiment import SweepError
     from simulation.sweep.report import write_report
+    from simulation.sweep.store import SweepLock, mark_reported
 
     if not (args.sweep_dir / "experiment.toml").is_file():
         raise UsageError(f"simulation compare: {args.sweep_dir} is not a sweep directory (no experiment.toml)")
-    print(f"report: {write_report(args.sweep_dir)}")
+    try:
+        with SweepLock(args.sweep_dir).acquire():  # a running sweep owns it: its report comes at its end
+            path = write_report(args.sweep_dir)
+            mark_reported(args.sweep_dir)
+    except SweepError as exc:
+        raise UsageError(f"simulation compare: {exc}") from None
+    print(f"report: {path}")
     return 0
 
 
@@ -231,9 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C; SIGTERM or SIGHUP during a sweep (sweep.lifeline.Interrupted)
+        signum = getattr(exc, "signum", 2)
+        print("interrupted" + (f" by {exc}" if signum != 2 else ""), file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,6 +3,9 @@
 A folder is written under a temporary sibling (``.<name>.tmp-<pid>-<thread>``), renamed into
 place when every file is there, and (for a sweep's runs) a marker file is written last, so
 a reader never sees half a run: a folder without its marker is unfinished.
+
+A writer that is killed leaves its temporary (``.<name>.tmp-<pid>...``) behind: a sweep's
+``--resume`` removes those whose process is dead (``simulation.sweep.store.clean_stale``).
 """
 
 from __future__ import annotations
@@ -22,11 +25,15 @@ def _tmp_name(path: Path) -> Path:
 def atomic_write(path: Path, text: str | bytes) -> None:
     """Write a file under a temporary name, then rename it into place."""
     tmp = _tmp_name(path)
-    if isinstance(text, bytes):
-        tmp.write_bytes(text)
-    else:
-        tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        if isinstance(text, bytes):
+            tmp.write_bytes(text)
+        else:
+            tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_marker(directory: Path, marker: str) -> str | None:

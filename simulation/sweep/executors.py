@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 
 from simulation.sweep.experiment import SweepError
+from simulation.sweep.lifeline import worker_start
 
 
 def executor_workers(executor: Executor) -> int:
@@ -43,21 +45,42 @@ class SerialExecutor(Executor):
 
 
 # imported once by the fork server, so that each worker forked from it starts with the model's
-# modules and compiled kernels loaded
-WORKER_PRELOAD = ["__main__", "simulation.sweep.worker", "simulation.warmup"]
+# modules and compiled kernels loaded; the lifeline first: the fork server dies with the main process
+WORKER_PRELOAD = ["simulation.sweep.lifeline", "__main__", "simulation.sweep.worker", "simulation.warmup"]
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """Local worker processes, started with ``forkserver`` where available (never changes
     the global start method). The fork server imports the model's modules and loads the
     compiled kernels once (:data:`WORKER_PRELOAD`): workers then start in milliseconds instead
-    of each spending about two seconds on imports and kernels."""
+    of each spending about two seconds on imports and kernels.
+
+    The fork server and the workers die with this process, however it ends
+    (:mod:`simulation.sweep.lifeline`)."""
+    init = {"initializer": worker_start, "initargs": (os.getpid(),)}
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" not in methods:
-        return ProcessPoolExecutor(max_workers=workers)
+        return ProcessPoolExecutor(max_workers=workers, **init)
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(WORKER_PRELOAD)  # no effect once the fork server runs
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, **init)
+
+
+def stop_workers(executor: ProcessPoolExecutor, timeout: float = 5.0) -> None:
+    """Stop a local pool now (on an interruption): cancel what waits, end the workers
+    (SIGTERM, then SIGKILL after ``timeout`` seconds). Runs they were writing leave temporary
+    folders, which the next ``--resume`` removes."""
+    procs = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.exitcode is None:
+            proc.terminate()
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.exitcode is None:
+            proc.kill()
+            proc.join(1.0)
 
 
 @contextmanager

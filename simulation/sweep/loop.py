@@ -13,14 +13,15 @@ import os
 import sys
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from simulation.sweep import store
 from simulation.sweep.design import design, run_specs
-from simulation.sweep.executors import SerialExecutor, executor_workers, process_pool
+from simulation.sweep.executors import SerialExecutor, executor_workers, process_pool, stop_workers
 from simulation.sweep.experiment import Experiment, SweepError, load_experiment, missing_strategies
+from simulation.sweep.lifeline import signals_interrupt
 from simulation.sweep.worker import record_failure, run_bundle
 
 
@@ -41,7 +42,6 @@ def _say(msg: str, verbose: bool) -> None:
         from tqdm import tqdm
 
         tqdm.write(msg, file=sys.stderr)
-
 
 
 def run_sweep(
@@ -76,40 +76,67 @@ def run_sweep(
     Returns:
         A :class:`SweepOutcome`. Failed runs are counted, never raised.
 
+    The sweep locks its directory for its whole life (a second sweep, ``--resume`` or
+    ``compare`` there is refused), and removes the temporary files of dead writers. SIGTERM and
+    SIGHUP are handled like Ctrl-C: ``KeyboardInterrupt`` (:class:`~simulation.sweep.lifeline.Interrupted`)
+    is raised after the workers are stopped; ``resume`` continues. If this process is killed
+    outright, its workers die with it (:mod:`simulation.sweep.lifeline`).
+
     Raises:
-        SweepError: ``out`` exists (without ``resume``) or is not this experiment's sweep,
-            or an executor passed in broke.
+        SweepError: ``out`` exists (without ``resume``) or is not this experiment's sweep, is
+            in use by another process (:class:`~simulation.sweep.store.SweepBusy`), or an
+            executor passed in broke.
     """
     t0 = time.perf_counter()
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
     table = design(exp)
-    directory = store.prepare(exp, table, out, resume)
+    with signals_interrupt():  # SIGTERM, SIGHUP: as Ctrl-C
+        lock = store.prepare(exp, table, out, resume)
+        with lock:
+            try:
+                return _sweep_locked(exp, table, lock.directory, executor, workers, retry_failed, progress,
+                                     report, verbose, t0)
+            except KeyboardInterrupt as exc:
+                n_done = len(store.completed(lock.directory))
+                _say(f"interrupted ({str(exc) or 'SIGINT'}): {n_done} of {len(table)} runs complete in "
+                     f"{lock.directory}; continue with --resume", verbose)
+                raise
+
+
+def _sweep_locked(exp: Experiment, table, directory: Path, executor: Executor | None, workers: int | None,
+                  retry_failed: bool, progress: bool, report: bool, verbose: bool, t0: float) -> SweepOutcome:
+    """:func:`run_sweep` in its locked directory: run what is left, compact, report."""
+    store.clean_stale(directory)  # temporaries of killed writers
     done = store.completed(directory, retry_failed=retry_failed)
     todo = [s for s in run_specs(exp, table) if s["run_id"] not in done]
     n_before = len(table) - len(todo)
-    _announce(exp, table, directory, len(todo), verbose)
-    if not todo and store.is_compacted(directory):
-        return SweepOutcome(directory, len(table), n_before, 0, store.n_failed(directory), 0.0)
-
-    own = executor is None
-    n_workers = workers or (None if own else executor_workers(executor)) or os.cpu_count() or 1
-    pool = _Pool(executor, n_workers if own and len(todo) > 1 else 1)
-    n_failed = _execute_with_progress(todo, pool, directory, exp, n_workers, progress)
-    store.finish_invocation(directory, pool.invocation, len(todo), n_failed, time.perf_counter() - t0)
-    store.compact(directory)
-    if report:
+    compacted = not todo and store.is_compacted(directory)
+    reported = not report or (compacted and store.is_reported(directory))
+    _announce(exp, table, directory, len(todo), compacted, reported, verbose)
+    if todo:
+        own = executor is None
+        n_workers = workers or (None if own else executor_workers(executor)) or os.cpu_count() or 1
+        pool = _Pool(executor, n_workers if own and len(todo) > 1 else 1)
+        n_failed = _execute_with_progress(todo, pool, directory, exp, n_workers, progress)
+        store.finish_invocation(directory, pool.invocation, len(todo), n_failed, time.perf_counter() - t0)
+        store.clean_stale(directory)  # of workers that died
+    if not compacted:
+        store.compact(directory)
+    if not reported:
         from simulation.sweep.report import write_report  # matplotlib only when reporting
 
         try:
             write_report(directory)
+            store.mark_reported(directory)
         except Exception as exc:  # noqa: BLE001 - the runs are safe; say why the report is missing
             _say(f"warning: report not written: {type(exc).__name__}: {exc}", True)
-    return SweepOutcome(directory, len(table), n_before, len(todo), store.n_failed(directory),
-                        time.perf_counter() - t0)
+    wall = time.perf_counter() - t0 if todo or not (compacted and reported) else 0.0
+    return SweepOutcome(directory, len(table), n_before, len(todo), store.n_failed(directory), wall)
 
 
-def _announce(exp: Experiment, table, directory: Path, n_todo: int, verbose: bool) -> None:
-    """Say what the sweep is, what is left to run, and warn of strategies without a file."""
+def _announce(exp: Experiment, table, directory: Path, n_todo: int, compacted: bool, reported: bool,
+              verbose: bool) -> None:
+    """Say what the sweep is, what is left to do, and warn of strategies without a file."""
     n_before = len(table) - n_todo
     per = "one seed each" if exp.design.matched else f"x {exp.seeds} seed(s)"
     _say(f"{exp.name}: {len(table)} runs = {len(exp.scenarios)} scenario(s) x {len(exp.strategies)} strategies "
@@ -119,10 +146,12 @@ def _announce(exp: Experiment, table, directory: Path, n_todo: int, verbose: boo
             _say(f"warning: strategy '{name}' has no file in configs/strategies/: its runs will be "
                  "recorded as failed", verbose)
     if not n_todo:
-        if store.is_compacted(directory):
-            _say(f"nothing to do: all {len(table)} runs in {directory} are complete", verbose)
-        else:
+        if not compacted:
             _say(f"all {len(table)} runs are complete; compacting the results", verbose)
+        elif not reported:
+            _say(f"all {len(table)} runs are complete; writing the report", verbose)
+        else:
+            _say(f"nothing to do: all {len(table)} runs in {directory} are complete", verbose)
     elif n_before:
         _say(f"resuming {directory}: {n_before} of {len(table)} runs complete, {n_todo} to run", verbose)
 
@@ -137,6 +166,9 @@ def _execute_with_progress(todo: list[dict], pool: _Pool, directory: Path, exp: 
                dynamic_ncols=True, mininterval=0.5)
     try:
         return _execute(todo, pool, directory, exp, n_workers, bar)
+    except BaseException:
+        pool.abort()  # interrupted (or broken for good): stop the workers now
+        raise
     finally:
         bar.close()
         pool.shutdown()
@@ -168,6 +200,12 @@ class _Pool:
     def shutdown(self) -> None:
         if self.own:
             self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        """Stop at once: our workers are ended (their unfinished runs are redone on resume).
+        An executor passed in is left to its owner (e.g. the command line closes its Dask cluster)."""
+        if self.own and isinstance(self.executor, ProcessPoolExecutor):
+            stop_workers(self.executor)
 
 
 def _execute(todo: list[dict], pool: _Pool, directory: Path, exp: Experiment, n_workers: int, bar) -> int:

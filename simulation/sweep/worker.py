@@ -8,7 +8,6 @@ is recorded as a failed run (``error.json``, its ``row.json``), never raised.
 from __future__ import annotations
 
 import json
-import os
 import time
 import traceback
 from pathlib import Path
@@ -18,17 +17,8 @@ import pandas as pd
 from simulation.config import dump_config, load_config
 from simulation.rundir import commit_dir
 from simulation.runner import Results, run, strict_json, write_run_files
+from simulation.sweep.lifeline import alive
 from simulation.sweep.store import MARKER, RUNS, marker_status
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def run_bundle(specs: list[dict], directory: str, tables: str, main_pid: int | None = None) -> list[dict]:
@@ -36,7 +26,7 @@ def run_bundle(specs: list[dict], directory: str, tables: str, main_pid: int | N
     per run. Stops early if the main process (``main_pid``) is gone."""
     out = []
     for spec in specs:
-        if main_pid is not None and not _alive(main_pid):
+        if main_pid is not None and not alive(main_pid):
             break
         out.append(run_one(spec, Path(directory), tables))
     return out
