@@ -4,7 +4,9 @@ SIGKILL, failed runs as data, the comparison report, Sobol indices."""
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +23,7 @@ from simulation.sweep.design import design, run_seed
 from simulation.sweep.executors import WORKER_PRELOAD, process_pool
 from simulation.sweep.experiment import SweepError, load_experiment
 from simulation.sweep.loop import run_sweep
-from simulation.sweep.store import MARKER, load_results
+from simulation.sweep.store import MARKER, compact, is_compacted, is_reported, load_results
 from simulation.warmup import warm_kernels
 
 from .conftest import TINY
@@ -197,6 +199,56 @@ def test_sweep_killed_midway_resumes_without_loss_or_duplication(tmp_path):
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0 and "nothing to do" in stderr
     assert (out / "results.parquet").stat().st_mtime_ns == stamp
+
+
+def test_a_stale_table_a_cut_report_and_dead_temporaries_are_redone_on_resume(serial, tmp_path, capsys):
+    exp, sweep = serial
+    out = tmp_path / "copy"
+    shutil.copytree(sweep, out)
+    late = sorted((out / "runs").iterdir())[:2]
+    for run in late:
+        run.rename(tmp_path / run.name)
+    compact(out)  # a table made while two runs were still being written
+    assert (load_results(out)["status"] == "missing").sum() == 2
+    for run in late:
+        (tmp_path / run.name).rename(run)  # ... which then completed
+    assert not is_compacted(out)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # temporaries of killed writers (a dead pid) and of live ones
+        stale = [out / "runs" / f".r99.tmp-{dead.pid}-1", out / f".commodity_series.parquet.tmp-{dead.pid}"]
+        kept = [out / "runs" / f".r98.tmp-{live.pid}-1", out / f".results.parquet.tmp-{live.pid}-7"]
+        for path in (stale[0], kept[0]):
+            path.mkdir()
+        for path in (stale[1], kept[1]):
+            path.write_bytes(b"half")
+        capsys.readouterr()
+        outcome = run_sweep(exp, out=out, resume=True, workers=1, progress=False)
+        assert "all 12 runs are complete; compacting the results" in capsys.readouterr().err
+        assert outcome.n_executed == 0 and outcome.n_failed == 0
+        assert [p.exists() for p in stale + kept] == [False, False, True, True]
+    finally:
+        live.kill()
+        live.wait()
+    assert_same_tables(sweep, out)
+    assert is_compacted(out) and is_reported(out)
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    del manifest["reported"]  # killed while writing the report
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "report.md").write_text("# Sweep")
+    run_sweep(exp, out=out, resume=True, workers=1, progress=False)
+    assert "all 12 runs are complete; writing the report" in capsys.readouterr().err
+    assert (out / "report.md").read_text() == (sweep / "report.md").read_text()
+    run_sweep(exp, out=out, resume=True, workers=1, progress=False)
+    assert "nothing to do" in capsys.readouterr().err
+
+
+def test_resume_needs_a_sweep_directory(serial, tmp_path):
+    with pytest.raises(SweepError, match="nothing to resume: .*missing does not exist"):
+        run_sweep(serial[0], out=tmp_path / "missing", resume=True, workers=1, progress=False, verbose=False)
+    assert not (tmp_path / "missing").exists()
 
 
 def test_resume_refuses_a_changed_experiment(serial, tmp_path):
