@@ -39,6 +39,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = _nonneg_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"not a port (0 to 65535): {text}")
+    return value
+
+
 def build_parser() -> Parser:
     p = Parser(prog="simulation", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -53,8 +60,11 @@ def build_parser() -> Parser:
     v = sub.add_parser("view", help="serve the browser view (Mesa SolaraViz) on this machine, offline")
     v.add_argument("config", nargs="?", default=None,
                    help="scenario or config the page starts with (default configs/scenarios/japan_2026.toml)")
-    v.add_argument("--port", type=_positive_int, default=8765, help="port (default 8765)")
-    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    v.add_argument("--port", type=_port, default=8765, help="port (default 8765; 0: any free port)")
+    v.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1); a non-loopback one needs --allow-remote")
+    v.add_argument("--allow-remote", action="store_true",
+                   help="allow a --host other machines can reach (the view has no login)")
     v.add_argument("--steps", type=_positive_int, help="weeks to run (<= horizon)")
     sw = sub.add_parser("sweep", help="run an experiment: scenarios x strategies x uncertainties x seeds")
     sw.add_argument("experiment", help="experiment file (e.g. configs/experiments/korea_strategies.toml)")
@@ -127,10 +137,13 @@ def cmd_run(args) -> int:
 
 
 def cmd_view(args) -> int:
-    from simulation.viz.server import serve  # solara is imported only by the server
+    from simulation.viz.server import ViewError, serve  # solara is imported only by the server
 
     load_config(args.config, steps=args.steps)  # a bad config stops here, in one line
-    serve(args.config, host=args.host, port=args.port, steps=args.steps)
+    try:
+        serve(args.config, host=args.host, port=args.port, steps=args.steps, allow_remote=args.allow_remote)
+    except ViewError as exc:  # a refused host, a busy or forbidden port: before the server starts
+        raise UsageError(f"simulation view: {exc}") from None
     return 0
 
 
