@@ -13,7 +13,12 @@ values shown; a stockpile target of 0 days leaves the scenario's and strategy's 
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import os
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,7 @@ import ipywidgets
 import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
+from solara.server import kernel_context
 
 from simulation.config import DEFAULT_SCENARIO, Config, configs_root, load_config
 from simulation.model import CoercionModel
@@ -150,6 +156,19 @@ class ViewModel(CoercionModel):
         config = view_config(scenario_name, strategy, seed, steps, approval_probability=approval_probability,
                              boycott_enforcement=boycott_enforcement, stockpile_target_days=stockpile_target_days)
         super().__init__(config)
+        self.closed = False
+
+    def step(self) -> None:
+        """One week, as :meth:`CoercionModel.step`; nothing once :meth:`close` has been called."""
+        if self.closed:
+            self.running = False
+            return
+        super().step()
+
+    def close(self) -> None:
+        """Its page's session has ended: step no more (a Play loop still running stops at its next step)."""
+        self.closed = True
+        self.running = False
 
 
 def model_params(model: ViewModel) -> dict[str, Any]:
@@ -244,9 +263,13 @@ COMPONENTS = [(chart_component(draw), 0) for draw in charts.CHARTS] + [(Summary,
 
 
 @solara.component
-def View(model: ViewModel):
-    """The SolaraViz page around ``model`` (its config gives the controls' defaults)."""
-    params = solara.use_memo(lambda: model_params(model), dependencies=[model])
+def View(model: ViewModel | solara.Reactive[ViewModel]):
+    """The SolaraViz page around ``model``, or around the model a reactive value holds (Reset replaces it).
+
+    The controls' defaults are read from the first model's config.
+    """
+    first = model.peek() if isinstance(model, solara.Reactive) else model
+    params = solara.use_memo(lambda: model_params(first), dependencies=[model])
     return SolaraViz(model, components=COMPONENTS, model_params=params, name=TITLE)
 
 
@@ -263,8 +286,80 @@ def initial_kwargs() -> dict[str, Any]:
     return kwargs
 
 
+# ------------------------------------------------------------------------------ sessions
+#
+# Each browser tab is a session (a Solara virtual kernel) with its own model. The session ends
+# when its tab is closed (the page tells the server), or when its page has stayed disconnected
+# for SOLARA_KERNEL_CULL_TIMEOUT (set by the server, see simulation.viz.server). Solara then
+# closes the page's widgets and components, which hold the model. A Play loop, though, runs in
+# a thread of its own and would step the model to the horizon, holding it meanwhile: so the
+# session's end closes the model first, and then waits for it to be collected.
+
+RELEASE_WAIT_S = 120.0  # how long a closed session's model is watched until it is collected
+_releasing: list[tuple[weakref.ref, threading.Event, float]] = []  # (model, its kernel closed, watch until)
+_release_lock = threading.Lock()
+_releaser: threading.Thread | None = None
+
+
+def open_session(model: solara.Reactive[ViewModel | None], **kwargs: Any) -> None:
+    """Put a new session's model in ``model``: the value SolaraViz shows and Reset replaces.
+
+    ``model`` starts empty (``use_reactive(None)``, not ``use_reactive(first_model)``, which
+    would keep the first model alive, as the value it syncs from, after every Reset). Inside a
+    Solara kernel, :func:`close_session` runs when the kernel closes.
+    """
+    model.value = ViewModel(**kwargs)
+    if kernel_context.has_current_context():
+        # held weakly: a closed kernel that something still holds must not hold the model through this
+        holder, closed = weakref.ref(model), kernel_context.get_current_context().closed_event
+        kernel_context.get_current_context().on_close(lambda: close_session(holder(), closed))
+
+
+def close_session(model: solara.Reactive[ViewModel | None] | None, kernel_closed: threading.Event) -> None:
+    """End a session (its kernel is closing): close its model, and watch it until it is collected."""
+    current = None if model is None else model.peek()
+    if current is None:
+        return
+    current.close()
+    global _releaser
+    with _release_lock:
+        _releasing.append((weakref.ref(current), kernel_closed, time.monotonic() + RELEASE_WAIT_S))
+        if _releaser is None:
+            with kernel_context.without_context():  # else the thread would hold the closing kernel
+                _releaser = threading.Thread(target=_release, name="coercion-view-release", daemon=True)
+            _releaser.start()
+
+
+def _release() -> None:
+    """Collect closed sessions' models (they hold reference cycles) once their kernels have closed."""
+    global _releaser
+    while True:
+        time.sleep(0.25)
+        with _release_lock:
+            ready = any(closed.is_set() for _, closed, _ in _releasing)
+        if ready:
+            gc.collect()
+        with _release_lock:
+            now = time.monotonic()
+            _releasing[:] = [(ref, closed, until) for ref, closed, until in _releasing
+                             if ref() is not None and now < until]
+            if not _releasing:
+                _releaser = None
+                break
+    trim_memory()
+
+
+def trim_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 @solara.component
 def Page():
-    """What ``solara`` serves: one model per browser session."""
-    model = solara.use_memo(lambda: ViewModel(**initial_kwargs()), dependencies=[])
+    """What ``solara`` serves: one model per browser session (see :func:`open_session`)."""
+    model = solara.use_reactive(None)
+    solara.use_memo(lambda: open_session(model, **initial_kwargs()), dependencies=[])
     return View(model)
