@@ -100,7 +100,8 @@ def print_summary(summary: dict, run_dir: Path | None, wall: float) -> None:
     print(f"escalation: peak level {esc['peak_level']} ({esc['peak_stage']}) after "
           f"{esc['weeks_to_peak']} weeks; conceded: {'yes' if esc['conceded'] else 'no'}")
     target = summary["target"]
-    head = f"{'country':8} {'cum loss':>18} {'% GDP':>8} {'peak jobs':>10} {'peak short':>10} {'wks short':>9}"
+    head = (f"{'country':8} {'cum loss':>18} {'% GDP':>8} {'peak jobs':>10} {'peak short':>10} {'wks short':>9}  "
+            f"loss by commodity (% GDP)")
     print(head)
     print("-" * len(head))
     for c, row in summary["countries"].items():
@@ -108,9 +109,11 @@ def print_summary(summary: dict, run_dir: Path | None, wall: float) -> None:
             continue
         mark = "*" if c == target else " "
         loss = f"{_fmt(row['cum_output_loss'])} {row['currency']}"
+        by_com = list(row["cum_output_loss_pct_gdp_by_commodity"].items())[:3]
+        drivers = ", ".join(f"{com} {pct:.3f}" for com, pct in by_com)
         print(f"{c + mark:8} {loss:>18} {row['cum_output_loss_pct_gdp']:8.3f} "
               f"{row['peak_jobs_lost']:10,.0f} {row['peak_shortage_share']:10.2%} "
-              f"{row['weeks_in_shortage']:9d}")
+              f"{row['weeks_in_shortage']:9d}  {drivers or '-'}")
     if run_dir is not None:
         print(f"run directory: {run_dir}")
 

@@ -264,6 +264,8 @@ class Recorder:
             mt.name: ([""] * n if mt.dtype == "str" else np.zeros((n, *width[mt.table]), dtypes[mt.dtype]))
             for mt in METRICS if not mt.derived}
         self.costs = {name: np.zeros((n, k)) for name in COSTS}
+        # per week, country and binding commodity (the trade-ban loss last), LCU/week
+        self.loss_by_commodity = np.zeros((n, k, m + 1))
         self.ledger = {name: np.zeros((n, m)) for name in LEDGER}
         # fixed index arrays, converted once
         self._com = e.pos_commodity.astype(np.intp)
@@ -300,6 +302,7 @@ class Recorder:
         v["blacklisted_traders"][t] = sig.n_blacklisted
         v["output_loss"][t] = s.output_loss
         v["jobs_lost"][t] = s.jobs_lost
+        self.loss_by_commodity[t] = s.output_loss_by_commodity
         self.costs["holding_cost_usd"][t] = s.holding_cost_usd
         self.costs["policy_cost_usd"][t] = s.policy_cost_usd
         self._kernel(self.fixed, RecordWeek(

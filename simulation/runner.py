@@ -39,6 +39,14 @@ class Results:
         return {name: getattr(self, name) for name in TABLE_FILES}
 
 
+def _loss_by_commodity(weekly: np.ndarray, commodities: list[str], gdp: float) -> dict[str, float]:
+    """Cumulative loss, % of GDP, by the commodity whose shortage caused it (``trade_ban``: the
+    non-mineral measures), largest first; only what caused a loss."""
+    total = weekly.sum(axis=0) / gdp * 100.0
+    names = [*commodities, "trade_ban"]
+    return {names[j]: float(total[j]) for j in np.argsort(-total, kind="stable") if total[j] > 0}
+
+
 def summarize(model: CoercionModel, tables: dict[str, pd.DataFrame]) -> dict:
     """Per-country and escalation outcomes of a run (the ``summary.json`` contract)."""
     cfg, rec, e = model.config, model.recorder, model.eco
@@ -60,6 +68,7 @@ def summarize(model: CoercionModel, tables: dict[str, pd.DataFrame]) -> dict:
                 final[com] = float(vals.iloc[-1]) if len(vals) else None
         else:
             peak_short, weeks_short, final = 0.0, 0, {}
+        by_com = _loss_by_commodity(rec.loss_by_commodity[:n, k], e.commodities, ctry.gdp_lcu_per_year)
         purchase = float(rec.costs["stock_purchase_usd"][:n, k].sum())
         holding = float(rec.costs["holding_cost_usd"][:n, k].sum())
         policy = float(rec.costs["policy_cost_usd"][:n, k].sum())
@@ -67,6 +76,8 @@ def summarize(model: CoercionModel, tables: dict[str, pd.DataFrame]) -> dict:
             "cum_output_loss": float(loss.sum()),
             "currency": ctry.currency,
             "cum_output_loss_pct_gdp": float(loss.sum() / ctry.gdp_lcu_per_year * 100.0),
+            "cum_output_loss_pct_gdp_by_commodity": by_com,
+            "binding_commodity": max((c for c in by_com if c != "trade_ban"), key=by_com.get, default=None),
             "peak_jobs_lost": float(rec.series["jobs_lost"][:n, k].max(initial=0.0)),
             "peak_shortage_share": peak_short,
             "weeks_in_shortage": weeks_short,

@@ -79,6 +79,7 @@ class State:
     jobs_lost: np.ndarray = field(default=None)
     holding_cost_usd: np.ndarray = field(default=None)
     firm_output_loss_share: np.ndarray = field(default=None)
+    output_loss_by_commodity: np.ndarray = field(default=None)  # (country, commodity + trade ban), LCU/week
 
 
 def initial_state(eco: Economy, config: Config) -> State:

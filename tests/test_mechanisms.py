@@ -155,5 +155,9 @@ def test_output_loss_is_worst_critical_input_times_value_added(tiny):
     model.mechanisms["output"].step(0)
     assert s.firm_output_loss_share[firm] == pytest.approx(expected_share)
     assert s.output_loss[e.target] == pytest.approx(e.firm_va_week[firm] * expected_share)
+    # the loss is the binding input's: gallium (0.5 x half short = 0.25) over ree (0.2 x all short = 0.2)
+    by_com = s.output_loss_by_commodity[e.target]
+    assert by_com[e.commodities.index("gallium")] == pytest.approx(s.output_loss[e.target])
+    assert by_com.sum() == pytest.approx(s.output_loss[e.target])
     gdp, emp = 600e12, 68e6
     assert s.jobs_lost[e.target] == pytest.approx(emp * s.output_loss[e.target] * 52 / gdp)

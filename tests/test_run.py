@@ -113,3 +113,15 @@ def test_the_run_writer_replaces_unfinished_folders_and_keeps_finished_ones(tmp_
     with pytest.raises(RuntimeError):
         commit_dir(tmp_path / "never", boom)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "runs"]  # no folder, no temporary left
+
+
+def test_the_loss_is_broken_down_by_the_commodity_that_binds(tiny):
+    from simulation import run
+
+    summary = run(tiny).summary
+    for row in summary["countries"].values():
+        by_com = row["cum_output_loss_pct_gdp_by_commodity"]
+        assert sum(by_com.values()) == pytest.approx(row["cum_output_loss_pct_gdp"], rel=1e-9, abs=1e-12)
+        assert list(by_com.values()) == sorted(by_com.values(), reverse=True)
+        assert row["binding_commodity"] == next((c for c in by_com if c != "trade_ban"), None)
+    assert summary["countries"]["JP"]["binding_commodity"] in ("ree", "gallium")  # the embargo bites

@@ -36,6 +36,8 @@ class OutputFixed(NamedTuple):
     multiplier: float  # induced multiplier
     elasticity: float  # employment elasticity
     target: int
+    com: np.ndarray  # per manufacturers' position, its commodity
+    n_com: int
 
 
 class Output(Mechanism):
@@ -57,12 +59,13 @@ class Output(Mechanism):
             starts=np.searchsorted(manuf_pos, e.firm_pos_start[firms]).astype(np.uint32),
             va=e.firm_va_week, firm_country=e.firm_country.astype(np.uint32), gdp=e.gdp_lcu,
             employment=e.employment, multiplier=float(cfg.world.output.induced_multiplier),
-            elasticity=float(cfg.world.output.employment_elasticity), target=int(e.target))
+            elasticity=float(cfg.world.output.employment_elasticity), target=int(e.target),
+            com=e.pos_commodity[manuf_pos].astype(np.intp), n_com=len(e.commodities))
         self._kernel = implementation(_output_kernel, output_reference)
 
     def step(self, t: int) -> None:
         s = self.state
-        s.firm_output_loss_share, s.output_loss, s.jobs_lost = self._kernel(
+        s.firm_output_loss_share, s.output_loss, s.jobs_lost, s.output_loss_by_commodity = self._kernel(
             self.fixed, s.required, s.use, float(self.signals.trade_ban_loss_share))
         self.signals.output_loss[t] = s.output_loss
 
@@ -71,14 +74,22 @@ class Output(Mechanism):
 def _output_kernel(fx, required, use, trade_ban_loss_share):
     """Each firm's output loss share (the worst criticality-weighted shortfall over its
     positions ``starts[k]`` up to the next firm's, as ``np.maximum.reduceat``), value added
-    lost by country (at most the week's GDP), and jobs lost (:func:`output_reference` in numpy).
+    lost by country (at most the week's GDP), jobs lost, and the loss by the commodity that
+    binds (:func:`output_reference` in numpy).
+
+    A firm's loss is its binding input's: the first of its inputs with the worst shortfall.
+    The loss by commodity adds each firm's loss to its binding commodity, and the target's
+    trade-ban loss to a last column; where the cap at the week's output binds, a country's
+    row is scaled to the capped total.
 
     Returns:
-        (loss share per firm, loss per country, jobs lost per country)
+        (loss share per firm, loss per country, jobs lost per country, loss per country and
+        commodity with the trade-ban loss last)
     """
     pos, criticality, firms, starts, va, gdp = fx.pos, fx.criticality, fx.firms, fx.starts, fx.va, fx.gdp
     n_firms, n = len(va), len(pos)
     firm_loss = np.zeros(n_firms)
+    binding = np.full(n_firms, -1, np.intp)
     for k in range(len(firms)):
         lo = starts[k]
         hi = starts[k + 1] if k + 1 < len(firms) else n
@@ -88,17 +99,28 @@ def _output_kernel(fx, required, use, trade_ban_loss_share):
             met = use[pos[j]] / req if req > 0 else 1.0
             met = minimum(maximum(met, 0.0), 1.0)
             short = criticality[j] * (1.0 - met)
+            if short > 0.0 and (binding[firms[k]] < 0 or short > worst):
+                binding[firms[k]] = fx.com[j]
             worst = short if j == lo else maximum(worst, short)
         firm_loss[firms[k]] = worst
     loss = np.zeros(len(gdp))
+    by_com = np.zeros((len(gdp), fx.n_com + 1))
     for f in range(n_firms):
-        loss[fx.firm_country[f]] += va[f] * firm_loss[f] * fx.multiplier
+        lost = va[f] * firm_loss[f] * fx.multiplier
+        loss[fx.firm_country[f]] += lost
+        if binding[f] >= 0:
+            by_com[fx.firm_country[f], binding[f]] += lost
     loss[fx.target] += trade_ban_loss_share * gdp[fx.target] / 52.0
+    by_com[fx.target, fx.n_com] += trade_ban_loss_share * gdp[fx.target] / 52.0
     jobs = np.empty(len(gdp))
     for c in range(len(gdp)):
-        loss[c] = minimum(loss[c], gdp[c] / 52.0)  # never more than the week's output
+        capped = minimum(loss[c], gdp[c] / 52.0)  # never more than the week's output
+        if capped < loss[c]:
+            for m in range(fx.n_com + 1):
+                by_com[c, m] *= capped / loss[c]
+        loss[c] = capped
         jobs[c] = fx.employment[c] * fx.elasticity * loss[c] * 52.0 / gdp[c]
-    return firm_loss, loss, jobs
+    return firm_loss, loss, jobs, by_com
 
 
 def output_reference(fx: OutputFixed, required: np.ndarray, use: np.ndarray, trade_ban_loss_share: float):
@@ -109,8 +131,23 @@ def output_reference(fx: OutputFixed, required: np.ndarray, use: np.ndarray, tra
     firm_loss = np.zeros(len(fx.va))
     if len(fx.firms):
         firm_loss[fx.firms] = np.maximum.reduceat(short, fx.starts.astype(np.intp))
-    loss = np.bincount(fx.firm_country, fx.va * firm_loss * fx.multiplier, minlength=len(fx.gdp))
+    lost = fx.va * firm_loss * fx.multiplier
+    loss = np.bincount(fx.firm_country, lost, minlength=len(fx.gdp))
     loss[fx.target] += trade_ban_loss_share * fx.gdp[fx.target] / 52.0
-    loss = np.minimum(loss, fx.gdp / 52.0)  # never more than the week's output
+    # each firm's binding input: the first of its inputs with the worst (positive) shortfall
+    n_pos, n_ctry = len(fx.pos), len(fx.gdp)
+    binding = np.full(len(fx.va), -1, np.intp)
+    if len(fx.firms):
+        owner = np.repeat(np.arange(len(fx.firms)), np.diff(np.append(fx.starts.astype(np.intp), n_pos)))
+        hit = np.flatnonzero((short > 0) & (short == firm_loss[fx.firms][owner]))
+        first_owner, first = np.unique(owner[hit], return_index=True)
+        binding[fx.firms[first_owner]] = fx.com[hit[first]]
+    has = binding >= 0
+    by_com = np.bincount(fx.firm_country[has].astype(np.intp) * (fx.n_com + 1) + binding[has], lost[has],
+                         minlength=n_ctry * (fx.n_com + 1)).reshape(n_ctry, fx.n_com + 1)
+    by_com[fx.target, fx.n_com] += trade_ban_loss_share * fx.gdp[fx.target] / 52.0
+    capped = np.minimum(loss, fx.gdp / 52.0)  # never more than the week's output
+    scale = np.divide(capped, loss, out=np.ones_like(loss), where=capped < loss)
+    loss = capped
     jobs = fx.employment * fx.elasticity * loss * 52.0 / fx.gdp
-    return firm_loss, loss, jobs
+    return firm_loss, loss, jobs, by_com * scale[:, None]
