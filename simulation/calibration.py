@@ -165,14 +165,19 @@ def _fit(cases: list[Case], seeds: list[int], directory: Path) -> dict[str, dict
     return fits
 
 
-def calibrate(directory: Path | None = None, seeds: tuple[int, ...] = (1, 2)) -> dict[str, dict]:
-    """Fit the profiles to their cases and write the fitted values into the profile files."""
+def calibrate(directory: Path | None = None, seeds: tuple[int, ...] = (1, 2),
+              out: Path | None = None) -> dict[str, dict]:
+    """Fit the profiles to their cases and write the fitted values (``<profile>_fitted.toml``)
+    into ``out``: default the profiles' own folder ``directory/profiles`` (the shipped files;
+    ``simulation calibrate`` passes a run folder unless it is given ``--write``)."""
     directory = directory or calibration_dir()
     cases = load_cases(directory)
     fitted = _fit(cases, list(seeds), directory)
+    out = Path(out) if out is not None else directory / "profiles"
+    out.mkdir(parents=True, exist_ok=True)
     for profile, fit in fitted.items():
         mine = [c for c in cases if c.profile == profile]
-        write_profile(directory / "profiles" / f"{profile}.toml", profile, fit, mine, seeds)
+        write_profile(out / f"{profile}.toml", profile, fit, mine, seeds)
     return fitted
 
 
@@ -265,7 +270,8 @@ def read_fitted(directory: Path) -> dict[str, dict]:
 
 
 def write_report(checks: list[Check], path: Path, n_seeds: int, directory: Path | None = None) -> None:
-    """docs/calibration.md: method, fitted parameters, residuals, figure."""
+    """The calibration report at ``path`` (``simulation validate``: under ``--out``, or the project's
+    docs/calibration.md with ``--docs``): method, fitted parameters, residuals, figure beside it."""
     import matplotlib
 
     matplotlib.use("Agg")

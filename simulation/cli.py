@@ -1,14 +1,22 @@
-"""The ``simulation`` command line."""
+"""The ``simulation`` command line.
+
+Only the standard library is imported here: numpy, pandas, Mesa, numba, matplotlib and the
+model are imported inside the command functions, so that ``simulation --help`` (and a bad
+command line) answers at once.
+"""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
+import time
 from pathlib import Path
 
-from simulation.config import ConfigError, load_config
-from simulation.config.errors import printable
+from simulation import __version__
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # holds configs/ and docs/ in a source checkout
 
 
 class UsageError(Exception):
@@ -16,10 +24,20 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors and exit code 2."""
+    """argparse with one-line errors (exit code 2), no abbreviated flags, examples kept as written."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # `sweep --seed 3` must not run as `--seeds 3`
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D401 - argparse API
         raise UsageError(f"{self.prog}: {message}")
+
+
+def printable(text: str) -> str:
+    """``text`` on one line (as ``simulation.config.errors.printable``, without importing pydantic)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _nonneg_int(text: str) -> int:
@@ -39,6 +57,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    value = _nonneg_int(text)
+    if value >= 2**63:
+        raise argparse.ArgumentTypeError(f"must be below 2**63: {text}")
+    return value
+
+
 def _port(text: str) -> int:
     value = _nonneg_int(text)
     if value > 65535:
@@ -46,47 +71,181 @@ def _port(text: str) -> int:
     return value
 
 
+# ------------------------------------------------------------------- the parser
+
+EPILOGS = {
+    "main": """examples:
+  simulation run                                    # the default scenario (japan_2026), 156 weeks
+  simulation run korea_coerced --strategy stockpile_100
+  simulation sweep configs/experiments/korea_strategies.toml --dry-run
+  simulation validate --out runs/validation
+  simulation COMMAND --help                         # the flags and examples of one command""",
+    "run": """examples:
+  simulation run                                     # configs/scenarios/japan_2026.toml
+  simulation run korea_coerced --strategy stockpile_100
+  simulation run --seed 7 --steps 52 --out runs/short
+  simulation run runs/short/config.toml --out runs/short-again   # reproduces runs/short exactly
+
+A scenario is a file or a name in configs/scenarios/; a strategy a name in configs/strategies/ or a file.""",
+    "view": """examples:
+  simulation view                                    # then open http://127.0.0.1:8765/
+  simulation view korea_coerced --port 8800 --steps 104
+  simulation view --host 0.0.0.0 --allow-remote      # reachable from other machines: no login!""",
+    "sweep": """examples:
+  simulation sweep configs/experiments/korea_strategies.toml --dry-run   # runs and time, nothing run
+  simulation sweep configs/experiments/korea_strategies.toml --workers 2
+  simulation sweep korea_strategies --seeds 2 --seed 7 --steps 52 --out runs/quick
+  simulation sweep korea_strategies --resume          # continue the latest runs/korea_strategies-*/
+  simulation sweep korea_strategies --design sobol --samples 8 --seeds 2
+
+--seed is the root seed every run's seed is derived from (the file's `seed`); --seeds the number
+of replicates (the file's `seeds`). An experiment is a file or a name in configs/experiments/.""",
+    "compare": """examples:
+  simulation compare runs/korea_strategies-20260302T120000   # rewrites its report.md and figures""",
+    "validate": """examples:
+  simulation validate                                # report in runs/validate-<time>/calibration.md
+  simulation validate --seeds 5 --out runs/validation
+  simulation validate --docs                         # the project's docs/calibration.md (shipped)
+
+Exit code 1 when a published figure is missed by more than 25%.""",
+    "calibrate": """examples:
+  simulation calibrate                               # proposes profiles in runs/calibrate-<time>/
+  simulation calibrate --out runs/refit              # then compare with configs/calibration/profiles/
+  simulation calibrate --write                       # replaces the shipped fitted profiles
+
+The shipped scenarios include configs/calibration/profiles/adaptive_fitted.toml: after --write,
+run `simulation validate --docs` and regenerate the regression baseline.""",
+}
+
+
 def build_parser() -> Parser:
-    p = Parser(prog="simulation", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
-    r = sub.add_parser("run", help="run one scenario and write a run directory")
+    p = Parser(prog="simulation", epilog=EPILOGS["main"],
+               description="coercion-sim: an agent-based model of economic coercion through export controls.")
+    p.add_argument("--version", action="version", version=f"simulation (coercion-sim) {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
+
+    def command(name: str, text: str) -> Parser:
+        return sub.add_parser(name, help=text, description=text, epilog=EPILOGS[name], allow_abbrev=False)
+
+    _run_parser(command("run", "run one scenario and write a run directory"))
+    _view_parser(command("view", "serve the browser view (Mesa SolaraViz) on this machine, offline"))
+    _sweep_parser(command("sweep", "run an experiment: scenarios x strategies x uncertainties x seeds"))
+    cp = command("compare", "(re)build a sweep's comparison: report.md, tables, figures")
+    cp.add_argument("sweep_dir", type=Path, help="a sweep directory (the report is written into it)")
+    _validate_parser(command("validate", "run the calibration cases; published figures beside the model's"))
+    _calibrate_parser(command("calibrate", "refit the calibration profiles; propose them, or --write them"))
+    return p
+
+
+def _run_parser(r: Parser) -> None:
     r.add_argument("config", nargs="?", default=None,
-                   help="scenario or resolved config (default configs/scenarios/japan_2026.toml)")
+                   help="scenario name or file, or a resolved config (default japan_2026)")
     r.add_argument("--seed", type=_nonneg_int, help="override run.seed")
     r.add_argument("--steps", type=_positive_int, help="weeks to run (<= horizon)")
     r.add_argument("--strategy", help="strategy name (configs/strategies/NAME.toml) or file")
     r.add_argument("--out", type=Path, help="run directory (default runs/<scenario>-<strategy>-<time>)")
     r.add_argument("--no-figures", action="store_true", help="skip figures/*.png")
-    v = sub.add_parser("view", help="serve the browser view (Mesa SolaraViz) on this machine, offline")
+
+
+def _view_parser(v: Parser) -> None:
     v.add_argument("config", nargs="?", default=None,
-                   help="scenario or config the page starts with (default configs/scenarios/japan_2026.toml)")
+                   help="scenario name or file the page starts with (default japan_2026)")
     v.add_argument("--port", type=_port, default=8765, help="port (default 8765; 0: any free port)")
     v.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1); a non-loopback one needs --allow-remote")
     v.add_argument("--allow-remote", action="store_true",
                    help="allow a --host other machines can reach (the view has no login)")
     v.add_argument("--steps", type=_positive_int, help="weeks to run (<= horizon)")
-    sw = sub.add_parser("sweep", help="run an experiment: scenarios x strategies x uncertainties x seeds")
-    sw.add_argument("experiment", help="experiment file (e.g. configs/experiments/korea_strategies.toml)")
+
+
+def _sweep_parser(sw: Parser) -> None:
+    sw.add_argument("experiment", help="experiment name or file (e.g. configs/experiments/korea_strategies.toml)")
+    sw.add_argument("--out", type=Path, help="sweep directory (default runs/<experiment>-<time>)")
+    sw.add_argument("--seed", type=_seed, help="override seed: the root seed of every run's seed")
+    sw.add_argument("--seeds", type=_positive_int, help="override seeds: replicates per sample")
+    sw.add_argument("--steps", type=_positive_int, help="override steps: weeks per run (<= horizon)")
+    sw.add_argument("--design", choices=["none", "grid", "lhs", "sobol"], help="override design.method")
+    sw.add_argument("--samples", type=_positive_int, help="override design.samples")
+    sw.add_argument("--dry-run", action="store_true",
+                    help="print the number of runs and a time estimate; run and write nothing")
     sw.add_argument("--workers", type=_positive_int, help="local worker processes (default: CPU count)")
     sw.add_argument("--scheduler", metavar="ADDRESS|local",
                     help="run on Dask: tcp://HOST:PORT of a scheduler, or 'local' for a LocalCluster")
     sw.add_argument("--resume", action="store_true", help="continue the sweep in --out (default: the latest)")
     sw.add_argument("--retry-failed", action="store_true", help="with --resume, rerun the failed runs too")
-    sw.add_argument("--out", type=Path, help="sweep directory (default runs/<experiment>-<time>)")
-    sw.add_argument("--design", choices=["none", "grid", "lhs", "sobol"], help="override design.method")
-    sw.add_argument("--samples", type=_positive_int, help="override design.samples")
-    sw.add_argument("--seeds", type=_positive_int, help="override seeds (replicates per sample)")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
-    va = sub.add_parser("validate", help="run the calibration cases; published figures beside the model's")
+
+
+def _validate_parser(va: Parser) -> None:
     va.add_argument("--seeds", type=_positive_int, default=20, help="seeds per case (default 20)")
-    va.add_argument("--report", type=Path, default=Path("docs/calibration.md"),
-                    help="where to write the report (default docs/calibration.md)")
-    ca = sub.add_parser("calibrate", help="refit the calibration profiles (configs/calibration/profiles)")
+    where = va.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path,
+                       help="folder for calibration.md and calibration.png (default runs/validate-<time>)")
+    where.add_argument("--docs", action="store_true",
+                       help=f"write the project's docs/calibration.md ({PROJECT_ROOT / 'docs'})")
+    where.add_argument("--report", type=Path, help="write the report to this file (its figure beside it)")
+
+
+def _calibrate_parser(ca: Parser) -> None:
     ca.add_argument("--seeds", type=_positive_int, default=2, help="fit seeds per case (default 2: seeds 1, 2)")
-    cp = sub.add_parser("compare", help="(re)build a sweep's comparison: report.md, tables, figures")
-    cp.add_argument("sweep_dir", type=Path, help="a sweep directory")
-    return p
+    where = ca.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path,
+                       help="folder for the proposed <profile>_fitted.toml (default runs/calibrate-<time>)")
+    where.add_argument("--write", action="store_true",
+                       help="replace the shipped fitted profiles in configs/calibration/profiles/")
+
+
+# ------------------------------------------------------------ names of config files
+
+
+def _config_dirs(kind: str) -> list[Path]:
+    """``configs/<kind>/`` here, then the project's (as the config loader looks them up)."""
+    dirs = [Path.cwd() / "configs" / kind, PROJECT_ROOT / "configs" / kind]
+    return [d for i, d in enumerate(dirs) if d.is_dir() and d.resolve() not in [e.resolve() for e in dirs[:i]]]
+
+
+def _known(kind: str) -> list[str]:
+    return sorted({p.stem for d in _config_dirs(kind) for p in d.glob("*.toml")})
+
+
+def _unknown(what: str, kind: str, name: str) -> str:
+    """``unknown scenario 'x': did you mean 'y'? (scenarios: a, b, ...)`` on one line."""
+    known = _known(kind)
+    close = difflib.get_close_matches(Path(name).stem if name.endswith(".toml") else name, known, n=1)
+    hint = f": did you mean '{close[0]}'?" if close else ""
+    return f"unknown {what} {printable(repr(name))}{hint} ({kind}: {', '.join(known) or 'none found'})"
+
+
+def _is_name(ref: str) -> bool:
+    return "/" not in ref and os.sep not in ref and not ref.endswith(".toml")
+
+
+def resolve_named(ref: str | None, what: str, kind: str, command: str) -> str | None:
+    """A file as given, or a name (``korea_coerced``) as ``configs/<kind>/<name>.toml``.
+
+    An unknown name is a usage error with 'did you mean' and the names there; so is a missing
+    file whose name is close to one of them. Any other missing file is left to the loader."""
+    if ref is None or Path(ref).is_file():
+        return ref
+    if _is_name(ref):
+        for folder in _config_dirs(kind):
+            if (folder / f"{ref}.toml").is_file():
+                return str(folder / f"{ref}.toml")
+        raise UsageError(f"simulation {command}: {what}: {_unknown(what, kind, ref)}")
+    if difflib.get_close_matches(Path(ref).stem, _known(kind), n=1):
+        raise UsageError(f"simulation {command}: {what}: file not found; {_unknown(what, kind, ref)}")
+    return ref
+
+
+def check_strategy(name: str | None, config: str | None, command: str) -> None:
+    """An unknown ``--strategy`` is a usage error with 'did you mean' and the strategies' names."""
+    from simulation.config import find_strategy
+
+    if name is not None and find_strategy(name, Path(config) if config else None) is None:
+        raise UsageError(f"simulation {command}: --strategy: {_unknown('strategy', 'strategies', name)}")
+
+
+# --------------------------------------------------------------------- commands
 
 
 def _fmt(x: float) -> str:
@@ -128,9 +287,12 @@ def _check_out(out: Path, command: str, existing: bool = False) -> None:
 
 
 def cmd_run(args) -> int:
+    from simulation.config import load_config
     from simulation.runner import default_run_dir, run, write_run
 
-    config = load_config(args.config, seed=args.seed, steps=args.steps, strategy=args.strategy)
+    config_path = resolve_named(args.config, "scenario", "scenarios", "run")
+    check_strategy(args.strategy, config_path, "run")
+    config = load_config(config_path, seed=args.seed, steps=args.steps, strategy=args.strategy)
     out = args.out if args.out is not None else default_run_dir(config)
     _check_out(out, "run")
     results = run(config)
@@ -140,25 +302,109 @@ def cmd_run(args) -> int:
 
 
 def cmd_view(args) -> int:
+    from simulation.config import load_config
     from simulation.viz.server import ViewError, serve  # solara is imported only by the server
 
-    load_config(args.config, steps=args.steps)  # a bad config stops here, in one line
+    config_path = resolve_named(args.config, "scenario", "scenarios", "view")
+    load_config(config_path, steps=args.steps)  # a bad config stops here, in one line
     try:
-        serve(args.config, host=args.host, port=args.port, steps=args.steps, allow_remote=args.allow_remote)
+        serve(config_path, host=args.host, port=args.port, steps=args.steps, allow_remote=args.allow_remote)
     except ViewError as exc:  # a refused host, a busy or forbidden port: before the server starts
         raise UsageError(f"simulation view: {exc}") from None
     return 0
 
 
+def load_sweep_experiment(args):
+    """The experiment file with the command line's overrides (``--seed``, ``--seeds``, ``--steps``,
+    ``--design``, ``--samples``), checked against its scenarios as ``load_experiment`` checks it."""
+    from simulation.config import ConfigError, load_config
+    from simulation.sweep.experiment import _check_against_scenarios, load_experiment
+
+    path = resolve_named(args.experiment, "experiment", "experiments", "sweep")
+    exp = load_experiment(path, method=args.design, samples=args.samples, seeds=args.seeds, check=False)
+    if args.seed is not None:
+        exp.seed = args.seed  # the root seed (validated on assignment)
+    if args.steps is not None:
+        for scenario in exp.scenarios:
+            try:
+                load_config(scenario, steps=args.steps, params=dict(exp.params))
+            except ConfigError as exc:
+                raise UsageError(f"simulation sweep: --steps {args.steps}: {exc.problem} "
+                                 f"({exp.scenario_label(scenario)})") from None
+        exp.steps = args.steps
+    _check_against_scenarios(exp, str(path))  # what load_experiment(check=True) checks, with the overrides
+    return exp
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{int(seconds // 3600)} h {round(seconds % 3600 / 60):02d} min"
+
+
+def time_one_run(scenario: str, strategy: str, params: dict, steps: int) -> tuple[float, float, int]:
+    """``(seconds to build and finish a run, seconds per week, weeks timed)``: from the faster of two
+    1-week runs and of two short (at most 26-week) runs of ``scenario``, after one untimed run that
+    loads the compiled kernels. Nothing is written (``runner.run`` returns the tables, writes no file)."""
+    from simulation.config import load_config
+    from simulation.runner import run
+
+    def timed(weeks: int) -> float:
+        cfg = load_config(scenario, steps=weeks, strategy=strategy, params=params)
+        t0 = time.perf_counter()
+        run(cfg)
+        return time.perf_counter() - t0
+
+    timed(1)  # loads (or, the first time on this machine, compiles) the kernels
+    one = min(timed(1), timed(1))
+    weeks = min(steps, 26)
+    if weeks < 2:
+        return one, 0.0, 1
+    per_week = max((min(timed(weeks), timed(weeks)) - one) / (weeks - 1), 0.0)
+    return max(one - per_week, 0.0), per_week, weeks
+
+
+def dry_run(exp, args) -> int:
+    """Print the number of runs and a time estimate; run nothing of the sweep, write nothing."""
+    from simulation.config import load_config
+
+    per = "1 seed per sample (matched)" if exp.design.matched else f"{exp.seeds:,} seed(s)"
+    print(f"{exp.name}: {exp.n_runs:,} runs = {len(exp.scenarios)} scenario(s) x {len(exp.strategies)} "
+          f"strategies x {exp.n_samples:,} sample(s) x {per}")
+    if args.resume:
+        print("(every run of the design: --resume runs only those not done yet)")
+    params = dict(exp.params)
+    weeks = [load_config(s, steps=exp.steps, params=params).n_steps for s in exp.scenarios]
+    print("weeks per run: " + ", ".join(f"{exp.scenario_label(s)} {w}" for s, w in zip(exp.scenarios, weeks,
+                                                                                          strict=True)))
+    fixed, per_week, timed_weeks = time_one_run(exp.scenarios[0], exp.strategies[0], params, weeks[0])
+    runs_per_scenario = exp.n_runs // len(exp.scenarios)
+    total = runs_per_scenario * sum(fixed + per_week * w for w in weeks)
+    workers = args.workers or (1 if args.scheduler else os.cpu_count() or 1)
+    where = (f"{workers} worker(s)" if not args.scheduler or args.workers
+             else "1 worker (divide by the scheduler's workers)")
+    print(f"estimated time: about {_duration(total / workers)} on {where}, {_duration(total)} of runs in all")
+    print(f"  how: 1-week and {timed_weeks}-week runs of {exp.scenario_label(exp.scenarios[0])} under "
+          f"{exp.strategy_label(exp.strategies[0])} timed here ({fixed:.2f} s per run + {per_week * 1000:.1f} ms "
+          f"per week), scaled to each scenario's weeks, times the runs, divided by the workers; "
+          f"not counted: starting the workers, writing the runs and the report")
+    print("dry run: nothing was run or written")
+    return 0
+
+
 def cmd_sweep(args) -> int:
     from simulation.sweep.executors import dask_executor
-    from simulation.sweep.experiment import SweepError, load_experiment
+    from simulation.sweep.experiment import SweepError
     from simulation.sweep.lifeline import signals_interrupt
     from simulation.sweep.loop import run_sweep
 
     if args.retry_failed and not args.resume:
         raise UsageError("simulation sweep: --retry-failed needs --resume")
-    exp = load_experiment(args.experiment, method=args.design, samples=args.samples, seeds=args.seeds)
+    exp = load_sweep_experiment(args)
+    if args.dry_run:
+        return dry_run(exp, args)
     if args.out is not None and args.resume and not (args.out / "experiment.toml").is_file():
         raise UsageError(f"simulation sweep: --resume --out {args.out}: not a sweep directory (no experiment.toml)")
     if args.out is not None and not args.resume and (args.out / "experiment.toml").is_file():
@@ -200,44 +446,76 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _validate_report_path(args) -> Path:
+    """Where ``validate`` writes: ``--report FILE``, ``--docs`` (the project's docs/calibration.md)
+    or ``--out DIR`` (default ``runs/validate-<time>/``) + ``calibration.md``; checked before running."""
+    from simulation.rundir import timestamped_dir
+
+    if args.report is not None:
+        _check_report(args.report, "--report")
+        return args.report
+    if args.docs:
+        path = PROJECT_ROOT / "docs" / "calibration.md"
+        _check_report(path, "--docs")
+        return path
+    out = args.out if args.out is not None else timestamped_dir("runs", "validate")
+    _check_out(out, "validate")
+    return out / "calibration.md"
+
+
 def cmd_validate(args) -> int:
     from simulation.calibration import table, validate, write_report
 
-    _check_report(args.report)
+    path = _validate_report_path(args)
     checks = validate(n_seeds=args.seeds)
     for line in table(checks):
         print(line)
-    write_report(checks, args.report, args.seeds)
+    write_report(checks, path, args.seeds)
     failed = [c for c in checks if not c.ok]
-    print(f"{len(checks) - len(failed)} passed, {len(failed)} failed; report: {args.report}")
+    print(f"{len(checks) - len(failed)} passed, {len(failed)} failed; report: {path}")
     return 1 if failed else 0
 
 
-def _check_report(path: Path) -> None:
+def _check_report(path: Path, flag: str) -> None:
     """Refuse a report path that cannot be written, before the cases run."""
     from simulation.runner import output_dir_problem
 
     if path.is_dir() or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"simulation validate: --report {path}: not a writable file")
+        raise UsageError(f"simulation validate: {flag} {path}: not a writable file")
     folder = path.parent
     problem = output_dir_problem(folder, existing=True) if folder.is_dir() else output_dir_problem(folder)
     if problem is not None:
-        raise UsageError(f"simulation validate: --report {path}: {problem}")
+        raise UsageError(f"simulation validate: {flag} {path}: {problem}")
 
 
 def cmd_calibrate(args) -> int:
-    from simulation.calibration import calibrate, calibration_dir
+    from simulation.calibration import calibrate, calibration_dir, read_fitted
+    from simulation.rundir import timestamped_dir
     from simulation.runner import output_dir_problem
 
-    problem = output_dir_problem(calibration_dir() / "profiles", existing=True)
-    if problem is not None:
-        raise UsageError(f"simulation calibrate: the profiles cannot be written: {problem}")
-    for profile, fit in calibrate(seeds=tuple(range(1, args.seeds + 1))).items():
+    shipped = calibration_dir() / "profiles"
+    if args.write:
+        out = shipped
+        problem = output_dir_problem(shipped, existing=True)
+        if problem is not None:
+            raise UsageError(f"simulation calibrate: --write: the profiles cannot be written: {problem}")
+    else:
+        out = args.out if args.out is not None else timestamped_dir("runs", "calibrate")
+        _check_out(out, "calibrate")
+    before = read_fitted(calibration_dir())
+    keys = ("induced_multiplier", "inventory_days_scale", "max_reroute_share")
+    for profile, fit in calibrate(seeds=tuple(range(1, args.seeds + 1)), out=out).items():
         res = ", ".join(f"{k} {v:+.1%}" for k, v in fit["residuals"].items())
-        extra = f", max_reroute_share {fit['max_reroute_share']:.4g}" if "max_reroute_share" in fit else ""
-        print(f"{profile}: induced_multiplier {fit['induced_multiplier']:.4g}, "
-              f"inventory_days_scale {fit['inventory_days_scale']:.4g}{extra}; residuals {res}")
-    print("profiles written to configs/calibration/profiles/; run `simulation validate` to check them")
+        old = before.get(profile, {})
+        values = ", ".join(f"{k} {fit[k]:.4g}" + (f" (shipped {old[k]:.4g})" if old.get(k) is not None else "")
+                           for k in keys if k in fit)
+        print(f"{profile}: {values}; residuals {res}")
+    if args.write:
+        print(f"profiles written to {shipped}; run `simulation validate --docs` to check them "
+              "and regenerate the regression baseline")
+    else:
+        print(f"proposed profiles: {out} (the shipped profiles in {shipped} are unchanged; "
+              "`simulation calibrate --write` replaces them)")
     return 0
 
 
@@ -246,9 +524,23 @@ COMMANDS = {"run": cmd_run, "sweep": cmd_sweep, "compare": cmd_compare, "validat
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``simulation`` console script."""
+    """Entry point of the ``simulation`` console script; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = build_parser().parse_args(argv)
+        if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+            raise UsageError(f"simulation: unrecognized arguments: {argv[0]} (a COMMAND comes first: "
+                             f"{', '.join(COMMANDS)}; see simulation --help)")
+        args, extra = build_parser().parse_known_args(argv)
+        if extra:  # named by the command's parser (argparse would name only `simulation`)
+            raise UsageError(f"simulation {args.command}: unrecognized arguments: {' '.join(extra)}")
+    except UsageError as exc:
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help and --version print, then exit 0
+        return exc.code if isinstance(exc.code, int) else 0
+    from simulation.config import ConfigError  # imports pydantic: only once a command runs
+
+    try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"error: {printable(str(exc))}", file=sys.stderr)
