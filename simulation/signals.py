@@ -17,13 +17,17 @@ from simulation.config import Measure
 
 @dataclass(frozen=True)
 class ControlSpec:
-    """The export-control regime on one commodity towards the target."""
+    """The export-control regime on one commodity towards one destination country: licensing
+    terms, or a ban (no licence granted, the licences in force revoked) of every end use
+    (``ban``) or of military end uses only (``military_ban``; ``ban`` implies it)."""
 
     approval_probability: float
     military_approval_probability: float
     delay_weeks: float
     license_validity_weeks: float
     all_end_uses: bool
+    ban: bool = False
+    military_ban: bool = False
 
 
 @dataclass
@@ -34,8 +38,12 @@ class Signals:
         level: China's level on the escalation ladder, 0 = calm [escalation].
         stage: the name of that level [escalation].
         measures: the measures in force (levels 1..level) [escalation].
-        controls: commodity -> the most restrictive export control in force [escalation].
+        controls: (destination country, commodity) -> the most restrictive export control in
+            force on Chinese exports of that commodity to that country; a pair not in it is not
+            controlled [escalation].
         secondary_boycott: the secondary-boycott clause is in force [escalation].
+        boycott_commodities: the commodities the secondary boycott covers (only their traders
+            are inspected) [escalation].
         enforcement: its enforcement intensity, 0-1 [escalation].
         trade_ban_loss_share: the target's GDP share lost a year to non-mineral bans [escalation].
         conceded: the target has conceded [escalation].
@@ -51,8 +59,9 @@ class Signals:
     level: int = 0
     stage: str = ""
     measures: list[Measure] = field(default_factory=list)
-    controls: dict[str, ControlSpec] = field(default_factory=dict)
+    controls: dict[tuple[str, str], ControlSpec] = field(default_factory=dict)
     secondary_boycott: bool = False
+    boycott_commodities: frozenset[str] = frozenset()
     enforcement: float = 0.0
     trade_ban_loss_share: float = 0.0
     conceded: bool = False

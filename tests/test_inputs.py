@@ -339,7 +339,8 @@ def test_a_country_never_loses_more_than_its_output():
     from simulation import kernels
 
     cfg = load_config(TINY, steps=12, params={
-        "escalation.levels.1.measures": [{"kind": "export_control", "commodities": "all", "approval_probability": 0.0},
+        "escalation.levels.1.measures": [{"kind": "export_control", "commodities": ["ree", "gallium"],
+                                           "approval_probability": 0.0},
                                          {"kind": "trade_ban", "target_loss_share_gdp_per_year": 3.0}],
         "world.output.induced_multiplier": 500.0})
     with kernels.checking():  # the kernel and its numpy reference agree on the cap

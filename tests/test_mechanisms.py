@@ -27,15 +27,18 @@ def test_spot_pool_fills_requests_pro_rata_per_commodity():
 
 
 def test_control_specs_keep_the_most_restrictive():
-    coms = {"a": type("C", (), {"dual_use": True, "rare_earth": True})(),
-            "b": type("C", (), {"dual_use": False, "rare_earth": False})()}
-    m1 = Measure(kind="export_control", commodities="dual_use", approval_probability=0.6, delay_weeks=4)
-    m2 = Measure(kind="export_control", commodities="rare_earths", approval_probability=0.2, delay_weeks=2)
+    countries = ["CN", "JP", "US"]
+    m1 = Measure(kind="export_control", commodities=["a"], approval_probability=0.6, delay_weeks=4)
+    m2 = Measure(kind="export_control", commodities=["a"], approval_probability=0.2, delay_weeks=2)
     m3 = Measure(kind="export_control", commodities=["b"], end_use="military")
-    specs = control_specs([m1, m2, m3], coms)
-    assert specs["a"].approval_probability == 0.2 and specs["a"].delay_weeks == 4
-    assert specs["b"].approval_probability == 1.0  # military only: civilians not controlled
-    assert not specs["b"].all_end_uses
+    m4 = Measure(kind="export_control", commodities=["b"], destinations="all", instrument="ban", end_use="military")
+    specs = control_specs([m1, m2, m3, m4], countries, "CN", "JP")
+    assert set(specs) == {("JP", "a"), ("JP", "b"), ("US", "b")}  # per (destination, commodity)
+    assert specs["JP", "a"].approval_probability == 0.2 and specs["JP", "a"].delay_weeks == 4
+    assert specs["JP", "b"].approval_probability == 1.0  # military only: civilians not controlled
+    assert not specs["JP", "b"].all_end_uses
+    assert specs["JP", "b"].military_ban and not specs["JP", "b"].ban  # a military-only ban
+    assert not specs["JP", "a"].ban
 
 
 def test_measures_are_cumulative(tiny):
@@ -79,7 +82,9 @@ def test_certain_approval_without_delay_grants_at_once(tiny):
     for _ in range(5):
         model.step()
     ec = model.mechanisms["export_controls"]
-    assert (ec.status[ec.candidate] == GRANTED).all()
+    covered = model.state.edge_controlled
+    assert covered.any() and not (covered & ~ec.candidate).any()
+    assert (ec.status[covered] == GRANTED).all()
     assert model.state.edge_open.all()
 
 

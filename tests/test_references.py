@@ -68,8 +68,9 @@ def test_kernels_match_their_references_in_random_worlds(enforcement, approval, 
 
 def test_licence_kernels_match_their_references_with_pending_decisions():
     """Licences waiting for a later decision (the busy world decides every application in the
-    week it is made, its controls having no delay): hand-made candidates in every status, some
-    dates reached, others not, published for all edges and for the changed ones only."""
+    week it is made, its controls having no delay): hand-made candidates in every status
+    (renewals pending among them), some banned, some dates reached, others not, published for
+    all edges and for the changed ones only."""
     import numpy as np
 
     from simulation.kernels import compare_calls
@@ -80,17 +81,18 @@ def test_licence_kernels_match_their_references_with_pending_decisions():
         n_cand, n_edges = 14, 20
         cand = np.sort(rng.choice(n_edges, n_cand, replace=False)).astype(np.uint32)
         status, next_step = np.zeros(n_edges, np.int8), np.zeros(n_edges, np.int64)
-        lic = ec.Licences(cand, rng.integers(0, 4, n_cand).astype(np.int8), rng.integers(t - 3, t + 4, n_cand),
+        lic = ec.Licences(cand, rng.integers(0, 5, n_cand).astype(np.int8), rng.integers(t - 3, t + 4, n_cand),
                           status, next_step)
         status[cand], next_step[cand] = lic.status_c, lic.next_c
         cover_c = rng.random(n_cand) < 0.7
         cover = np.zeros(n_edges, bool)
         cover[cand] = cover_c
-        cov = ec.Coverage(cover, np.zeros(5, bool), cover_c, rng.random(n_cand), np.full(n_cand, 3.0),
-                          np.full(n_cand, 10.0), np.full(n_cand, 10), np.full(n_cand, 4), 0.25)
+        ban_c = cover_c & (rng.random(n_cand) < 0.3)
+        cov = ec.Coverage(cover, np.zeros(5, bool), cover_c, ban_c, rng.random(n_cand), np.full(n_cand, 3.0),
+                          np.full(n_cand, 10.0), np.full(n_cand, 7), np.full(n_cand, 4), 0.25)
         scratch = ec.Applications(*(np.zeros(n_cand, np.uint32) for _ in range(3)))
         n_new, n_again, n_due = compare_calls("requests", ec._requests_kernel, ec.requests_reference,
-                                              (lic, cover_c, t, scratch))
+                                              (lic, cov, t, scratch))
         new, again = scratch.new[:n_new], scratch.again[:n_again]
         geo_new, geo_again = rng.geometric(0.5, n_new), rng.geometric(0.5, n_again)
         n_due = compare_calls("schedule", ec._schedule_kernel, ec.schedule_reference,

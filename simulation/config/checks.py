@@ -117,9 +117,28 @@ def _check_projects_and_ladder(ck: _Checker) -> None:
         ck.fail("escalation.levels", "the ladder needs at least one level (level 0 = calm)")
     for i, lvl in enumerate(esc.levels):
         for j, m in enumerate(lvl.measures):
-            if isinstance(m.commodities, list):
-                for c in m.commodities:
-                    ck.known("commodity", ck.commodities, c, f"escalation.levels[{i}].measures[{j}].commodities")
+            _check_measure(ck, m, f"escalation.levels[{i}].measures[{j}]")
+
+
+def _check_measure(ck: _Checker, m, where: str) -> None:
+    """An export control or a secondary boycott lists its commodities; an export control's
+    destinations are known countries other than the coercer."""
+    if m.kind in ("export_control", "secondary_boycott"):
+        if not m.commodities:
+            ck.fail(f"{where}.commodities", f"a {m.kind} lists the commodities it covers (not empty)")
+        for c in m.commodities:
+            ck.known("commodity", ck.commodities, c, f"{where}.commodities")
+    elif m.commodities is not None:
+        ck.fail(f"{where}.commodities", f"a {m.kind} covers no commodities")
+    if isinstance(m.destinations, list):
+        if m.kind != "export_control":
+            ck.fail(f"{where}.destinations", "only an export_control names destinations")
+        if not m.destinations:
+            ck.fail(f"{where}.destinations", "an empty list of destinations (use \"target\", \"all\" or country codes)")
+        for d in m.destinations:
+            ck.known("country", ck.countries, d, f"{where}.destinations")
+            if d == ck.cfg.scenario.coercer:
+                ck.fail(f"{where}.destinations", f"'{d}' is the coercer")
 
 
 def _check_dates(ck: _Checker) -> None:

@@ -81,8 +81,8 @@ class Commodity(Strict):
     price_cap_multiple: Positive = Field(
         20.0, description="Price ceiling as a multiple of the calm price (demand destruction)."
     )
-    dual_use: Flag = Field(True, description="In the scope of dual-use export controls.")
-    rare_earth: Flag = False
+    rare_earth: Flag = Field(False, description="A rare earth (information; export controls list their "
+                             "commodities explicitly).")
     substitutability_share: Share = Field(
         0.3, description="Largest long-run cut in material per unit of output (thrift, alternatives)."
     )
@@ -351,24 +351,35 @@ class World(Strict):
 # ---------------------------------------------------------------------- escalation
 
 MeasureKind = Literal["export_control", "secondary_boycott", "trade_ban"]
-Scope = Literal["all", "dual_use", "rare_earths"]
 
 
 class Measure(Strict):
     """One measure of a ladder level.
 
-    ``export_control``: Chinese-origin exports of ``commodities`` to the target need a
-    licence. Military end users get ``military_approval_probability``; other end users get
-    ``approval_probability`` when ``end_use = "all"`` and are not controlled when
-    ``end_use = "military"``. A decision takes ``delay_weeks`` on average.
-    ``secondary_boycott``: third-country re-exporters of Chinese-origin items to the target
-    become liable (see the transshipment mechanism).
+    ``export_control``: Chinese-origin exports of ``commodities`` (listed explicitly) from
+    producers in the coercer to buyers in ``destinations`` (``"target"``: the scenario's
+    target; a list of country codes; or ``"all"``: every country but the coercer) are
+    controlled. ``instrument = "licensing"``: each covered edge needs a licence; military end
+    users get ``military_approval_probability``; other end users get ``approval_probability``
+    when ``end_use = "all"`` and are not controlled when ``end_use = "military"``. A decision
+    takes ``delay_weeks`` on average; a licence is valid ``license_validity_weeks`` and its
+    renewal is applied for ``delay_weeks`` before it expires (the edge stays open while the
+    renewal is pending). ``instrument = "ban"``: no licence is granted and the licences in
+    force on the covered edges are revoked.
+    ``secondary_boycott``: third-country re-exporters of Chinese-origin ``commodities`` to the
+    target become liable (see the transshipment mechanism); traders of other commodities are
+    never inspected.
     ``trade_ban``: a non-mineral measure (tourism, culture, seafood) costing the target
     ``target_loss_share_gdp_per_year`` of GDP a year while in force.
     """
 
     kind: MeasureKind
-    commodities: Scope | list[str] = "dual_use"
+    commodities: list[str] | None = Field(
+        None, description="Commodity ids covered (export_control, secondary_boycott: required, not empty).")
+    destinations: Literal["target", "all"] | list[str] = Field(
+        "target", description="Destination countries of an export control: the target, a list, or all "
+        "but the coercer.")
+    instrument: Literal["licensing", "ban"] = "licensing"
     end_use: Literal["military", "all"] = "all"
     approval_probability: Share = 1.0
     military_approval_probability: Share = 0.0

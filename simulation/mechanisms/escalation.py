@@ -44,38 +44,43 @@ def measures_in_force(levels, level: int) -> list[Measure]:
     return [m for lvl in levels[1 : level + 1] for m in lvl.measures]
 
 
-def control_specs(measures: list[Measure], commodities: dict) -> dict[str, ControlSpec]:
-    """The most restrictive export control per commodity among the measures."""
-    specs: dict[str, ControlSpec] = {}
+def destinations(m: Measure, countries, coercer: str, target: str) -> list[str]:
+    """The destination countries of export control ``m``."""
+    if m.destinations == "target":
+        return [target]
+    if m.destinations == "all":
+        return [c for c in countries if c != coercer]
+    return list(m.destinations)
+
+
+def control_specs(measures: list[Measure], countries, coercer: str, target: str) -> dict[tuple[str, str], ControlSpec]:
+    """The most restrictive export control per (destination country, commodity) among the
+    measures: a ban wins over licensing (for the end uses it covers); otherwise the lowest approval probabilities, the
+    longest delay, the shortest validity, and all end uses if any measure covers them."""
+    specs: dict[tuple[str, str], ControlSpec] = {}
     for m in measures:
         if m.kind != "export_control":
             continue
-        if isinstance(m.commodities, list):
-            scope = m.commodities
-        elif m.commodities == "all":
-            scope = list(commodities)
-        elif m.commodities == "dual_use":
-            scope = [c for c, com in commodities.items() if com.dual_use]
-        else:
-            scope = [c for c, com in commodities.items() if com.rare_earth]
-        for c in scope:
-            new = ControlSpec(
-                m.approval_probability if m.end_use == "all" else 1.0,
-                m.military_approval_probability,
-                m.delay_weeks,
-                m.license_validity_weeks,
-                m.end_use == "all",
+        new = ControlSpec(
+            m.approval_probability if m.end_use == "all" else 1.0,
+            m.military_approval_probability,
+            m.delay_weeks,
+            m.license_validity_weeks,
+            m.end_use == "all",
+            m.instrument == "ban" and m.end_use == "all",
+            m.instrument == "ban",
+        )
+        for key in ((d, c) for d in destinations(m, countries, coercer, target) for c in m.commodities):
+            old = specs.get(key)
+            specs[key] = new if old is None else ControlSpec(
+                min(old.approval_probability, new.approval_probability),
+                min(old.military_approval_probability, new.military_approval_probability),
+                max(old.delay_weeks, new.delay_weeks),
+                min(old.license_validity_weeks, new.license_validity_weeks),
+                old.all_end_uses or new.all_end_uses,
+                old.ban or new.ban,
+                old.military_ban or new.military_ban,
             )
-            old = specs.get(c)
-            if old is not None:
-                new = ControlSpec(
-                    min(old.approval_probability, new.approval_probability),
-                    min(old.military_approval_probability, new.military_approval_probability),
-                    max(old.delay_weeks, new.delay_weeks),
-                    min(old.license_validity_weeks, new.license_validity_weeks),
-                    old.all_end_uses or new.all_end_uses,
-                )
-            specs[c] = new
     return specs
 
 
@@ -83,7 +88,8 @@ class Escalation(Mechanism):
     """Moves China on the ladder and publishes the measures in force.
 
     Publishes in the signals: ``level``, ``stage`` (level name), ``measures`` (list),
-    ``controls`` (commodity -> :class:`ControlSpec`), ``secondary_boycott`` (bool),
+    ``controls`` ((destination, commodity) -> :class:`ControlSpec`), ``secondary_boycott`` (bool),
+    ``boycott_commodities``,
     ``enforcement`` (0-1), ``trade_ban_loss_share`` (share of the target's GDP a year), and
     ``conceded``/``concession_step``. Reads the pain series ``signals.output_loss``, China's
     revenue and world share in the state, and their calm references in the signals.
@@ -159,9 +165,11 @@ class Escalation(Mechanism):
         sig.level = level
         sig.stage = self.levels[level].name
         sig.measures = measures_in_force(self.levels, level)
-        sig.controls = control_specs(sig.measures, self.config.world.commodities)
+        sc = self.config.scenario
+        sig.controls = control_specs(sig.measures, self.config.world.countries, sc.coercer, sc.target)
         boycott = [x for x in sig.measures if x.kind == "secondary_boycott"]
         sig.secondary_boycott = bool(boycott)
+        sig.boycott_commodities = frozenset(c for x in boycott for c in x.commodities)
         sig.enforcement = max((x.enforcement for x in boycott), default=0.0)
         sig.trade_ban_loss_share = sum(
             x.target_loss_share_gdp_per_year for x in sig.measures if x.kind == "trade_ban"

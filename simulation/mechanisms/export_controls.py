@@ -1,13 +1,27 @@
-"""Export controls: which Chinese-origin flows to the target are licensed, delayed, refused.
+"""Export controls: which Chinese-origin flows to which destinations are licensed, delayed,
+refused or banned.
 
-An export control on a commodity covers direct edges from producers in the coercer to
-buyer positions in the target. Each covered edge needs a licence: an application is
-decided after a delay (geometric, mean ``delay_weeks``), granted with the approval
-probability (military end users: ``military_approval_probability``), valid for
-``license_validity_weeks``, then renewed the same way. A refused edge reapplies after
-``max(4, delay_weeks)`` weeks. Orders flow only on open edges (uncontrolled or licensed).
-Controlled buyer positions cannot buy Chinese material on the spot market either.
-Lifting a control clears its licences.
+The controls in force (``signals.controls``) are per (destination country, commodity). The
+candidate edges are the direct edges from producers in the coercer to buyer positions in any
+other country; a candidate is covered when a control is in force for its destination and
+commodity (and, for a military-only control, its buyer is a military end user).
+
+*Licensing.* Each covered edge needs a licence: an application is decided after a delay
+(geometric, mean ``delay_weeks``), granted with the approval probability (military end
+users: ``military_approval_probability``). A grant is valid ``license_validity_weeks``; its
+renewal is applied for ``delay_weeks`` before it expires (at least a week after the grant),
+and the edge stays open while the renewal is pending (status ``RENEWING``): an approved
+renewal never closes the edge, a refused one closes it when refused. A refused edge
+reapplies after ``max(4, delay_weeks)`` weeks.
+
+*Ban.* No licence is granted: the licences in force and the applications pending on the
+covered edges are revoked in the week the ban starts (the edges close), and no application
+is made while it lasts. If the ban is lifted while licensing remains, the edges apply again
+at once.
+
+Orders flow only on open edges (uncontrolled or licensed). Controlled buyer positions (in a
+controlled destination, for a controlled commodity and end use) cannot buy Chinese material
+on the spot market either. Lifting a control clears its licences.
 """
 
 from __future__ import annotations
@@ -19,7 +33,7 @@ import numpy as np
 from simulation.kernels import implementation, kernel
 from simulation.mechanisms.base import Context, Mechanism
 
-NONE, PENDING, GRANTED, REFUSED = 0, 1, 2, 3
+NONE, PENDING, GRANTED, REFUSED, RENEWING = 0, 1, 2, 3, 4
 _NO_GEOMETRIC = np.zeros(0, np.int64)
 _NO_DRAWS = np.zeros(0)
 
@@ -30,7 +44,7 @@ class Licences(NamedTuple):
     per-edge arrays, kept in step."""
 
     cand: np.ndarray  # the candidate edges
-    status_c: np.ndarray  # NONE, PENDING, GRANTED or REFUSED
+    status_c: np.ndarray  # NONE, PENDING, GRANTED, REFUSED or RENEWING (granted, renewal pending)
     next_c: np.ndarray  # the week of the next decision or expiry
     status: np.ndarray  # per edge
     next_step: np.ndarray  # per edge
@@ -38,7 +52,8 @@ class Licences(NamedTuple):
 
 class Applications(NamedTuple):
     """This week's licence applications, as candidate numbers in order: the new ones, those
-    renewed after a grant or refusal expired (``again``), and those decided (``due``)."""
+    made again (a renewal of a grant, or after a refusal: ``again``), and those decided
+    (``due``)."""
 
     new: np.ndarray
     again: np.ndarray
@@ -60,24 +75,28 @@ class Coverage(NamedTuple):
     cover: np.ndarray  # per edge (read-only)
     controlled: np.ndarray  # per position (read-only)
     cover_c: np.ndarray
+    ban_c: np.ndarray  # covered by a ban
     p_c: np.ndarray  # approval probability
     delay_c: np.ndarray  # mean decision delay, weeks
     valid_c: np.ndarray  # licence validity, weeks
-    grant_weeks_c: np.ndarray  # weeks until a grant expires
+    grant_weeks_c: np.ndarray  # weeks from a grant to its renewal application (validity less delay, >= 1)
     refuse_weeks_c: np.ndarray  # weeks until a refused edge applies again
-    one_q: float  # 0.0: not one positive delay for all covered edges; see ExportControls._geometric
+    one_q: float  # 0.0: not one positive delay for all licensed edges; see ExportControls._geometric
 
 
 @kernel
-def _requests_kernel(lic, cover_c, t, apps):
+def _requests_kernel(lic, cov, t, apps):
     """Licence applications of the candidate edges (:func:`requests_reference` in numpy).
 
-    A lifted control clears the licence; a newly covered edge applies (``apps.new``), and so
-    does one whose grant or refusal has expired (``apps.again``); ``apps.due`` lists the other
-    pending applications decided this week. The lists (scratch, long enough for every
-    candidate) are filled from their start, in order; returns their lengths.
+    A lifted control clears the licence; a ban revokes a licence or application (``REFUSED``,
+    dated ``t``, so that the edge applies again if the ban gives way to licensing); a newly
+    covered edge applies (``apps.new``), and so does one whose grant is due for renewal
+    (``RENEWING``: it stays open) or whose refusal has expired (``apps.again``); ``apps.due``
+    lists the other pending applications decided this week. The lists (scratch, long enough
+    for every candidate) are filled from their start, in order; returns their lengths.
     """
-    cand, status_c, next_c, status = lic.cand, lic.status_c, lic.next_c, lic.status
+    cand, status_c, next_c, status, next_step = lic.cand, lic.status_c, lic.next_c, lic.status, lic.next_step
+    cover_c, ban_c = cov.cover_c, cov.ban_c
     new, again, due = apps.new, apps.again, apps.due
     n_new, n_again, n_due = 0, 0, 0
     for k in range(len(cand)):
@@ -85,15 +104,21 @@ def _requests_kernel(lic, cover_c, t, apps):
             if status_c[k] != NONE:
                 status_c[k] = NONE
                 status[cand[k]] = NONE
+        elif ban_c[k]:
+            if status_c[k] != REFUSED:
+                status_c[k] = REFUSED
+                status[cand[k]] = REFUSED
+                next_c[k] = t
+                next_step[cand[k]] = t
         elif status_c[k] == NONE:
             status_c[k] = PENDING
             status[cand[k]] = PENDING
             new[n_new] = k
             n_new += 1
         elif next_c[k] <= t:
-            if status_c[k] >= GRANTED:  # granted or refused
-                status_c[k] = PENDING
-                status[cand[k]] = PENDING
+            if status_c[k] == GRANTED or status_c[k] == REFUSED:
+                status_c[k] = RENEWING if status_c[k] == GRANTED else PENDING
+                status[cand[k]] = status_c[k]
                 again[n_again] = k
                 n_again += 1
             else:
@@ -102,17 +127,24 @@ def _requests_kernel(lic, cover_c, t, apps):
     return n_new, n_again, n_due
 
 
-def requests_reference(lic: Licences, cover_c: np.ndarray, t: int, apps: Applications):
+def requests_reference(lic: Licences, cov: Coverage, t: int, apps: Applications):
     """:func:`_requests_kernel` in numpy."""
-    status_c = lic.status_c
+    status_c, cover_c = lic.status_c, cov.cover_c
     lifted = ~cover_c & (status_c != NONE)
-    new = cover_c & (status_c == NONE)
-    reached = cover_c & (status_c != NONE) & (lic.next_c <= t)
-    again = reached & (status_c >= GRANTED)
-    due = reached & (status_c == PENDING)
+    revoked = cover_c & cov.ban_c & (status_c != REFUSED)
+    licensing = cover_c & ~cov.ban_c
+    new = licensing & (status_c == NONE)
+    reached = licensing & (status_c != NONE) & (lic.next_c <= t)
+    renewed = reached & (status_c == GRANTED)
+    again = renewed | (reached & (status_c == REFUSED))
+    due = reached & ((status_c == PENDING) | (status_c == RENEWING))
     status_c[lifted] = NONE
-    status_c[new | again] = PENDING
-    changed = lifted | new | again
+    status_c[revoked] = REFUSED
+    lic.next_c[revoked] = t
+    lic.next_step[lic.cand[revoked]] = t
+    status_c[new | (again & ~renewed)] = PENDING
+    status_c[renewed] = RENEWING
+    changed = lifted | revoked | new | again
     lic.status[lic.cand[changed]] = status_c[changed]
     lengths = []
     for mask, out in ((new, apps.new), (again, apps.again), (due, apps.due)):
@@ -126,8 +158,8 @@ def requests_reference(lic: Licences, cover_c: np.ndarray, t: int, apps: Applica
 def _schedule_kernel(lic, cover_c, t, apps, geo_new, geo_again):
     """Decision dates of the ``apps.new`` and ``apps.again`` applications: ``t`` plus a wait of
     their geometric draw (``geo_*``) less one week; then ``apps.due`` (scratch): the pending
-    applications with a date reached, in order (those renewed or new with no wait among
-    them). Returns their count (:func:`schedule_reference` in numpy)."""
+    applications (``PENDING`` or ``RENEWING``) with a date reached, in order (those renewed or
+    new with no wait among them). Returns their count (:func:`schedule_reference` in numpy)."""
     cand, status_c, next_c, next_step = lic.cand, lic.status_c, lic.next_c, lic.next_step
     due = apps.due
     for applied, geo in ((apps.new, geo_new), (apps.again, geo_again)):
@@ -137,7 +169,7 @@ def _schedule_kernel(lic, cover_c, t, apps, geo_new, geo_again):
             next_step[cand[k]] = next_c[k]
     n_due = 0
     for k in range(len(cand)):
-        if cover_c[k] and status_c[k] == PENDING and next_c[k] <= t:
+        if cover_c[k] and (status_c[k] == PENDING or status_c[k] == RENEWING) and next_c[k] <= t:
             due[n_due] = k
             n_due += 1
     return n_due
@@ -149,14 +181,17 @@ def schedule_reference(lic: Licences, cover_c: np.ndarray, t: int, apps: Applica
     for applied, geo in ((apps.new, geo_new), (apps.again, geo_again)):
         lic.next_c[applied] = t + (geo - 1)
         lic.next_step[lic.cand[applied]] = lic.next_c[applied]
-    due = np.flatnonzero(cover_c & (lic.status_c == PENDING) & (lic.next_c <= t))
+    pending = (lic.status_c == PENDING) | (lic.status_c == RENEWING)
+    due = np.flatnonzero(cover_c & pending & (lic.next_c <= t))
     apps.due[:len(due)] = due
     return len(due)
 
 
 @kernel
-def _licence(i, covered, granted, edges):
-    """Publish edge ``i``: open when not blacklisted, and not covered unless licensed."""
+def _licence(i, covered, status, edges):
+    """Publish edge ``i``: open when not blacklisted, and not covered unless licensed (a licence
+    granted, or granted and being renewed)."""
+    granted = status == GRANTED or status == RENEWING
     edges.open[i] = not edges.blacklisted[i] and (granted or not covered)
     edges.licensed[i] = covered and granted
 
@@ -164,9 +199,11 @@ def _licence(i, covered, granted, edges):
 @kernel
 def _decide_publish_kernel(lic, cov, t, apps, draws, everything, edges):
     """Decisions on the ``apps.due`` applications (granted when the draw is below the approval
-    probability), then which edges are open and licensed: all edges when ``everything``, else
-    only the candidates whose licence may have changed this week (``apps.due`` and
-    ``apps.again``). Returns the number granted (:func:`decide_publish_reference` in numpy)."""
+    probability; a grant dated to its renewal application), then which edges are open and
+    licensed: all edges when ``everything``, else only the candidates whose licence may have
+    changed this week (``apps.due`` and ``apps.again``; a ban's revocations happen only in the
+    week the controls change, which publishes everything). Returns the number granted
+    (:func:`decide_publish_reference` in numpy)."""
     cand, status_c, next_c = lic.cand, lic.status_c, lic.next_c
     cover_c, p_c = cov.cover_c, cov.p_c
     due = apps.due
@@ -186,11 +223,11 @@ def _decide_publish_kernel(lic, cov, t, apps, draws, everything, edges):
         for i in range(len(edges.open)):
             edges.open[i] = not edges.blacklisted[i]
         for k in range(len(cand)):
-            _licence(cand[k], cover_c[k], status_c[k] == GRANTED, edges)
+            _licence(cand[k], cover_c[k], status_c[k], edges)
     else:
         for changed in (due, apps.again):
             for k in changed:
-                _licence(cand[k], cover_c[k], status_c[k] == GRANTED, edges)
+                _licence(cand[k], cover_c[k], status_c[k], edges)
     return n_granted
 
 
@@ -209,7 +246,8 @@ def decide_publish_reference(lic: Licences, cov: Coverage, t: int, apps: Applica
     else:
         changed = np.concatenate((due, apps.again))
     i = lic.cand[changed]
-    covered, licensed = cov.cover_c[changed], lic.status_c[changed] == GRANTED
+    st = lic.status_c[changed]
+    covered, licensed = cov.cover_c[changed], (st == GRANTED) | (st == RENEWING)
     edges.open[i] = ~edges.blacklisted[i] & (licensed | ~covered)
     edges.licensed[i] = covered & licensed
     return int(np.count_nonzero(granted))
@@ -228,10 +266,10 @@ class ExportControls(Mechanism):
         self.next_step = np.zeros(n, np.int64)
         supplier_country = e.firm_country[e.edge_supplier]
         buyer_country = e.pos_country[e.edge_pos]
-        # direct exports from the coercer's producers to positions in the target
+        # direct exports from the coercer's producers to positions in any other country
         self.candidate = (
             (supplier_country == e.coercer)
-            & (buyer_country == e.target)
+            & (buyer_country != e.coercer)
             & ~e.edge_via_trader
         )
         self.edge_commodity = e.pos_commodity[e.edge_pos]
@@ -246,7 +284,7 @@ class ExportControls(Mechanism):
         self._scratch = Applications(*(np.zeros(n_cand, np.uint32) for _ in range(3)))
         self._cand_commodity = self.edge_commodity[self._cand]
         self._cand_military = self.edge_military[self._cand]
-        self._in_target = e.pos_country == e.target
+        self._cand_country = buyer_country[self._cand]
         self._controls = None  # the controls the cache below was computed for (a copy)
         self._controls_obj = None  # and the mapping it was last checked against
         self._cached = None
@@ -271,30 +309,34 @@ class ExportControls(Mechanism):
         return self._cached
 
     def _compute_controlled(self, controls: dict) -> Coverage:
+        """The coverage of ``controls`` ((destination, commodity) -> ControlSpec): the terms
+        as arrays per destination country and commodity, gathered per candidate edge and per
+        position."""
         e = self.eco
-        # the terms per commodity (one control per commodity at most)
-        n_com = len(e.commodities)
-        on, all_uses = np.zeros(n_com, bool), np.zeros(n_com, bool)
-        p, p_military, delay, valid = np.ones(n_com), np.ones(n_com), np.zeros(n_com), np.ones(n_com)
-        for c, spec in controls.items():
-            j = e.commodities.index(c)
-            on[j], all_uses[j] = True, spec.all_end_uses
-            p[j], p_military[j] = spec.approval_probability, spec.military_approval_probability
-            delay[j], valid[j] = spec.delay_weeks, spec.license_validity_weeks
+        shape = (len(e.countries), len(e.commodities))
+        on, all_uses = np.zeros(shape, bool), np.zeros(shape, bool)
+        ban, military_ban = np.zeros(shape, bool), np.zeros(shape, bool)
+        p, p_military, delay, valid = np.ones(shape), np.ones(shape), np.zeros(shape), np.ones(shape)
+        for (d, c), spec in controls.items():
+            ij = e.countries.index(d), e.commodities.index(c)
+            on[ij], all_uses[ij], ban[ij], military_ban[ij] = True, spec.all_end_uses, spec.ban, spec.military_ban
+            p[ij], p_military[ij] = spec.approval_probability, spec.military_approval_probability
+            delay[ij], valid[ij] = spec.delay_weeks, spec.license_validity_weeks
         # only candidate edges are ever covered: the work is on them
-        com_c, military_c = self._cand_commodity, self._cand_military
-        cover_c = on[com_c] & (all_uses[com_c] | military_c)
-        p_c = np.where(cover_c, np.where(military_c, p_military[com_c], p[com_c]), 1.0)
-        delay_c = np.where(cover_c, delay[com_c], 0.0)
-        valid_c = np.where(cover_c, valid[com_c], 1.0)
-        com = e.pos_commodity
-        controlled = self._in_target & on[com] & (all_uses[com] | e.pos_military)
+        ij_c, military_c = (self._cand_country, self._cand_commodity), self._cand_military
+        cover_c = on[ij_c] & (all_uses[ij_c] | military_c)
+        ban_c = cover_c & (ban[ij_c] | (military_c & military_ban[ij_c]))
+        p_c = np.where(cover_c & ~ban_c, np.where(military_c, p_military[ij_c], p[ij_c]), np.where(ban_c, 0.0, 1.0))
+        delay_c = np.where(cover_c, delay[ij_c], 0.0)
+        valid_c = np.where(cover_c, valid[ij_c], 1.0)
+        ij = (e.pos_country, e.pos_commodity)
+        controlled = on[ij] & (all_uses[ij] | e.pos_military)
         cover = np.zeros(e.n_edges, bool)
         cover[self._cand] = cover_c
         cover.flags.writeable = controlled.flags.writeable = False
-        delays = np.unique(delay_c[cover_c])
-        return Coverage(cover, controlled, cover_c, p_c, delay_c, valid_c,
-                        grant_weeks_c=np.maximum(1, np.round(valid_c)).astype(np.int64),
+        delays = np.unique(delay_c[cover_c & ~ban_c])
+        return Coverage(cover, controlled, cover_c, ban_c, p_c, delay_c, valid_c,
+                        grant_weeks_c=np.maximum(1, np.round(valid_c - delay_c)).astype(np.int64),
                         refuse_weeks_c=np.maximum(4, np.round(delay_c)).astype(np.int64),
                         one_q=float(1.0 / (1.0 + delays[0])) if len(delays) == 1 and delays[0] > 0 else 0.0)
 
@@ -303,7 +345,7 @@ class ExportControls(Mechanism):
         cov = self._controlled()
         # applications, decisions, renewals of the candidate edges (no other edge ever needs a licence)
         lic, scratch = self._lic, self._scratch
-        n_new, n_again, n_due = self._requests(lic, cov.cover_c, t, scratch)
+        n_new, n_again, n_due = self._requests(lic, cov, t, scratch)
         new, again = scratch.new[:n_new], scratch.again[:n_again]
         if n_new or n_again:
             geo_new, geo_again = self._geometric(new, cov), self._geometric(again, cov)

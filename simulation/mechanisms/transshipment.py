@@ -5,8 +5,10 @@ each week a blocked position closes ``adoption_share_per_week`` of the gap betwe
 rerouted share and ``max_reroute_share``; that share of its blocked Chinese orders goes to
 its transit-hub traders. The material stays Chinese-origin. Once unblocked, the rerouted share decays at the same rate.
 
-While the secondary-boycott clause is in force, China inspects every trader each week: a
-trader that shipped Chinese-origin material to the target is detected with probability
+While the secondary-boycott clause is in force, China inspects each week every trader of a
+commodity the boycott covers (``signals.boycott_commodities``; traders of other commodities
+are never inspected nor blacklisted): a trader that shipped Chinese-origin material to the
+target is detected with probability
 ``enforcement * (detection_base_per_week + detection_anomaly_weight * anomaly)``, where
 ``anomaly = shipments / history - 1`` (at least 0, at most 10) compares last week's
 shipments to the target with the trader's own exponentially weighted history (time
@@ -69,12 +71,13 @@ class TransshipmentWeek(NamedTuple):
 
 
 @kernel
-def _transshipment_kernel(fx, mem, wk, draws, detect, enforcement):
+def _transshipment_kernel(fx, mem, wk, draws, inspected, detect, enforcement):
     """One week of transshipment, in place (:func:`transshipment_reference` in numpy): the
-    rerouting (:func:`_reroute`), then detection and blacklisting (:func:`_detect`).
+    rerouting (:func:`_reroute`), then detection and blacklisting (:func:`_detect`) of the
+    ``inspected`` traders (per trader: it trades a commodity the boycott covers).
     Returns the new detections and the number of blacklisted traders."""
     _reroute(fx, mem, wk)
-    return _detect(fx, mem, wk, draws, detect, enforcement)
+    return _detect(fx, mem, wk, draws, inspected, detect, enforcement)
 
 
 @kernel
@@ -120,10 +123,10 @@ def _reroute(fx, mem, wk):
 
 
 @kernel
-def _detect(fx, mem, wk, draws, detect, enforcement):
+def _detect(fx, mem, wk, draws, inspected, detect, enforcement):
     """Shipments to the target last week per shipper (the suppliers of ``via_target`` edges:
-    elsewhere shipments and history stay 0), detection and blacklisting of traders (when
-    ``detect``), then the history update. Returns the new detections and the number of
+    elsewhere shipments and history stay 0), detection and blacklisting of the ``inspected``
+    traders (when ``detect``), then the history update. Returns the new detections and the number of
     blacklisted traders."""
     shippers, traders = fx.shippers, fx.traders
     shipped, history, blacklisted = mem.shipped, mem.history, mem.blacklisted
@@ -148,7 +151,7 @@ def _detect(fx, mem, wk, draws, detect, enforcement):
                 prob = 0.0
             if prob > 1.0:
                 prob = 1.0
-            if x > 0 and not blacklisted[f] and draws[k] < prob:
+            if inspected[k] and x > 0 and not blacklisted[f] and draws[k] < prob:
                 blacklisted[f] = True
                 hits += 1
         if hits:  # blacklisted traders' supply edges close (again, for those caught before)
@@ -165,7 +168,7 @@ def _detect(fx, mem, wk, draws, detect, enforcement):
 
 
 def transshipment_reference(fx: TransshipmentFixed, mem: TransshipmentMemory, wk: TransshipmentWeek,
-                            draws: np.ndarray, detect: bool, enforcement: float):
+                            draws: np.ndarray, inspected: np.ndarray, detect: bool, enforcement: float):
     """:func:`_transshipment_kernel` in numpy."""
     # 1. rerouting: the blocked share of the positions with a closed direct Chinese edge, the
     # rerouting list extended by those of them with hub suppliers, the rerouted share moved
@@ -195,7 +198,7 @@ def transshipment_reference(fx: TransshipmentFixed, mem: TransshipmentMemory, wk
         ratio = np.divide(x, h, out=np.full(len(x), 10.0), where=h > 1e-12)
         anomaly = np.minimum(np.maximum(ratio - 1.0, 0.0), 10.0)
         prob = np.minimum(np.maximum(enforcement * (fx.base + fx.weight * anomaly), 0.0), 1.0)
-        caught = (x > 0) & ~blacklisted[fx.traders] & (draws < prob)
+        caught = inspected & (x > 0) & ~blacklisted[fx.traders] & (draws < prob)
         blacklisted[fx.traders[caught]] = True
         hits = int(np.count_nonzero(caught))
         if hits:
@@ -245,6 +248,9 @@ class Transshipment(Mechanism):
             is_rerouting=np.zeros(e.n_pos, bool), shipped=np.zeros(e.n_firms), history=self.history,
             blacklisted=self.blacklisted)
         self._kernel = implementation(_transshipment_kernel, transshipment_reference)
+        self._trader_commodity = e.firm_commodity[self.traders]
+        self._inspected_for = None  # the boycott commodities ``_inspected`` was computed for
+        self._inspected = np.zeros(len(self.traders), bool)
 
     def step(self, t: int) -> None:
         s, sig = self.state, self.signals
@@ -253,6 +259,10 @@ class Transshipment(Mechanism):
         # shipments to the target)
         week = TransshipmentWeek(s.edge_open, s.edge_share, s.blocked_share, s.reroute, s.transshipped,
                                  s.edge_blacklisted)
+        if sig.boycott_commodities != self._inspected_for:  # the traders of the covered commodities
+            self._inspected_for = sig.boycott_commodities
+            covered = [self.eco.commodities.index(c) for c in sig.boycott_commodities]
+            self._inspected = np.isin(self._trader_commodity, covered)
         sig.new_detections, sig.n_blacklisted = self._kernel(
-            self.fixed, self.mem, week, draws, bool(sig.secondary_boycott and sig.enforcement > 0),
+            self.fixed, self.mem, week, draws, self._inspected, bool(sig.secondary_boycott and sig.enforcement > 0),
             float(sig.enforcement))

@@ -79,7 +79,7 @@ class Lever:
 
 LEVERS = (
     Lever("approval_probability", "Licence approval", "probability that a dual-use export licence is granted",
-          "approval_probability", "export_control", (("commodities", "dual_use"), ("end_use", "all"))),
+          "approval_probability", "export_control", (("instrument", "licensing"), ("end_use", "all"))),
     Lever("boycott_enforcement", "Boycott enforcement", "secondary-boycott enforcement intensity",
           "enforcement", "secondary_boycott"),
     Lever("stockpile_target_days", "Target stockpile days", "state stockpile target, days of use, all commodities",
