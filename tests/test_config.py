@@ -48,6 +48,22 @@ CASES = {
     "unknown commodity": (lambda d: d["world"]["sectors"]["autos"].update(criticality={"reee": 1.0}),
                           "world.sectors.autos.criticality.reee", "unknown commodity 'reee'"),
     "steps beyond horizon": (lambda d: d["run"].update(steps=60), "run.steps", "exceed the horizon"),
+    "unknown destination": (lambda d: d["escalation"]["levels"][1]["measures"][0].update(destinations=["JP", "KOR"]),
+                            "escalation.levels[1].measures[0].destinations", "unknown country 'KOR'"),
+    "coercer as destination": (lambda d: d["escalation"]["levels"][1]["measures"][0].update(destinations=["CN"]),
+                               "escalation.levels[1].measures[0].destinations", "'CN' is the coercer"),
+    "empty destinations": (lambda d: d["escalation"]["levels"][1]["measures"][0].update(destinations=[]),
+                           "escalation.levels[1].measures[0].destinations", "an empty list of destinations"),
+    "unknown measure commodity": (lambda d: d["escalation"]["levels"][1]["measures"][0].update(commodities=["gallum"]),
+                                  "escalation.levels[1].measures[0].commodities", "unknown commodity 'gallum'"),
+    "empty commodities": (lambda d: d["escalation"]["levels"][1]["measures"][0].update(commodities=[]),
+                          "escalation.levels[1].measures[0].commodities", "lists the commodities it covers"),
+    "no commodities": (lambda d: d["escalation"]["levels"][1]["measures"][0].pop("commodities"),
+                       "escalation.levels[1].measures[0].commodities", "lists the commodities it covers"),
+    "old scope": (lambda d: d["escalation"]["levels"][1]["measures"][0].update(commodities="dual_use"),
+                  "escalation.levels[1].measures[0].commodities", "list"),
+    "quota": (lambda d: d["escalation"]["levels"][1]["measures"][0].update(instrument="quota"),
+              "escalation.levels[1].measures[0].instrument", "'licensing' or 'ban'"),
 }
 
 
