@@ -57,6 +57,92 @@ class StateAgent(mesa.Agent):
         daily = e.pos_base_use_t[sel].sum() / 7.0
         return self.stockpile_t(commodity) / daily if daily > 0 else 0.0
 
+    @property
+    def loss_pct_gdp(self) -> float:
+        """Value added lost in the week just simulated, % of annual GDP (as the country table;
+        0 before the first week)."""
+        loss = self.model.state.output_loss
+        return 0.0 if loss is None else float(loss[self.index] / self.model.eco.gdp_lcu[self.index] * 100.0)
+
+    @property
+    def cum_loss_pct_gdp(self) -> float:
+        """Value added lost since the start, % of annual GDP (as the country table)."""
+        return float(self.model.readout.cum_loss_pct_gdp()[self.index])
+
+    def _tightest(self) -> tuple[int, float]:
+        com, days = self.model.readout.tightest()
+        return int(com[self.index]), float(days[self.index])
+
+    @property
+    def tightest_commodity(self) -> str | None:
+        """The commodity the country uses with the fewest state-stockpile days (None if it uses none)."""
+        com = self._tightest()[0]
+        return self.model.eco.commodities[com] if com >= 0 else None
+
+    @property
+    def tightest_stockpile_days(self) -> float:
+        """State-stockpile days of :attr:`tightest_commodity` (NaN if the country uses none)."""
+        return self._tightest()[1]
+
+
+class StateReadout:
+    """What the state agents report, for all countries at once, computed at most once a week
+    from the recorder's series (so the values equal the run tables'), never from firms.
+
+    Args:
+        model: the model (its ``eco``, ``state``, ``recorder`` and week ``t``).
+    """
+
+    def __init__(self, model: mesa.Model):
+        self._model = model
+        rec, e = model.recorder, model.eco
+        m = len(e.commodities)
+        self._k = len(e.countries)
+        self._pair_country = rec.pairs // m  # sorted: the recorder's pairs run country by country
+        self._pair_com = rec.pairs % m
+        self._starts = np.searchsorted(self._pair_country, np.arange(self._k))
+        self._has_pairs = np.bincount(self._pair_country, minlength=self._k) > 0
+        self._gdp = e.gdp_lcu
+        self._cum = (0, np.zeros(self._k))  # (weeks summed, cumulative loss % GDP)
+        self._tight: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
+
+    def cum_loss_pct_gdp(self) -> np.ndarray:
+        """Per country, cumulative loss in % of annual GDP over the weeks recorded."""
+        rec = self._model.recorder
+        n, cum = self._cum
+        if n < rec.n_recorded:
+            cum = cum.copy()
+            for t in range(n, rec.n_recorded):  # week by week, as the table's cumulative sum
+                cum += rec.series["output_loss"][t] / self._gdp * 100.0
+            self._cum = (rec.n_recorded, cum)
+        return self._cum[1]
+
+    def _stockpile_days(self) -> np.ndarray:
+        """Per recorded pair, state-stockpile days: the recorder's last row, or before the first
+        week the same ratio from the state."""
+        rec = self._model.recorder
+        if rec.n_recorded:
+            return rec.series["stockpile_days"][rec.n_recorded - 1]
+        e, inv = self._model.eco, self._model.state.inventory
+        held = np.bincount(rec.cc[rec.stock], inv[rec.stock], minlength=int(e.n_cc))
+        return held[rec.pairs] / rec.daily_use
+
+    def tightest(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per country, the used commodity with the fewest state-stockpile days and those days
+        (-1 and NaN for a country that uses none)."""
+        t = self._model.t
+        if self._tight is None or self._tight[0] != t:
+            days = self._stockpile_days()
+            com = np.full(self._k, -1)
+            low = np.full(self._k, np.nan)
+            if len(days):
+                order = np.lexsort((days, self._pair_country))  # by country, then days (ties: first)
+                first = order[self._starts[self._has_pairs]]
+                com[self._has_pairs] = self._pair_com[first]
+                low[self._has_pairs] = days[first]
+            self._tight = (t, (com, low))
+        return self._tight[1]
+
 
 class Firm(mesa.Agent):
     """A firm: a row ``index`` of the firm arrays."""

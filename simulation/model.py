@@ -6,7 +6,7 @@ import mesa
 import networkx as nx
 import numpy as np
 
-from simulation.agents import LazyFirms, StateAgent
+from simulation.agents import LazyFirms, StateAgent, StateReadout
 from simulation.config import Config
 from simulation.mechanisms.base import Context, Mechanism
 from simulation.mechanisms.diversification import Diversification
@@ -19,6 +19,7 @@ from simulation.mechanisms.output import Output
 from simulation.mechanisms.recycling import Recycling
 from simulation.mechanisms.substitution import Substitution
 from simulation.mechanisms.transshipment import Transshipment
+from simulation.mesa_api import config_from_keywords, datacollector
 from simulation.metrics import Recorder
 from simulation.population import FIRM_KINDS, POS_TRADER, build_economy
 from simulation.signals import Signals
@@ -51,8 +52,24 @@ def schedule() -> list[str]:
 class CoercionModel(mesa.Model):
     """China's export-control campaign and the responses of states and firms.
 
+    Build it from a config, ``CoercionModel(load_config(...))``, or, as Mesa's tools do
+    (``mesa.batch_run``), from keywords: ``CoercionModel(scenario="korea_coerced",
+    strategy="stockpile_100", seed=3, steps=52, world__firms__scale=0.5)``. A keyword left
+    out or None keeps the config's value (:mod:`simulation.mesa_api`).
+
     Args:
-        config: a validated :class:`~simulation.config.Config` (see ``load_config``).
+        config: a validated :class:`~simulation.config.Config` (see ``load_config``); None:
+            the config is loaded from the keywords. Not combined with them.
+        scenario: a scenario name of ``configs/scenarios/`` or a config path; None: the default.
+        strategy: a strategy name of ``configs/strategies/``; None: the config's.
+        seed: the root seed; None: the config's.
+        steps: weeks to run; None: the config's horizon.
+        collect: whether ``model.datacollector`` (a ``mesa.DataCollector``) collects at build
+            and after each week. None: yes when built from keywords (Mesa's tools), no when
+            given a Config (the runner's path: the recorder makes the tables, and collecting
+            costs about 10% of a week).
+        **levers: any config key as a dotted path with ``__`` for each dot
+            (``escalation__after_script="endogenous"``).
 
     Attributes:
         eco: the firm population and trade graph as arrays (:class:`~simulation.population.Economy`).
@@ -61,10 +78,24 @@ class CoercionModel(mesa.Model):
         mechanisms: name -> mechanism, in the order of :data:`MECHANISMS`.
         states: country code -> :class:`~simulation.agents.StateAgent`.
         firms: the firms as Mesa agents, created on first access (a sequence over the firm rows).
-        recorder: the per-step outputs (:class:`~simulation.metrics.Recorder`).
+        recorder: the per-step outputs (:class:`~simulation.metrics.Recorder`), the source
+            of the run tables.
+        readout: what the state agents report, all countries at once
+            (:class:`~simulation.agents.StateReadout`).
+        datacollector: Mesa's collector (:func:`simulation.mesa_api.datacollector`): model
+            reporters and the state agents' reporters, once at build and after each week.
     """
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config | None = None, *, scenario: str | None = None,
+                 strategy: str | None = None, seed: int | None = None, steps: int | None = None,
+                 collect: bool | None = None, **levers):
+        keywords = dict(scenario=scenario, strategy=strategy, seed=seed, steps=steps, **levers)
+        if config is None:
+            config = config_from_keywords(**keywords)
+            collect = True if collect is None else collect
+        elif any(v is not None for v in keywords.values()):
+            given = sorted(k for k, v in keywords.items() if v is not None)
+            raise TypeError(f"CoercionModel: pass a Config or keywords, not both (got {', '.join(given)})")
         super().__init__(rng=config.run.seed)
         self.config = config
         self.streams = Streams(config.run.seed)
@@ -77,8 +108,13 @@ class CoercionModel(mesa.Model):
         self.states = {c: StateAgent(self, c) for c in self.eco.countries}
         self.firms = LazyFirms(self)
         self.recorder = Recorder(self.eco, self.state, self.signals, config)
+        self.readout = StateReadout(self)
         self.running = True
         self._trade_graph: nx.DiGraph | None = None
+        self.collecting = bool(collect)
+        self.datacollector = datacollector()
+        if self.collecting:
+            self.datacollector.collect(self)
 
     @property
     def level(self) -> int:
@@ -123,7 +159,8 @@ class CoercionModel(mesa.Model):
             drifts back in calm unless policy holds it.
         11. ``record`` -- the recorder stores the week.
 
-        ``schedule()`` prints this order.
+        ``schedule()`` prints this order. Then, if ``collecting``, Mesa's ``datacollector``
+        collects (it reads what the week computed and changes nothing).
         """
         if self.t >= self.config.n_steps:
             self.running = False
@@ -134,6 +171,8 @@ class CoercionModel(mesa.Model):
             mechanism.step(t)
         self.recorder.record(t)
         self.t += 1
+        if self.collecting:
+            self.datacollector.collect(self)
         self._trade_graph = None
         if self.t >= self.config.n_steps:
             self.running = False
