@@ -20,6 +20,7 @@ mechanisms change and the two part ways, the benchmark says so.
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -44,7 +45,7 @@ INPUTS = ("inventory", "in_transit", "stock_target", "pipe_target", "expected_us
 # the results compared with the model's, and where the model keeps them
 MARKET_OUTPUTS = ("desired", "shipped", "shipped_cn", "spot", "production_t", "transshipped", "price",
                   "price_cn", "ring", "ring_cn", "cn_export_usd", "cn_world_share")
-OUTPUTS = MARKET_OUTPUTS + ("firm_output_loss_share", "output_loss", "jobs_lost")
+OUTPUTS = MARKET_OUTPUTS + ("firm_output_loss_share", "output_loss", "jobs_lost", "output_loss_by_commodity")
 
 
 def prepare(model) -> SimpleNamespace:
@@ -79,11 +80,12 @@ def clear(p: SimpleNamespace, x: dict, t: int, use: np.ndarray, trade_ban_share:
     _price_kernel(price, target, calm.lo, calm.hi, calm.adjust)
     _price_kernel(price_cn, target_cn, calm.lo_cn, calm.hi_cn, calm.adjust)
 
-    firm_loss, loss, jobs = _output_kernel(p.output, demand.required, use, float(trade_ban_share))
+    firm_loss, loss, jobs, by_com = _output_kernel(p.output, demand.required, use, float(trade_ban_share))
     return {"desired": orders.desired, "shipped": c.shipped, "shipped_cn": c.shipped_cn, "spot": c.spot,
             "production_t": c.production, "transshipped": c.transshipped, "price": price, "price_cn": price_cn,
             "ring": x["ring"], "ring_cn": x["ring_cn"], "cn_export_usd": cn_export, "cn_world_share": cn_world,
-            "firm_output_loss_share": firm_loss, "output_loss": loss, "jobs_lost": jobs}
+            "firm_output_loss_share": firm_loss, "output_loss": loss, "jobs_lost": jobs,
+            "output_loss_by_commodity": by_com}
 
 
 def compare(got: dict, want: dict) -> float:
@@ -99,3 +101,38 @@ def compare(got: dict, want: dict) -> float:
             rel = np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))
             worst = max(worst, float(np.max(np.nan_to_num(rel, nan=np.inf))))
     return worst
+
+
+def replay(model, n_steps: int, clock=time.perf_counter, reps: int = 1) -> tuple[float, float]:
+    """Step ``model`` ``n_steps`` weeks; at each week's market turn capture the inputs, then run
+    :func:`clear` on a copy of them (``reps`` times, the fastest timed with ``clock``) and compare
+    it with what the model computed.
+
+    Returns:
+        (seconds in :func:`clear`, summed over the weeks; the largest relative difference)
+    """
+    plan = prepare(model)
+    s, seen = model.state, {}
+    market = model.mechanisms["market"]
+    market_step = market.step
+
+    def hooked(t):
+        seen["x"] = {name: np.array(getattr(s, name), copy=True) for name in INPUTS}
+        market_step(t)
+        seen["out"] = {name: np.array(getattr(s, name), copy=True) for name in MARKET_OUTPUTS}
+
+    market.step = hooked
+    kernel_s, worst = 0.0, 0.0
+    for _ in range(n_steps):
+        t = model.t
+        model.step()
+        want = {name: getattr(s, name) for name in OUTPUTS} | seen["out"]
+        best = np.inf
+        for _ in range(max(reps, 1)):
+            x = {k: v.copy() for k, v in seen["x"].items()}
+            t0 = clock()
+            got = clear(plan, x, t, s.use, model.signals.trade_ban_loss_share)
+            best = min(best, clock() - t0)
+        kernel_s += best
+        worst = max(worst, compare(got, want))
+    return kernel_s, worst

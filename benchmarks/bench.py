@@ -124,30 +124,7 @@ def versus_bare(quick: bool) -> dict:
     step_s = min(_time_steps(CoercionModel(cfg), cfg.n_steps) for _ in range(reps + 1))
 
     model = CoercionModel(cfg)  # the same trajectory again, now with the market's inputs captured
-    plan = bare.prepare(model)
-    s, seen = model.state, {}
-    market = model.mechanisms["market"]
-    market_step = market.step
-
-    def hooked(t):
-        seen["x"] = {name: np.array(getattr(s, name), copy=True) for name in bare.INPUTS}
-        market_step(t)
-        seen["out"] = {name: np.array(getattr(s, name), copy=True) for name in bare.MARKET_OUTPUTS}
-
-    market.step = hooked
-    kernel_s, worst = 0.0, 0.0
-    for _ in range(cfg.n_steps):
-        t = model.t
-        model.step()
-        want = {name: getattr(s, name) for name in bare.OUTPUTS} | seen["out"]
-        best = np.inf
-        for _ in range(reps):
-            x = {k: v.copy() for k, v in seen["x"].items()}
-            t0 = clock()
-            got = bare.clear(plan, x, t, s.use, model.signals.trade_ban_loss_share)
-            best = min(best, clock() - t0)
-        kernel_s += best
-        worst = max(worst, bare.compare(got, want))
+    kernel_s, worst = bare.replay(model, cfg.n_steps, clock=clock, reps=reps)
     return {"firms": model.eco.n_firms, "positions": model.eco.n_pos, "edges": model.eco.n_edges,
             "steps": cfg.n_steps, "model_step_ms": step_s / cfg.n_steps * 1e3,
             "bare_ms": kernel_s / cfg.n_steps * 1e3, "ratio": step_s / kernel_s,
