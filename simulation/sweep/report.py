@@ -21,7 +21,18 @@ from simulation.sweep.plots import (
     save,
     sobol_figure,
 )
-from simulation.sweep.stats import LEVEL, compare, cost_effectiveness, ok_runs, paired, ranking, sobol_indices
+from simulation.sweep.stats import (
+    LEVEL,
+    MIN_PAIRS,
+    N_BOOT,
+    compare,
+    cost_effectiveness,
+    ok_runs,
+    paired,
+    ranking,
+    sobol_indices,
+    verdict,
+)
 from simulation.sweep.store import compact, is_compacted, read_experiment
 
 
@@ -59,7 +70,7 @@ def write_report(directory: str | Path) -> Path:
     baseline, seed = exp.baseline, exp.seed
     comparison = compare(results, baseline, seed)
     ce = cost_effectiveness(results, baseline, seed)
-    ranked = ranking(comparison, ce)
+    ranked = ranking(comparison, ce, paired(results, baseline), seed)
     comparison.to_csv(directory / "comparison.csv", index=False)
     ce.to_csv(directory / "cost_effectiveness.csv", index=False)
     figs = _figures(exp, results, series, ce, directory / "figures")
@@ -97,17 +108,28 @@ def _report_text(exp, results, ranked, sobol, figs) -> str:
     for sc in dict.fromkeys(results["scenario"]):
         out += _scenario_section(exp, results, ranked, sc)
     if figs:
-        out += ["## Figures", ""]
-        captions = {"fan": "Escalation paths of all runs", "box": "Cumulative loss by strategy and paired "
-                    "differences", "bands": "Time series, median and 5-95% band", "ce": "Cost-effectiveness",
-                    "sobol": "Sobol indices"}
-        out += [f"![{captions[k]}]({v})" for k, v in figs.items()] + [""]
+        out += _figure_list(results, figs)
     if sobol is not None:
         out += _sobol_section(exp, sobol)
     out += _failures(results)
     out += ["Tables: `results.parquet` (one row per run), `series.parquet`, `commodity_series.parquet`, "
             "`comparison.csv`, `cost_effectiveness.csv`" + (", `sobol.csv`" if sobol is not None else "") + ".", ""]
     return "\n".join(out)
+
+
+def _figure_list(results, figs: dict[str, str]) -> list[str]:
+    captions = {"fan": "Escalation paths of all runs", "box": "Cumulative loss by strategy and paired "
+                "differences", "bands": "Time series, median and 5-95% band", "ce": "Cost-effectiveness",
+                "sobol": "Sobol indices"}
+    out = ["## Figures", ""]
+    runs = ok_runs(results).groupby(["scenario", "strategy"]).size()
+    if len(runs) and runs.min() < MIN_PAIRS:
+        captions["box"] = "Cumulative loss by strategy and paired differences, every run (no box)"
+        captions["bands"] = "Time series, every run (no band)"
+        out += [f"Some strategies have fewer than {MIN_PAIRS} runs (as few as {runs.min()}): their loss and "
+                "time-series figures show every run instead of a box plot or a 5-95% band, since quantiles of "
+                "so few values are not a spread one can read.", ""]
+    return out + [f"![{captions[k]}]({v})" for k, v in figs.items()] + [""]
 
 
 def _intro(exp, results) -> list[str]:
@@ -128,8 +150,16 @@ def _intro(exp, results) -> list[str]:
         "parameter values as the baseline (common random numbers), so each run of a strategy has a "
         f"twin run of `{exp.baseline}`. Differences are *strategy minus {exp.baseline}* per twin pair; "
         "negative means less loss, fewer weeks in shortage, a lower peak. Each cell shows the mean "
-        f"over pairs and its {LEVEL:.0%} bootstrap interval in brackets; an interval that excludes 0 is "
-        "a difference the sweep resolves. *Pairs better* is the share of pairs in which the strategy "
+        f"over pairs and its {LEVEL:.0%} bootstrap interval in brackets; *pairs* is the number of twin "
+        "pairs every interval in its row rests on. A difference is *resolved* when its interval "
+        f"excludes 0 and it rests on at least {MIN_PAIRS} pairs: with fewer, a percentile bootstrap's "
+        f"{LEVEL:.0%} interval covers the true mean far less often than {LEVEL:.0%} (about half the time "
+        "with 2 pairs), so nothing below that is called resolved and no spread (box plot, 5-95% range or "
+        "band) is drawn; run more seeds (`--seeds`). Strategies whose loss is identical in every pair "
+        "are ties: they share a rank, and one identical to the baseline shows *no difference*. *Rank "
+        f"kept* is the share of {N_BOOT} bootstrap resamples of the pairs (all strategies resampled "
+        f"together) in which the strategy keeps its rank; *rank range* is its {LEVEL:.0%} range of "
+        "ranks over those resamples. *Pairs better* is the share of pairs in which the strategy "
         "lost less. *Loss avoided per USD* is the output loss avoided (USD) divided by the extra "
         "strategy cost (USD, purchases and holding as the model counts them); n/a when the "
         "strategy costs no more than the baseline.",
@@ -159,47 +189,99 @@ def _scenario_section(exp, results, ranked, sc: str) -> list[str]:
     if part.empty:
         out += [f"No complete pairs with `{exp.baseline}`: nothing to rank.", ""]
     else:
-        rows = []
-        for r in part.itertuples():
-            rows.append([str(r.rank), f"`{r.strategy}`", _ci(r.loss_diff, r.loss_lo, r.loss_hi),
-                         _ci(r.weeks_diff, r.weeks_lo, r.weeks_hi), _ci(r.peak_diff, r.peak_lo, r.peak_hi),
-                         _ci(r.cost_diff, r.cost_lo, r.cost_hi, 1e-6),
-                         _ci(r.avoided_per_usd, r.avoided_per_usd_ci_low, r.avoided_per_usd_ci_high)
-                         if "avoided_per_usd" in part else "n/a",
-                         f"{r.share_better:.0%}", str(r.n_pairs)])
-        out += [f"### Strategies ranked by output loss avoided vs `{exp.baseline}`", "",
-                _table(["rank", "strategy", "Δ cum. loss, % GDP", "Δ weeks in shortage", "Δ peak shortage",
-                        "Δ cost, USD m", "loss avoided per USD", "pairs better", "pairs"], rows), ""]
+        out += _ranking_table(exp, part)
+    return out + _outcomes_table(exp, results, sc)
+
+
+def _rank_cells(r, few: bool) -> list[str]:
+    """Rank kept and 90% rank range; n/a below the minimum of pairs."""
+    if few or not hasattr(r, "rank_kept") or not np.isfinite(r.rank_kept):
+        return ["n/a", "n/a"]
+    return [f"{r.rank_kept:.0%}", f"{r.rank_lo}" if r.rank_lo == r.rank_hi else f"{r.rank_lo}-{r.rank_hi}"]
+
+
+def _tie_lines(part: pd.DataFrame, baseline: str) -> list[str]:
+    """One line per group of strategies with identical loss in every pair."""
+    if "tied_with" not in part:
+        return []
+    groups = {}
+    for r in part.itertuples():
+        if isinstance(r.tied_with, str) and r.tied_with:
+            members = tuple(sorted([r.strategy, *r.tied_with.split(", ")]))
+            groups.setdefault(members, r)
+    lines = []
+    for members, r in groups.items():
+        same = f", and equal to `{baseline}`" if bool(getattr(r, "all_equal", False)) else ""
+        lines.append(f"- **Tie at rank {r.rank}:** {', '.join(f'`{m}`' for m in members)}: no difference between "
+                     f"them, all {r.n_pairs} pairs equal{same}. They share the rank; their order means nothing.")
+    return lines + [""] if lines else []
+
+
+def _ranking_table(exp, part: pd.DataFrame) -> list[str]:
     rows = []
+    for r in part.itertuples():
+        note = verdict(r.n_pairs, r.loss_lo, r.loss_hi, bool(getattr(r, "all_equal", False)), exp.baseline,
+                       "less loss")
+        tied = getattr(r, "tied_with", "")
+        if isinstance(tied, str) and tied:
+            note += f"; tie with {len(tied.split(', '))} other(s)"
+        rows.append([str(r.rank), f"`{r.strategy}`", str(r.n_pairs), _ci(r.loss_diff, r.loss_lo, r.loss_hi), note,
+                     *_rank_cells(r, r.n_pairs < MIN_PAIRS),
+                     _ci(r.weeks_diff, r.weeks_lo, r.weeks_hi), _ci(r.peak_diff, r.peak_lo, r.peak_hi),
+                     _ci(r.cost_diff, r.cost_lo, r.cost_hi, 1e-6),
+                     _ci(r.avoided_per_usd, r.avoided_per_usd_ci_low, r.avoided_per_usd_ci_high)
+                     if "avoided_per_usd" in part else "n/a",
+                     f"{r.share_better:.0%}"])
+    out = [f"### Strategies ranked by output loss avoided vs `{exp.baseline}`", ""]
+    if part["n_pairs"].min() < MIN_PAIRS:
+        out += [f"**Too few pairs to resolve anything:** {part['n_pairs'].min()} pair(s) where at least "
+                f"{MIN_PAIRS} are needed. The intervals are shown but no difference is called resolved, "
+                "the rank stability is not shown, and the order below is only that of the means.", ""]
+    out += _tie_lines(part, exp.baseline)
+    out += [_table(["rank", "strategy", "pairs", f"Δ cum. loss, % GDP ({LEVEL:.0%} interval)", "verdict",
+                    "rank kept", f"rank range ({LEVEL:.0%})", "Δ weeks in shortage", "Δ peak shortage",
+                    "Δ cost, USD m", "loss avoided per USD", "pairs better"], rows), ""]
+    return out
+
+
+def _outcomes_table(exp, results, sc: str) -> list[str]:
+    """Each strategy's absolute outcomes: mean and 5-95% spread over runs (the spread only from
+    at least MIN_PAIRS runs)."""
+    rows, few = [], False
     for s in [exp.strategy_label(x) for x in exp.strategies]:
         g = results[(results["scenario"] == sc) & (results["strategy"] == s)]
         v = g[g["status"] == "ok"]
         if v.empty:
             rows.append([f"`{s}`", "-", "-", "-", "-", f"{len(g)}", f"{len(g) - len(v)}"])
             continue
+        few |= len(v) < MIN_PAIRS
 
         def spread(col, scale=1.0, v=v):
             x = v[col].astype(float) * scale
+            if len(x) < MIN_PAIRS:
+                return f"{_fmt(x.mean())} (no spread: {len(x)} runs)"
             return f"{_fmt(x.mean())} [{_fmt(x.quantile(0.05))}, {_fmt(x.quantile(0.95))}]"
 
         rows.append([f"`{s}`", spread("cum_output_loss_pct_gdp"), spread("weeks_in_shortage"),
                      spread("peak_shortage_share"), spread("strategy_cost_usd", 1e-6), f"{len(g)}",
                      f"{len(g) - len(v)}"])
-    out += ["### Outcomes by strategy (mean [5%, 95%] over runs)", "",
-            _table(["strategy", "cum. loss, % GDP", "weeks in shortage", "peak shortage", "cost, USD m",
-                    "runs", "failed"], rows), ""]
-    return out
+    out = ["### Outcomes by strategy (mean [5%, 95%] over runs)", ""]
+    if few:
+        out += [f"The 5-95% range is shown only from {MIN_PAIRS} successful runs on: with fewer, it would be "
+                "little more than the smallest and largest value.", ""]
+    return out + [_table(["strategy", "cum. loss, % GDP", "weeks in shortage", "peak shortage", "cost, USD m",
+                          "runs", "failed"], rows), ""]
 
 
 def _sobol_section(exp, sobol: pd.DataFrame) -> list[str]:
     out = [f"## Sensitivity of {exp.outcome} (Sobol)", ""]
     if sobol.empty:
         return out + ["Not computed: some design samples have no successful run.", ""]
-    rows = [[r.scenario, f"`{r.strategy}`", r.parameter, f"{r.S1:.3f} ± {r.S1_conf:.3f}",
+    rows = [[r.scenario, f"`{r.strategy}`", r.parameter, str(r.n_samples), f"{r.S1:.3f} ± {r.S1_conf:.3f}",
              f"{r.ST:.3f} ± {r.ST_conf:.3f}"] for r in sobol.itertuples()]
     return out + ["First-order (S1) and total (ST) indices with 95% confidence, from the mean over seeds "
                   "of each design sample.", "",
-                  _table(["scenario", "strategy", "parameter", "S1", "ST"], rows), ""]
+                  _table(["scenario", "strategy", "parameter", "design samples", "S1", "ST"], rows), ""]
 
 
 def _failures(results) -> list[str]:
