@@ -26,3 +26,13 @@ def edited(config: Config, **dotted) -> Config:
     for key, value in dotted.items():
         set_dotted(data, key.replace("__", "."), value)
     return config_from_dict(data)
+
+
+def refused(capsys, code: int, *fragments: str) -> str:
+    """Exit code 2 and one line on stderr, no traceback, containing every fragment."""
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+    return err

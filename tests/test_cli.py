@@ -19,6 +19,7 @@ import simulation
 from simulation import calibration, cli
 from simulation.cli import build_parser, main
 from simulation.sweep.design import design, run_seed
+from tests.conftest import refused
 
 from .conftest import ROOT
 from .test_sweep import experiment_file
@@ -38,16 +39,6 @@ def here(tmp_path, monkeypatch) -> Path:
 
 def files_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-
-
-def refused(capsys, code: int, *fragments: str) -> str:
-    """Exit code 2 and one line on stderr, no traceback, containing every fragment."""
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in err, (fragment, err)
-    return err
 
 
 def no_call(*_args, **_kwargs):

@@ -30,7 +30,7 @@ from simulation.config.loading import MAX_DEPTH
 from simulation.runner import run, strict_json, write_run_files
 from simulation.sweep.design import design
 from simulation.sweep.experiment import load_experiment
-from tests.conftest import TINY
+from tests.conftest import TINY, refused
 
 INF, NAN = float("inf"), float("nan")
 TINY_DATA = config_to_dict(load_config(TINY))
@@ -50,16 +50,6 @@ def tiny_with(folder: Path, edit) -> Path:
     data = copy.deepcopy(TINY_DATA)
     edit(data)
     return write_config(folder, data)
-
-
-def refused(capsys, code: int, *fragments: str) -> str:
-    """Exit code 2 and one line on stderr, no traceback, containing every fragment."""
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in err, (fragment, err)
-    return err
 
 
 def run_cli(capsys, *argv: str) -> int:
