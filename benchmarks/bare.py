@@ -39,9 +39,9 @@ from simulation.mechanisms.market import (
 from simulation.mechanisms.output import _output_kernel
 
 # the state arrays the market reads (copied at the market's turn, untimed)
-INPUTS = ("inventory", "in_transit", "stock_target", "pipe_target", "expected_use", "adjust_rate",
+INPUTS = ("inventory", "in_transit", "stock_target", "pipe_target", "expected_use", "recycled", "adjust_rate",
           "edge_open", "edge_share", "reroute", "blocked_share", "pos_controlled", "capacity_factor",
-          "intensity", "price", "price_cn", "ring", "ring_cn")
+          "intensity", "demand_factor", "price", "price_cn", "ring", "ring_cn")
 # the results compared with the model's, and where the model keeps them
 MARKET_OUTPUTS = ("desired", "shipped", "shipped_cn", "spot", "production_t", "transshipped", "price",
                   "price_cn", "ring", "ring_cn", "cn_export_usd", "cn_world_share")

@@ -76,7 +76,10 @@ METRICS = [
 METRIC = {m.name: m for m in METRICS}
 COLUMNS = {table: KEYS[table] + [m.name for m in METRICS if m.table == table] for table in TABLES}
 LEDGER = ("supply_t", "use_t", "inventory_change_t", "losses_t")  # material ledger per commodity (conservation)
-COSTS = ("holding_cost_usd", "stock_purchase_usd", "policy_cost_usd")  # per country, USD/week
+# per country, USD/week; ``input_premium_usd``: what manufacturers pay for the material they use above its calm
+# price (outside China the outside price, in China the inside price): the cost side of a price rise, which
+# the output loss (physical shortage only) does not count
+COSTS = ("holding_cost_usd", "stock_purchase_usd", "policy_cost_usd", "input_premium_usd")
 
 
 def _derived(name: str, series: dict[str, np.ndarray], gdp: np.ndarray) -> np.ndarray:
@@ -104,6 +107,9 @@ class RecordFixed(NamedTuple):
     pairs: np.ndarray  # the recorded country-commodity pairs (with use)
     pair_com: np.ndarray  # their commodity
     daily_use: np.ndarray  # their calm use, t/day
+    in_china: np.ndarray  # per position: in the coercer (pays the inside price)
+    p0: np.ndarray  # calm price per commodity, outside China
+    p0_cn: np.ndarray  # and inside
     n_cc: int
 
 
@@ -135,6 +141,7 @@ class RecordSeries(NamedTuple):
     price_china: np.ndarray
     inventory_days: np.ndarray
     stock_purchase_usd: np.ndarray
+    input_premium_usd: np.ndarray
     supply_t: np.ndarray
     use_t: np.ndarray
     inventory_change_t: np.ndarray
@@ -164,9 +171,12 @@ def _record_kernel(fx, wk, out, held, t):
     by_cc = np.zeros((fx.n_cc, 7))
     by_com = np.zeros((supply_t.shape[1], 4))
     purchase = np.zeros(stock_purchase_usd.shape[1])
+    premium = np.zeros(stock_purchase_usd.shape[1])
     for i in range(len(cc)):
         c, g = cc[i], com[i]
         if manuf[i]:
+            extra = price_cn[g] - fx.p0_cn[g] if fx.in_china[i] else price[g] - fx.p0[g]
+            premium[country[i]] += use[i] * extra
             by_cc[c, 0] += shipped[i]
             by_cc[c, 1] += shipped_cn[i]
             by_cc[c, 2] += required[i]
@@ -194,6 +204,7 @@ def _record_kernel(fx, wk, out, held, t):
         price_out[t, q] = price[pair_com[q]]
         price_china[t, q] = price_cn[pair_com[q]]
     stock_purchase_usd[t] = purchase
+    out.input_premium_usd[t] = premium
     for g in range(len(by_com)):
         supply_t[t, g] = production_t[g] + by_com[g, 0]
         use_t[t, g] = by_com[g, 1]
@@ -223,6 +234,8 @@ def record_reference(fx: RecordFixed, wk: RecordWeek, out: RecordSeries, held: n
     out.price_china[t] = wk.price_cn[fx.pair_com]
     out.stock_purchase_usd[t] = _sum_by(fx.country, wk.shipped * wk.price[fx.com], stock,
                                         out.stock_purchase_usd.shape[1])
+    extra = np.where(fx.in_china, wk.price_cn[fx.com] - fx.p0_cn[fx.com], wk.price[fx.com] - fx.p0[fx.com])
+    out.input_premium_usd[t] = _sum_by(fx.country, wk.use * extra, manuf, out.input_premium_usd.shape[1])
     n_com = out.supply_t.shape[1]
     out.supply_t[t] = wk.production_t + _sum_by(fx.com, wk.recycled, everywhere, n_com)
     out.use_t[t] = _sum_by(fx.com, wk.use, everywhere, n_com)
@@ -272,13 +285,15 @@ class Recorder:
         self._target_edges = np.flatnonzero(e.pos_country[e.edge_pos] == e.target)  # edges into the target
         self.fixed = RecordFixed(manuf=self.manuf, stock=self.stock, cc=self.cc.astype(np.intp), com=self._com,
                                  country=e.pos_country.astype(np.intp), pairs=self.pairs, pair_com=self.pairs % m,
-                                 daily_use=self.daily_use, n_cc=int(e.n_cc))
+                                 daily_use=self.daily_use, in_china=e.pos_country == e.coercer, p0=e.price0,
+                                 p0_cn=e.price0_cn, n_cc=int(e.n_cc))
         v = self.series
         self._out = RecordSeries(
             demand_t=v["demand_t"], supplied_t=v["supplied_t"], china_share=v["china_share"],
             stockpile_days=v["stockpile_days"], recycled_t=v["recycled_t"], price=v["price"],
             price_china=v["price_china"], inventory_days=v["inventory_days"],
-            stock_purchase_usd=self.costs["stock_purchase_usd"], supply_t=self.ledger["supply_t"],
+            stock_purchase_usd=self.costs["stock_purchase_usd"], input_premium_usd=self.costs["input_premium_usd"],
+            supply_t=self.ledger["supply_t"],
             use_t=self.ledger["use_t"], inventory_change_t=self.ledger["inventory_change_t"])
         self._kernel = implementation(_record_kernel, record_reference)
         self._held = self._holdings()

@@ -102,9 +102,12 @@ class CoercionModel(mesa.Model):
         self.t = 0  # the week being simulated (0-based); model.steps counts completed weeks
         self.eco = build_economy(config, self.streams["init"])
         self.state = initial_state(self.eco, config)
-        self.signals = Signals(output_loss=np.zeros((config.n_steps, len(self.eco.countries))))
+        self.signals = Signals(output_loss=np.zeros((config.clock_steps, len(self.eco.countries))))
         ctx = Context(self.eco, self.state, self.signals, config, self.streams)
         self.mechanisms: dict[str, Mechanism] = {cls.name: cls(ctx) for cls in MECHANISMS}
+        self.history = config.history_steps  # weeks run before the analysis (scenario.history_from)
+        for week in range(self.history):
+            self._advance(week)
         self.states = {c: StateAgent(self, c) for c in self.eco.countries}
         self.firms = LazyFirms(self)
         self.recorder = Recorder(self.eco, self.state, self.signals, config)
@@ -133,8 +136,9 @@ class CoercionModel(mesa.Model):
 
     @property
     def concession_step(self) -> int | None:
-        """The week the target conceded, or None."""
-        return self.signals.concession_step
+        """The week of the analysis the target conceded in, or None."""
+        step = self.signals.concession_step
+        return None if step is None else step - self.history
 
     def step(self) -> None:
         """Advance one week: every mechanism of :data:`MECHANISMS` in order, then the recorder.
@@ -166,9 +170,7 @@ class CoercionModel(mesa.Model):
             self.running = False
             return
         t = self.t
-        self.state.policy_cost_usd[:] = 0.0
-        for mechanism in self.mechanisms.values():
-            mechanism.step(t)
+        self._advance(self.history + t)
         self.recorder.record(t)
         self.t += 1
         if self.collecting:
@@ -176,6 +178,13 @@ class CoercionModel(mesa.Model):
         self._trade_graph = None
         if self.t >= self.config.n_steps:
             self.running = False
+
+    def _advance(self, week: int) -> None:
+        """Every mechanism of :data:`MECHANISMS`, in order, for the mechanisms' week ``week`` (the
+        history's weeks first, then the analysis's: ``history + t``)."""
+        self.state.policy_cost_usd[:] = 0.0
+        for mechanism in self.mechanisms.values():
+            mechanism.step(week)
 
     def run_model(self) -> None:
         """Run to the end of the configured steps."""

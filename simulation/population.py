@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulation.config import Config
+from simulation.config import Config, ConfigError
 
 PRODUCER, TRADER, MANUFACTURER = 0, 1, 2  # firm kinds (``firm_kind``)
 FIRM_KINDS = ("producer", "trader", "manufacturer")
@@ -69,6 +69,7 @@ class Economy:
     pos_target_days: np.ndarray = field(repr=False)  # inventory target (manufacturers)
     pos_lead_weeks: np.ndarray = field(repr=False)  # share-weighted lead of its edges
     pos_inventory_t: np.ndarray = field(repr=False)  # initial stock
+    pos_recycled_t: np.ndarray = field(repr=False)  # calm recycled supply, t/week (contracts cover the rest)
     pos_military: np.ndarray = field(repr=False)
     # edges
     edge_pos: np.ndarray = field(repr=False)
@@ -77,6 +78,7 @@ class Economy:
     edge_lead: np.ndarray = field(repr=False)
     edge_origin: np.ndarray = field(repr=False)
     edge_via_trader: np.ndarray = field(repr=False)
+    calm_balance: list[str] = field(default_factory=list)  # what balancing the calm changed (one line each)
 
     @property
     def n_firms(self) -> int:
@@ -421,6 +423,8 @@ def build_economy(cfg: Config, rng: np.random.Generator) -> Economy:
     _sourcing_edges(cfg, rng, d, pos, edges)
     _latent_and_trader_edges(cfg, rng, d, pos, edges)
     ed = edges.arrays()
+    pos["recycled_t"] = _calm_recycled(cfg, pos)
+    notes = _balance(cfg, d, pos, ed)
     f = d.firms
     start, end = _firm_ranges(len(f["kind"]), pos["firm"], pos["kind"])
     coms = [w.commodities[c] for c in w.commodities]
@@ -438,7 +442,103 @@ def build_economy(cfg: Config, rng: np.random.Generator) -> Economy:
         pos_kind=pos["kind"], pos_firm=pos["firm"], pos_country=pos["country"], pos_commodity=pos["commodity"],
         pos_base_use_t=pos["base_use_t"], pos_criticality=pos["criticality"], pos_target_days=pos["target_days"],
         pos_lead_weeks=np.bincount(ed["pos"], ed["share"] * ed["lead"], minlength=len(pos["kind"])),
-        pos_inventory_t=pos["inventory_t"], pos_military=pos["military"],
+        pos_inventory_t=pos["inventory_t"], pos_recycled_t=pos["recycled_t"], pos_military=pos["military"],
         edge_pos=ed["pos"], edge_supplier=ed["supplier"], edge_share=ed["share"], edge_lead=ed["lead"],
-        edge_origin=ed["origin"], edge_via_trader=ed["via_trader"],
+        edge_origin=ed["origin"], edge_via_trader=ed["via_trader"], calm_balance=notes,
     )
+
+
+def _calm_recycled(cfg: Config, pos: dict) -> np.ndarray:
+    """Calm recycled supply of each manufacturer's input: its country's ``recycled_share`` of its
+    use (recycling hands recovered tonnes out in proportion to need), t/week."""
+    w = cfg.world
+    share = np.array([[ctry.commodities[c].recycled_share if c in ctry.commodities else 0.0 for c in w.commodities]
+                      for ctry in w.countries.values()])
+    return pos["base_use_t"] * share[pos["country"], pos["commodity"]] * (pos["kind"] == POS_MANUFACTURER)
+
+
+def _edge_flows(pos: dict, ed: dict, firms: dict) -> np.ndarray:
+    """Calm flow on every edge, t/week: a buyer's use net of its recycled supply times the edge's
+    share; a trader's upstream edges carry what its buyers order from it, by share."""
+    flow = (pos["base_use_t"] - pos["recycled_t"])[ed["pos"]] * ed["share"]
+    is_trader = pos["kind"] == POS_TRADER
+    trader_pos = np.full(len(firms["kind"]), -1, np.int64)
+    trader_pos[pos["firm"][is_trader]] = np.flatnonzero(is_trader)
+    via = ed["via_trader"]
+    through = np.bincount(trader_pos[ed["supplier"][via]], flow[via], minlength=len(is_trader))
+    up = is_trader[ed["pos"]]
+    flow[up] = through[ed["pos"][up]] * ed["share"][up]
+    return flow
+
+
+def _producer_loads(pos: dict, ed: dict, firms: dict) -> np.ndarray:
+    """Calm contracted flow on every firm (producers; 0 for the rest), t/week."""
+    prod = firms["kind"][ed["supplier"]] == PRODUCER
+    return np.bincount(ed["supplier"][prod], _edge_flows(pos, ed, firms)[prod], minlength=len(firms["kind"]))
+
+
+def _balance(cfg: Config, d: _Drawn, pos: dict, ed: dict) -> list[str]:
+    """Make the calm a steady state: no producer is contracted beyond its capacity.
+
+    1. Where an origin (commodity, country outside China) is contracted beyond
+       ``calm_utilization_max_share`` of its capacity, its edges' shares are cut to fit and the
+       excess goes to the buyer's Chinese suppliers (a new edge to the largest Chinese producer if
+       it has none). With ``calm_balance = "error"`` the config checks stop first.
+    2. Within every origin, each producer's capacity becomes its contracted load plus its share
+       (by drawn size) of the origin's spare capacity: the origin's capacity is the data's, and no
+       producer rations its contracts in calm (random picks of producers would overload some).
+
+    Changes ``ed`` (shares, new edges) and ``d.firms["capacity_t"]`` in place, without random draws
+    (common random numbers); returns one line per origin rescaled in step 1.
+    """
+    w, f = cfg.world, d.firms
+    u_max, lead = w.market.calm_utilization_max_share, w.market.lead_weeks
+    coms, ctrs = list(w.commodities), list(w.countries)
+    active = (f["kind"] == PRODUCER) & (f["project"] < 0) & ~f["invest"]
+    notes: list[str] = []
+    load = _producer_loads(pos, ed, f)
+    moved_to = np.zeros(len(ed["pos"]), bool)
+    extra_rows: list[tuple[int, int, float, int]] = []  # new edges: position, supplier, share, lead
+    for (m, k), ids in sorted(d.producers.items()):
+        ids = ids[active[ids]]
+        cap, used = f["capacity_t"][ids].sum(), load[ids].sum()
+        if k == d.coercer or used <= u_max * cap * (1 + 1e-9):
+            continue
+        keep = u_max * cap / used
+        on = np.isin(ed["supplier"], ids)
+        removed = np.bincount(ed["pos"][on], ed["share"][on] * (1 - keep), minlength=len(pos["kind"]))
+        ed["share"][on] *= keep
+        notes.append(f"{coms[m]} from {ctrs[k]}: calm contracts {used * 52:.4g} t/yr > {u_max:g} x capacity "
+                     f"{cap * 52:.4g} t/yr; {1 - keep:.0%} of them moved to Chinese producers")
+        cn = d.producers.get((m, d.coercer))
+        if cn is None:
+            raise ConfigError(None, f"world.commodities.{coms[m]}.capacity_t_per_year.{ctrs[k]}",
+                              f"calm contracts exceed capacity and China makes no {coms[m]} to take the excess")
+        for p in np.flatnonzero(removed > 0):
+            lo, hi = np.searchsorted(ed["pos"], [p, p + 1])
+            mine = np.arange(lo, hi)
+            direct = mine[np.isin(ed["supplier"][mine], cn) & ~ed["via_trader"][mine]]
+            if len(direct):
+                weight = ed["share"][direct] + moved_to[direct]  # all zero-share: equal parts
+                ed["share"][direct] += removed[p] * weight / weight.sum()
+                moved_to[direct] = True
+            else:
+                big = cn[int(np.argmax(d.producer_cap[(m, d.coercer)]))]
+                extra_rows.append((int(p), int(big), float(removed[p]), 1 if pos["country"][p] == d.coercer else lead))
+    if extra_rows:
+        rows = np.array(extra_rows, dtype=object)
+        new = {"pos": rows[:, 0].astype(np.int64), "supplier": rows[:, 1].astype(np.int64),
+               "share": rows[:, 2].astype(float), "lead": rows[:, 3].astype(np.int64),
+               "origin": np.full(len(rows), d.coercer, np.int16), "via_trader": np.zeros(len(rows), bool)}
+        order = np.argsort(np.concatenate([ed["pos"], new["pos"]]), kind="stable")
+        for key in ed:
+            ed[key] = np.concatenate([ed[key], new[key]])[order]
+    load = _producer_loads(pos, ed, f)
+    for (m, k), ids in d.producers.items():
+        ids = ids[active[ids]]
+        cap, used = f["capacity_t"][ids].sum(), load[ids].sum()
+        if used > cap * (1 + 1e-9):
+            raise ConfigError(None, f"world.commodities.{coms[m]}.capacity_t_per_year.{ctrs[k]}",
+                              f"calm contracts {used * 52:.4g} t/yr exceed the capacity {cap * 52:.4g} t/yr")
+        f["capacity_t"][ids] = load[ids] + (cap - used) * f["capacity_t"][ids] / cap
+    return notes

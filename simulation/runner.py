@@ -86,6 +86,7 @@ def summarize(model: CoercionModel, tables: dict[str, pd.DataFrame]) -> dict:
             "stockpile_purchases_usd": purchase,
             "stockpile_holding_cost_usd": holding,
             "other_policy_cost_usd": policy,
+            "cum_input_premium_usd": float(rec.costs["input_premium_usd"][:n, k].sum()),
             "cum_recycled_t": float(rows["recycled_t"].sum()) if len(rows) else 0.0,
         }
     levels = rec.series["escalation_level"][:n]

@@ -37,7 +37,7 @@ class Signals:
     Attributes:
         level: China's level on the escalation ladder, 0 = calm [escalation].
         stage: the name of that level [escalation].
-        measures: the measures in force (levels 1..level) [escalation].
+        measures: the measures in force (levels 1..level, and the record's in force) [escalation].
         controls: (destination country, commodity) -> the most restrictive export control in
             force on Chinese exports of that commodity to that country; a pair not in it is not
             controlled [escalation].
@@ -45,6 +45,10 @@ class Signals:
         boycott_commodities: the commodities the secondary boycott covers (only their traders
             are inspected) [escalation].
         enforcement: its enforcement intensity, 0-1 [escalation].
+        quotas: commodity -> China's export quota in force, t/week (the tightest if several) [escalation].
+        announced: commodities of export controls announced and not yet in force [escalation].
+        alert: commodities under an export control toward any destination, or announced: buyers
+            outside China hold precautionary stocks of them [escalation].
         trade_ban_loss_share: the target's GDP share lost a year to non-mineral bans [escalation].
         conceded: the target has conceded [escalation].
         concession_step: the week it conceded, or None [escalation].
@@ -63,6 +67,9 @@ class Signals:
     secondary_boycott: bool = False
     boycott_commodities: frozenset[str] = frozenset()
     enforcement: float = 0.0
+    quotas: dict[str, float] = field(default_factory=dict)
+    announced: frozenset[str] = frozenset()
+    alert: frozenset[str] = frozenset()
     trade_ban_loss_share: float = 0.0
     conceded: bool = False
     concession_step: int | None = None

@@ -45,6 +45,7 @@ class State:
     in_transit: np.ndarray
     required: np.ndarray  # t/week needed at full output
     intensity: np.ndarray  # material per unit output (1 = initial)
+    demand_factor: np.ndarray  # short-run price response of use (1 at calm prices)
     expected_use: np.ndarray
     stock_target: np.ndarray
     pipe_target: np.ndarray
@@ -86,12 +87,14 @@ def initial_state(eco: Economy, config: Config) -> State:
     """Steady state: inventories at target, pipelines full of contracted flows."""
     n_pos, n_edges = eco.n_pos, eco.n_edges
     market = config.world.market
-    L = max(int(eco.edge_lead.max(initial=1)), market.spot_lead_weeks) + 1
+    qualification = max((c.qualification_weeks for c in config.world.commodities.values()), default=0)
+    L = max(int(eco.edge_lead.max(initial=1)), market.spot_lead_weeks + qualification) + 1
     ring = np.zeros((L, n_pos))
     ring_cn = np.zeros((L, n_pos))
     use = eco.pos_base_use_t
+    net = use - eco.pos_recycled_t  # contracted: use net of recycled supply
     buyer_edge = eco.pos_kind[eco.edge_pos] != POS_TRADER
-    flow = use[eco.edge_pos] * eco.edge_share * buyer_edge
+    flow = net[eco.edge_pos] * eco.edge_share * buyer_edge
     cn = eco.edge_origin == eco.coercer
     # contracted flows by (lead, position): one bincount per origin, in edge order within each bin
     leads = np.flatnonzero(np.bincount(eco.edge_lead)) if n_edges else np.zeros(0, np.int64)
@@ -116,9 +119,10 @@ def initial_state(eco: Economy, config: Config) -> State:
         in_transit=ring.sum(axis=0),
         required=use.copy(),
         intensity=np.ones(n_pos),
+        demand_factor=np.ones(n_pos),
         expected_use=np.where(manuf, use, 0.0),
         stock_target=np.where(manuf, use * eco.pos_target_days / 7.0, eco.pos_inventory_t),
-        pipe_target=np.where(manuf, use * eco.pos_lead_weeks, 0.0),
+        pipe_target=np.where(manuf, net * eco.pos_lead_weeks, 0.0),
         adjust_rate=adjust,
         edge_open=np.ones(n_edges, bool),
         edge_blacklisted=np.zeros(n_edges, bool),
@@ -128,7 +132,7 @@ def initial_state(eco: Economy, config: Config) -> State:
         capacity_factor=capacity_factor,
         price=eco.price0.copy(),
         price_cn=eco.price0_cn.copy(),
-        recycled=np.zeros(n_pos),
+        recycled=eco.pos_recycled_t.copy(),
         losses_t=np.zeros(len(eco.commodities)),
         edge_share=eco.edge_share.copy(),
         reroute=np.zeros(n_pos),

@@ -197,7 +197,7 @@ def test_shipped_experiment_dry_run_by_name(here, capsys, monkeypatch):
      "simulation run: --strategy: unknown strategy 'stockpile100': did you mean 'stockpile_100'? "
      "(strategies: baseline, combined, dependence_ceiling,"),
     (["run", "korea_coereced"], "unknown scenario 'korea_coereced': did you mean 'korea_coerced'? "
-                                "(scenarios: japan_2026, korea_coerced)"),
+                                "(scenarios: japan_2026, korea_coerced, record_2023_2026)"),
     (["run", "korea_coerced", "--strategy", "hree180"], "did you mean 'hree_180'?"),
     (["view", "japan2026"], "simulation view: scenario: unknown scenario 'japan2026': did you mean 'japan_2026'?"),
     (["sweep", "korea_strategy", "--dry-run"], "unknown experiment 'korea_strategy': did you mean 'korea_strategies'?"),

@@ -62,8 +62,19 @@ CASES = {
                        "escalation.levels[1].measures[0].commodities", "lists the commodities it covers"),
     "old scope": (lambda d: d["escalation"]["levels"][1]["measures"][0].update(commodities="dual_use"),
                   "escalation.levels[1].measures[0].commodities", "list"),
-    "quota": (lambda d: d["escalation"]["levels"][1]["measures"][0].update(instrument="quota"),
-              "escalation.levels[1].measures[0].instrument", "'licensing' or 'ban'"),
+    "quota toward the target": (lambda d: d["escalation"]["levels"][1]["measures"][0].update(instrument="quota"),
+                                "escalation.levels[1].measures[0].destinations", "use \"all\""),
+    "quota without ceilings": (lambda d: d["escalation"]["levels"][1]["measures"][0].update(
+        instrument="quota", destinations="all"), "escalation.levels[1].measures[0].quota_t_per_year",
+        "a yearly ceiling for each of its commodities"),
+    "unknown instrument": (lambda d: d["escalation"]["levels"][1]["measures"][0].update(instrument="embargo"),
+                           "escalation.levels[1].measures[0].instrument", "'licensing', 'ban' or 'quota'"),
+    "record lifted before effect": (lambda d: d["escalation"].update(record=[{
+        "name": "x", "announced": "2026-01-02", "effective": "2026-01-09", "lifted": "2026-01-05",
+        "kind": "export_control", "commodities": ["ree"], "destinations": "all"}]),
+        "escalation.record[0].lifted", "not after the effective date"),
+    "effective before announced": (lambda d: d["escalation"]["script"][0].update(effective_date="2025-12-01"),
+                                   "escalation.script[0].effective_date", "must lie between the announcement"),
 }
 
 

@@ -49,7 +49,7 @@ def covered_countries(model: CoercionModel) -> set[str]:
 
 
 def test_worldwide_licensing_raises_the_outside_price_for_every_buyer():
-    terms = dict(approval_probability=0.3, delay_weeks=4.0, license_validity_weeks=13.0)
+    terms = dict(approval_probability=0.5, delay_weeks=4.0, license_validity_weeks=13.0)
     prices, licensed_in = {}, {}
     for dest in ("target", "all"):
         model = CoercionModel(config_from_dict(world([licensing(dest, **terms)])))

@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pytest
 
 from simulation.config import Measure
 from simulation.mechanisms.escalation import control_specs, measures_in_force
 from simulation.mechanisms.export_controls import GRANTED
-from simulation.mechanisms.market import _pool_shares, _pool_supply
+from simulation.mechanisms.market import _by_bid, _by_bid_reference, _pool_supply
 from simulation.model import CoercionModel
 from simulation.population import MANUFACTURER, POS_MANUFACTURER, POS_STOCKPILE, PRODUCER
 from tests.conftest import edited
 
 
-def test_spot_pool_fills_requests_pro_rata_per_commodity():
-    request = np.array([2.0, 6.0, 1.0])
-    req_com = np.array([0, 0, 1])
-    spare = np.array([3.0, 5.0, 4.0])
-    pool = np.array([0, 2], np.intp)  # the producer outside the pool (1) offers nothing
-    supply = _pool_supply(spare, pool, np.array([0, 1], np.intp), 2)
-    fill, used, take = _pool_shares(supply, np.bincount(req_com, request, minlength=2))
-    assert request * fill[req_com] == pytest.approx([0.75, 2.25, 1.0])  # 3 t for 8 t asked; 4 t for 1 t asked
-    assert used == pytest.approx([3.0, 1.0])
-    assert take == pytest.approx([1.0, 0.25])  # the share of each commodity's spare capacity used
+class _Bids(NamedTuple):
+    bid_order: np.ndarray
+    bid_group: np.ndarray
+    group_com: np.ndarray
+
+
+def test_spot_pool_serves_the_highest_bids_first_and_shares_at_the_margin():
+    # commodity 0: position 1 bids most, 0 and 2 tie below it, 3 bids least; commodity 1: position 4
+    bids = _Bids(np.array([1, 0, 2, 3, 4], np.intp), np.array([0, 1, 1, 2, 3], np.intp),
+                 np.array([0, 0, 0, 1], np.intp))
+    request = np.array([2.0, 3.0, 2.0, 5.0, 1.0])
+    spare = np.array([3.0, 5.0, 2.0, 4.0])
+    pool = np.array([0, 2, 3], np.intp)  # the producer outside the pool (1) offers nothing
+    supply = _pool_supply(spare, pool, np.array([0, 0, 1], np.intp), 2)
+    assert supply == pytest.approx([5.0, 4.0])
+    for by_bid in (_by_bid, _by_bid_reference):
+        fill, used = by_bid(bids, supply, request)
+        # 3 t to the highest bid in full; the 2 t left shared by the tie (4 t asked); none for the lowest
+        assert request * fill == pytest.approx([1.0, 3.0, 1.0, 0.0, 1.0])
+        assert used == pytest.approx([5.0, 1.0])
 
 
 def test_control_specs_keep_the_most_restrictive():

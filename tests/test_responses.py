@@ -195,8 +195,7 @@ def korea_runs(tmp_path_factory):
 
 def test_korea_strategies_against_the_baseline(korea_runs):
     base = korea_runs["baseline"]
-    # the shipped ladder's level 5 now controls only the commodities on MOFCOM's dual-use lists,
-    # none of which leaves Korea short in the baseline: a stockpile can only not make it worse
+    # a stockpile can only not make the shortage longer
     assert korea_runs["stockpile_100"]["weeks_in_shortage"] <= base["weeks_in_shortage"]
     assert korea_runs["recycling_20"]["cum_recycled_t"] > base["cum_recycled_t"]
     cfg = load_config(KOREA, strategy="dependence_ceiling")
@@ -209,8 +208,11 @@ def test_korea_strategies_against_the_baseline(korea_runs):
     assert capped >= 5
     for s, row in korea_runs.items():
         assert row["strategy_cost_usd"] >= 0, s
-        if s != "baseline":
-            assert row["strategy_cost_usd"] > base["strategy_cost_usd"], s
+        # each strategy pays for what it adds: stock bought, or policy spending (forge_integration's
+        # offtake premia are not costed yet, and its projects are financed by their hosts)
+        if s not in ("baseline", "forge_integration"):
+            assert (row["stockpile_purchases_usd"] > base["stockpile_purchases_usd"]
+                    or row["other_policy_cost_usd"] > base["other_policy_cost_usd"]), s
 
 
 def test_a_ceiling_tightens_linearly_to_its_date():

@@ -41,6 +41,7 @@ def check_config(cfg: Config, file: str, prov: dict | None = None) -> None:
     _check_projects_and_ladder(ck)
     _check_dates(ck)
     _check_firms(ck)
+    _check_calm_balance(ck)
 
 
 def _check_commodities_and_sectors(ck: _Checker) -> None:
@@ -118,6 +119,12 @@ def _check_projects_and_ladder(ck: _Checker) -> None:
     for i, lvl in enumerate(esc.levels):
         for j, m in enumerate(lvl.measures):
             _check_measure(ck, m, f"escalation.levels[{i}].measures[{j}]")
+    for i, m in enumerate(esc.record):
+        _check_measure(ck, m, f"escalation.record[{i}]")
+        if not m.announced <= m.effective:
+            ck.fail(f"escalation.record[{i}].effective", f"{m.effective} is before the announcement {m.announced}")
+        if m.lifted is not None and not m.effective < m.lifted:
+            ck.fail(f"escalation.record[{i}].lifted", f"{m.lifted} is not after the effective date {m.effective}")
 
 
 def _check_measure(ck: _Checker, m, where: str) -> None:
@@ -130,6 +137,14 @@ def _check_measure(ck: _Checker, m, where: str) -> None:
             ck.known("commodity", ck.commodities, c, f"{where}.commodities")
     elif m.commodities is not None:
         ck.fail(f"{where}.commodities", f"a {m.kind} covers no commodities")
+    quota = m.kind == "export_control" and m.instrument == "quota"
+    if quota and m.destinations != "all":
+        ck.fail(f"{where}.destinations", "a quota caps China's exports to all destinations: use \"all\"")
+    if quota and sorted(m.quota_t_per_year) != sorted(m.commodities or []):
+        ck.fail(f"{where}.quota_t_per_year", "a quota gives a yearly ceiling for each of its commodities, "
+                "and for no other")
+    if m.quota_t_per_year and not quota:
+        ck.fail(f"{where}.quota_t_per_year", "only an export_control with instrument = \"quota\" has quotas")
     if isinstance(m.destinations, list):
         if m.kind != "export_control":
             ck.fail(f"{where}.destinations", "only an export_control names destinations")
@@ -149,6 +164,9 @@ def _check_dates(ck: _Checker) -> None:
         ck.fail("scenario.start_date", f"{start} + {cfg.scenario.horizon_weeks} weeks runs past the calendar's "
                 f"last day ({date.max})")
     end = cfg.date_of(cfg.scenario.horizon_weeks) - timedelta(days=1)
+    history = cfg.scenario.history_from
+    if history is not None and not cfg.history_steps >= 1:
+        ck.fail("scenario.history_from", f"{history} must be at least a week before the start {start}")
     last = None
     for i, ev in enumerate(esc.script):
         if not start <= ev.date <= end:
@@ -158,6 +176,12 @@ def _check_dates(ck: _Checker) -> None:
             ck.fail(f"escalation.script[{i}].level", f"level {ev.level} does not exist (ladder has 0-{top})")
         if last is not None and ev.date < last:
             ck.fail(f"escalation.script[{i}].date", "script dates must be in order")
+        if ev.effective_date is not None and not ev.date <= ev.effective_date <= end:
+            ck.fail(f"escalation.script[{i}].effective_date", f"{ev.effective_date} must lie between the "
+                    f"announcement {ev.date} and the horizon's end {end}")
+        nxt = esc.script[i + 1] if i + 1 < len(esc.script) else None
+        if nxt is not None and (ev.effective_date or ev.date) > (nxt.effective_date or nxt.date):
+            ck.fail(f"escalation.script[{i}].effective_date", "moves must take effect in the order of the script")
         last = ev.date
     for name in cfg.world.countries:
         d = cfg.policy_of(name).stockpile_target_date
@@ -194,3 +218,24 @@ def _check_firms(ck: _Checker) -> None:
         size = f"{n:,.0f}" if n < 1e12 else f"{n:.3g}"
         ck.fail("world.firms.scale", f"the world would draw about {size} firms, more than the {MAX_FIRMS:,} "
                 "allowed (lower firms.scale or the firm counts)")
+
+
+def _check_calm_balance(ck: _Checker) -> None:
+    """With ``world.market.calm_balance = "error"``: no origin outside China is contracted, by the
+    countries' demand net of recycling and their import shares, beyond
+    ``calm_utilization_max_share`` of its capacity (with ``"rescale"`` the build moves the excess
+    to China instead; see ``population._balance``)."""
+    w = ck.cfg.world
+    if w.market.calm_balance != "error":
+        return
+    u_max = w.market.calm_utilization_max_share
+    for c, com in w.commodities.items():
+        for k, cap in com.capacity_t_per_year.items():
+            if k == ck.cfg.scenario.coercer:
+                continue
+            load = sum(cc.demand_t_per_year * (1 - cc.recycled_share) * cc.import_shares.get(k, 0.0)
+                       for ctry in w.countries.values() for name, cc in ctry.commodities.items() if name == c)
+            if load > u_max * cap * (1 + 1e-9):
+                ck.fail(f"world.commodities.{c}.capacity_t_per_year.{k}",
+                        f"the import shares contract {load:.4g} t/yr from {k}, more than {u_max:g} x its "
+                        f"capacity {cap:.4g} t/yr (world.market.calm_balance = 'error')")

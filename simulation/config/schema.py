@@ -78,6 +78,14 @@ class Commodity(Strict):
     price_adjustment_share_per_week: Share = Field(
         0.5, description="Share of the gap to the market-clearing price closed each week."
     )
+    demand_elasticity: NonNeg = Field(
+        0.1, description="Assumption (range 0.05-0.3): short-run price elasticity of use (thrift, yield, "
+        "scrap in the plant), apart from substitution over time: use x (p/p0)**-elasticity."
+    )
+    qualification_weeks: Annotated[Whole, Field(ge=0, le=104)] = Field(
+        0, description="Weeks before spot material from producers outside China can be used (qualification "
+        "of a new supplier: magnet-grade rare earths, semiconductor-grade gallium)."
+    )
     price_cap_multiple: Positive = Field(
         20.0, description="Price ceiling as a multiple of the calm price (demand destruction)."
     )
@@ -238,6 +246,26 @@ class Market(Strict):
     order_adjust_weeks: Positive = Field(
         4.0, description="Weeks over which firms close their inventory gap."
     )
+    china_price_management_share: Share = Field(
+        0.8, description="Assumption (range 0.5-1.0): how far China's own policy (output management, state "
+        "reserve purchases) holds its domestic price at calm: the inside price follows Chinese utilization with "
+        "flexibility x (1 - this). In 2023-25 domestic prices of the controlled metals held roughly flat while "
+        "outside prices rose (FACTS.md); 1 holds them exactly, 0 is a free market."
+    )
+    precautionary_days: NonNeg = Field(
+        14.0, description="Assumption (range 0-45): days of use that manufacturers outside China add to their "
+        "inventory target for a commodity while an export control on it is announced or in force toward any "
+        "destination (precautionary buying, e.g. before the 2023 gallium licensing took effect)."
+    )
+    calm_utilization_max_share: Annotated[Number, Field(gt=0, le=1)] = Field(
+        0.95, description="Assumption (range 0.85-1.0): the highest share of an origin's capacity its calm "
+        "contracts may take; above it the build applies ``calm_balance``."
+    )
+    calm_balance: Literal["rescale", "error"] = Field(
+        "rescale", description="When the import shares contract more from an origin than its capacity allows: "
+        "'rescale' moves the excess to Chinese producers (the world's residual supplier; the data's non-Chinese "
+        "origins partly re-export Chinese material), 'error' stops naming the origin."
+    )
 
 
 class Output(Strict):
@@ -365,7 +393,11 @@ class Measure(Strict):
     takes ``delay_weeks`` on average; a licence is valid ``license_validity_weeks`` and its
     renewal is applied for ``delay_weeks`` before it expires (the edge stays open while the
     renewal is pending). ``instrument = "ban"``: no licence is granted and the licences in
-    force on the covered edges are revoked.
+    force on the covered edges are revoked. ``instrument = "quota"``: China's exports of each
+    listed commodity to all destinations (``destinations = "all"``) are capped at
+    ``quota_t_per_year`` of it; the quota goes to contracts, pro rata, and buyers outside
+    China get no Chinese spot material (as the 2010 rare-earth quotas were allocated to
+    established exporters).
     ``secondary_boycott``: third-country re-exporters of Chinese-origin ``commodities`` to the
     target become liable (see the transshipment mechanism); traders of other commodities are
     never inspected.
@@ -379,12 +411,14 @@ class Measure(Strict):
     destinations: Literal["target", "all"] | list[str] = Field(
         "target", description="Destination countries of an export control: the target, a list, or all "
         "but the coercer.")
-    instrument: Literal["licensing", "ban"] = "licensing"
+    instrument: Literal["licensing", "ban", "quota"] = "licensing"
     end_use: Literal["military", "all"] = "all"
     approval_probability: Share = 1.0
     military_approval_probability: Share = 0.0
     delay_weeks: NonNeg = 0.0
     license_validity_weeks: Positive = 26.0
+    quota_t_per_year: dict[str, NonNeg] = Field(
+        default_factory=dict, description="A quota: China's yearly export ceiling per commodity listed, t/yr.")
     enforcement: Share = Field(0.0, description="Secondary-boycott enforcement intensity.")
     target_loss_share_gdp_per_year: NonNeg = 0.0
     label: str = ""
@@ -399,10 +433,23 @@ class Level(Strict):
     measures: list[Measure] = Field(default_factory=list)
 
 
+class RecordMeasure(Measure):
+    """A measure of the dated record (``escalation.record``): announced on ``announced``, in
+    force from ``effective`` until ``lifted`` (for good if not given), whatever the ladder
+    level. The record's measures add to those of the ladder."""
+
+    name: str
+    announced: Day
+    effective: Day
+    lifted: Day | None = None
+
+
 class ScriptEvent(Strict):
-    """A dated move on the ladder."""
+    """A dated move on the ladder: announced on ``date``, in force from ``effective_date``
+    (the same day if not given). Between the two, buyers outside China know what is coming."""
 
     date: Day
+    effective_date: Day | None = None
     level: Annotated[Whole, Field(ge=0)]
     note: str = ""
     source: str = ""
@@ -417,6 +464,9 @@ class Escalation(Strict):
     )
     levels: list[Level]
     script: list[ScriptEvent] = Field(default_factory=list)
+    record: list[RecordMeasure] = Field(
+        default_factory=list, description="Dated measures in force between their dates, beside the ladder "
+        "(China's record: configs/record/).")
     escalation_hazard_per_week: Share = Field(
         0.08, description="Chance per week that China climbs a level while the target refuses."
     )
@@ -445,6 +495,10 @@ class Scenario(Strict):
     name: FileName
     description: str = ""
     start_date: Day = date(2025, 11, 7)
+    history_from: Day | None = Field(
+        None, description="Run the world from this date to start_date first (the dated record's measures come "
+        "into force as they did), unrecorded: the analysis starts from the world the history leaves. None: the "
+        "analysis starts from the calm.")
     horizon_weeks: Annotated[Whole, Field(ge=1, le=2600)] = 156
     coercer: str = "CN"
     target: str = "JP"
@@ -493,13 +547,25 @@ class Config(Strict):
     def n_steps(self) -> int:
         return self.run.steps if self.run.steps is not None else self.scenario.horizon_weeks
 
+    @property
+    def history_steps(self) -> int:
+        """Weeks of history the mechanisms run before the analysis starts (0 without ``history_from``)."""
+        h = self.scenario.history_from
+        return 0 if h is None else (self.scenario.start_date - h).days // 7
+
+    @property
+    def clock_steps(self) -> int:
+        """Weeks the mechanisms run: the history, then the analysis's ``n_steps``."""
+        return self.history_steps + self.n_steps
+
     def date_of(self, step: int) -> date:
-        """Calendar date of the first day of week ``step`` (step 0 starts on start_date)."""
+        """Calendar date of the first day of week ``step`` of the analysis (step 0 starts on start_date)."""
         return self.scenario.start_date + timedelta(weeks=step)
 
     def step_of(self, day: date) -> int:
-        """The step whose week contains ``day``."""
-        return (day - self.scenario.start_date).days // 7
+        """The mechanisms' week that contains ``day``: weeks since the first week of the history (of the
+        analysis, without history; a date before it gives a negative week)."""
+        return (day - self.scenario.start_date).days // 7 + self.history_steps
 
     @property
     def projects(self) -> list[Project]:

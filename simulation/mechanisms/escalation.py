@@ -1,8 +1,11 @@
 """Escalation: China's position on the ladder, the measures in force, the target's choice.
 
 Scripted weeks follow the dated moves of ``escalation.script`` (a move applies from the
-week containing its date). Measures are cumulative: level L puts in force the measures of
-levels 1..L.
+week containing its ``effective_date``, or its ``date`` if none). Between a move's ``date``
+(the announcement) and its effective date, the commodities of the export controls it will
+bring are published as announced. Measures are cumulative: level L puts in force the
+measures of levels 1..L. The dated record (``escalation.record``) adds its measures between
+their effective and lifted dates, whatever the level (announced from their announcement).
 
 Endogenous weeks (``mode = "endogenous"``, or after the script with
 ``after_script = "endogenous"``):
@@ -53,13 +56,23 @@ def destinations(m: Measure, countries, coercer: str, target: str) -> list[str]:
     return list(m.destinations)
 
 
+def quotas(measures: list[Measure]) -> dict[str, float]:
+    """China's export quota per commodity among ``measures``, t/week (the tightest if several)."""
+    out: dict[str, float] = {}
+    for m in measures:
+        if m.kind == "export_control" and m.instrument == "quota":
+            for c, q in m.quota_t_per_year.items():
+                out[c] = min(out.get(c, np.inf), q / 52.0)
+    return out
+
+
 def control_specs(measures: list[Measure], countries, coercer: str, target: str) -> dict[tuple[str, str], ControlSpec]:
     """The most restrictive export control per (destination country, commodity) among the
     measures: a ban wins over licensing (for the end uses it covers); otherwise the lowest approval probabilities, the
     longest delay, the shortest validity, and all end uses if any measure covers them."""
     specs: dict[tuple[str, str], ControlSpec] = {}
     for m in measures:
-        if m.kind != "export_control":
+        if m.kind != "export_control" or m.instrument == "quota":
             continue
         new = ControlSpec(
             m.approval_probability if m.end_use == "all" else 1.0,
@@ -102,16 +115,35 @@ class Escalation(Mechanism):
         cfg = self.config
         esc = cfg.escalation
         self.levels = esc.levels
-        self.script_steps = np.array([cfg.step_of(ev.date) for ev in esc.script], dtype=int)
+        self.script_steps = np.array([cfg.step_of(ev.effective_date or ev.date) for ev in esc.script], dtype=int)
         self.script_levels = np.array([ev.level for ev in esc.script], dtype=int)
         self.script_end = int(self.script_steps.max()) if len(self.script_steps) else -1
         self.endogenous = esc.mode == "endogenous" or esc.after_script == "endogenous"
         # the scripted level of each week (None before the first move), looked up by step
-        move = np.full(cfg.n_steps, -1)
+        move = np.full(cfg.clock_steps, -1)
         for i, s in enumerate(self.script_steps):
             move[max(s, 0):] = i  # a later move in the script overrides the earlier ones
         self._scripted = [None if i < 0 else int(self.script_levels[i]) for i in move]
+        # commodities announced and not yet in force, by week; the record's measures in force
+        self._announced: list[frozenset[str]] = [frozenset()] * cfg.clock_steps
+        for ev, eff in zip(esc.script, self.script_steps, strict=True):
+            self._announce(measures_in_force(self.levels, ev.level), cfg.step_of(ev.date), eff)
+        self._record_at: list[tuple[int, ...]] = [()] * cfg.clock_steps
+        for i, m in enumerate(esc.record):
+            eff = cfg.step_of(m.effective)
+            end = cfg.clock_steps if m.lifted is None else min(cfg.step_of(m.lifted), cfg.clock_steps)
+            self._announce([m], cfg.step_of(m.announced), eff)
+            for t in range(max(eff, 0), end):
+                self._record_at[t] = self._record_at[t] + (i,)
+        self._record_now = self._record_at[0]
         self._apply(0, 0)
+
+    def _announce(self, measures: list[Measure], announced: int, effective: int) -> None:
+        """Publish the export controls' commodities of ``measures`` as announced from week
+        ``announced`` until ``effective``."""
+        coming = frozenset(c for m in measures if m.kind == "export_control" for c in m.commodities)
+        for t in range(max(announced, 0), min(effective, len(self._announced))):
+            self._announced[t] = self._announced[t] | coming
 
     def scripted_level(self, step: int) -> int | None:
         """Level set by the script for ``step`` (a week of the horizon), or None before the first move."""
@@ -120,6 +152,12 @@ class Escalation(Mechanism):
     def step(self, t: int) -> None:
         sig = self.signals
         draws = self.rng.random(3)
+        if self._record_at[t] != self._record_now:
+            self._record_now = self._record_at[t]
+            self._publish(t)
+        if self._announced[t] is not self._announced[t - 1]:  # the announcements change (rarely)
+            sig.announced = self._announced[t] - self._controlled()
+            sig.alert = self._controlled() | sig.announced
         if not self.endogenous or t <= self.script_end:
             lvl = self.scripted_level(t)
             if lvl is not None and lvl != sig.level:
@@ -159,14 +197,28 @@ class Escalation(Mechanism):
         lost_share = max(0.0, sig.cn_world_share0 - s.cn_world_share)
         return lost_revenue + self.config.escalation.market_share_weight * lost_share
 
-    def _apply(self, level: int, t: int) -> None:
+    def _controlled(self) -> frozenset[str]:
+        """The commodities under an export control (licensing, ban or quota) toward any destination."""
         sig = self.signals
+        return frozenset(c for _, c in sig.controls) | frozenset(sig.quotas)
+
+    def _apply(self, level: int, t: int) -> None:
+        """Move to ``level`` in week ``t`` and publish what is then in force."""
         self.since = t
-        sig.level = level
-        sig.stage = self.levels[level].name
-        sig.measures = measures_in_force(self.levels, level)
+        self.signals.level = level
+        self.signals.stage = self.levels[level].name
+        self._publish(t)
+
+    def _publish(self, t: int) -> None:
+        """Publish the measures in force in week ``t``: the ladder's up to the level, the record's."""
+        sig = self.signals
+        record = self.config.escalation.record
+        sig.measures = measures_in_force(self.levels, sig.level) + [record[i] for i in self._record_now]
         sc = self.config.scenario
         sig.controls = control_specs(sig.measures, self.config.world.countries, sc.coercer, sc.target)
+        sig.quotas = quotas(sig.measures)
+        sig.announced = self._announced[t] - self._controlled()
+        sig.alert = self._controlled() | sig.announced
         boycott = [x for x in sig.measures if x.kind == "secondary_boycott"]
         sig.secondary_boycott = bool(boycott)
         sig.boycott_commodities = frozenset(c for x in boycott for c in x.commodities)

@@ -8,11 +8,16 @@ commodity (and, for a military-only control, its buyer is a military end user).
 
 *Licensing.* Each covered edge needs a licence: an application is decided after a delay
 (geometric, mean ``delay_weeks``), granted with the approval probability (military end
-users: ``military_approval_probability``). A grant is valid ``license_validity_weeks``; its
-renewal is applied for ``delay_weeks`` before it expires (at least a week after the grant),
-and the edge stays open while the renewal is pending (status ``RENEWING``): an approved
-renewal never closes the edge, a refused one closes it when refused. A refused edge
-reapplies after ``max(4, delay_weeks)`` weeks.
+users: ``military_approval_probability``). Approval is a property of the end user, not a
+weekly coin: each candidate edge draws once, when the model is built, where it stands
+(a uniform number ``u``), and its applications are granted when ``u`` is below the approval
+probability in force. A refused end user is refused again when it reapplies, unless the
+terms have loosened; a granted one is renewed, unless they have tightened. So the approval
+probability is the share of end users (edges) licensed once the delays have passed. A grant
+is valid ``license_validity_weeks``; its renewal is applied for ``delay_weeks`` before it
+expires (at least a week after the grant), and the edge stays open while the renewal is
+pending (status ``RENEWING``): an approved renewal never closes the edge, a refused one
+closes it when refused. A refused edge reapplies after ``max(4, delay_weeks)`` weeks.
 
 *Ban.* No licence is granted: the licences in force and the applications pending on the
 covered edges are revoked in the week the ban starts (the edges close), and no application
@@ -285,6 +290,9 @@ class ExportControls(Mechanism):
         self._cand_commodity = self.edge_commodity[self._cand]
         self._cand_military = self.edge_military[self._cand]
         self._cand_country = buyer_country[self._cand]
+        # each candidate end user's standing with the licensing authority, drawn once (granted
+        # while below the approval probability in force)
+        self._standing = self.rng.random(n_cand)
         self._controls = None  # the controls the cache below was computed for (a copy)
         self._controls_obj = None  # and the mapping it was last checked against
         self._cached = None
@@ -350,7 +358,7 @@ class ExportControls(Mechanism):
         if n_new or n_again:
             geo_new, geo_again = self._geometric(new, cov), self._geometric(again, cov)
             n_due = self._schedule(lic, cov.cover_c, t, Applications(new, again, scratch.due), geo_new, geo_again)
-        draws = self.rng.random(n_due) if n_due else _NO_DRAWS
+        draws = self._standing[scratch.due[:n_due]] if n_due else _NO_DRAWS
         # edges are blacklisted (for good) only as traders are (transshipment): when their count
         # and the controls stay, only the licences decided or renewed this week change what is open
         everything = bool(cov is not self._published or n_blacklisted != self._published_blacklisted)

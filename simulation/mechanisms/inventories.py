@@ -4,11 +4,15 @@ Each week, for every buyer position:
 
 1. **Arrivals.** This week's slot of the pipeline, and recycled material, enter the stock.
 2. **Release.** Where a country's firms hold less than ``stockpile_release_trigger_days``
-   of cover in a commodity, its stockpile agency releases up to
+   of cover in a commodity (or less than their own target, if that is lower: a firm that
+   keeps a thin stock in calm is not short), its stockpile agency releases up to
    ``stockpile_max_release_share_per_week`` of its stock, to the firms below the trigger,
    in proportion to their gap.
 3. **Use.** A manufacturer uses what it needs, as far as its stock allows.
-4. **Targets.** Manufacturers aim at their inventory days of use plus a full pipeline.
+4. **Targets.** Manufacturers aim at their inventory days of use plus a full pipeline
+   of what they buy (use net of recycled supply). Outside China they add
+   ``precautionary_days`` for a commodity while an export control on it is announced or in
+   force toward any destination (``signals.alert``): precautionary buying.
    A stockpile aims at its policy target (days of the country's use), reached linearly by
    ``stockpile_target_date`` if set; it buys only in calm (no shortage of that commodity
    in the country last week, outside price at most ``stockpile_refill_max_price_multiple``
@@ -36,7 +40,7 @@ class InventoriesFixed(NamedTuple):
     mf_start: int
     mf_end: int
     cc_mf: np.ndarray  # country-commodity
-    trigger_mf: np.ndarray  # release trigger, days of cover
+    trigger_mf: np.ndarray  # release trigger, days of cover (at most the firm's target)
     target_days: np.ndarray  # inventory target, days of use
     lead_weeks: np.ndarray
     stock: np.ndarray  # the stockpiles' positions
@@ -65,6 +69,7 @@ class InventoriesWeek(NamedTuple):
     pipe_target: np.ndarray  # written
     adjust_rate: np.ndarray  # written at the stockpiles
     price: np.ndarray
+    extra_days: np.ndarray  # per manufacturers' position: precautionary days added to its target
 
 
 @kernel
@@ -152,6 +157,8 @@ def _use(fx, wk, need):
     expected_use_mf = expected_use[start:end]
     stock_target_mf = wk.stock_target[start:end]
     pipe_target_mf = wk.pipe_target[start:end]
+    recycled_mf = wk.recycled[start:end]
+    extra_days = wk.extra_days
     lack = need  # the buffer is reused: the need has been spent
     for j in range(len(req)):
         r = req[j]
@@ -160,8 +167,8 @@ def _use(fx, wk, need):
         inv[j] -= u
         lack[j] = maximum(r - u, 0.0)
         expected_use_mf[j] = r
-        stock_target_mf[j] = r * target_days[j] / 7.0
-        pipe_target_mf[j] = r * lead_weeks[j]
+        stock_target_mf[j] = r * (target_days[j] + extra_days[j]) / 7.0
+        pipe_target_mf[j] = maximum(r - recycled_mf[j], 0.0) * lead_weeks[j]
     short_cc = np.zeros(fx.n_cc)
     for j in range(len(req)):
         short_cc[cc_mf[j]] += lack[j]
@@ -212,8 +219,8 @@ def inventories_reference(fx: InventoriesFixed, wk: InventoriesWeek, slot: int, 
     short_cc = np.bincount(cc_mf, np.maximum(req - use[mf], 0.0), minlength=fx.n_cc)
     wk.expected_use[:] = 0.0
     wk.expected_use[mf] = req
-    wk.stock_target[mf] = req * fx.target_days / 7.0
-    wk.pipe_target[mf] = req * fx.lead_weeks
+    wk.stock_target[mf] = req * (fx.target_days + wk.extra_days) / 7.0
+    wk.pipe_target[mf] = np.maximum(req - wk.recycled[mf], 0.0) * fx.lead_weeks
     # stockpiles: release, target, refill rate (calm only), holding cost
     inventory[stock] -= release_cc[cc_stock]
     price = wk.price[fx.stock_com]
@@ -283,12 +290,19 @@ class Inventories(Mechanism):
         stock_country = e.pos_country[self.stock].astype(ip)
         self.fixed = InventoriesFixed(
             mf_start=int(mf.start), mf_end=int(mf.stop), cc_mf=self.cc_all[mf].astype(ip),
-            trigger_mf=self.trigger_days[self.cc_all][mf], target_days=e.pos_target_days[mf],
+            trigger_mf=np.minimum(self.trigger_days[self.cc_all][mf], e.pos_target_days[mf]),
+            target_days=e.pos_target_days[mf],
             lead_weeks=e.pos_lead_weeks[mf], stock=self.stock, cc_stock=self.cc_stock.astype(ip),
             stock_com=stock_com, stock_country=stock_country, release_share=self.release_share,
             refill=self.refill, max_price=self.max_price * e.price0[stock_com], hold_stock=self.hold[stock_country],
             n_cc=int(self.n_cc), n_countries=len(e.countries))
         self._goal = SettledPath(self.stockpile_target, self.target_step)
+        # precautionary days, per manufacturers' position, while their commodity is on alert
+        self._com_mf = e.pos_commodity[mf].astype(ip)
+        self._outside_mf = e.pos_country[mf] != e.coercer
+        self._days = self.config.world.market.precautionary_days
+        self._alert: frozenset[str] = frozenset()
+        self._extra = np.zeros(int(mf.stop) - int(mf.start))
         self._kernel = implementation(_inventories_kernel, inventories_reference)
 
     def stockpile_target(self, t: int) -> np.ndarray:
@@ -300,6 +314,11 @@ class Inventories(Mechanism):
     def step(self, t: int) -> None:
         s = self.state
         week = InventoriesWeek(s.ring, s.ring_cn, s.in_transit, s.inventory, s.recycled, s.required, s.expected_use,
-                               s.stock_target, s.pipe_target, s.adjust_rate, s.price)
+                               s.stock_target, s.pipe_target, s.adjust_rate, s.price, self._extra)
+        if self.signals.alert != self._alert:
+            self._alert = self.signals.alert
+            e = self.eco
+            mask = np.array([c in self._alert for c in e.commodities], bool)
+            self._extra[:] = np.where(self._outside_mf & mask[self._com_mf], self._days, 0.0)
         s.arrived, s.arrived_cn, s.use, _released, s.holding_cost_usd = self._kernel(
             self.fixed, week, t % s.ring.shape[0], self._goal.at(t))

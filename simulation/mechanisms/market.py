@@ -1,7 +1,11 @@
 """Market: orders, allocation, shipment and price, per commodity, on arrays.
 
-1. **Orders.** Each buyer position orders up to its targets (order-up-to rule):
-   ``desired = expected_use + adjust_rate * (stock_target + pipeline_target - stock - in_transit)``,
+1. **Orders.** A manufacturer's need at full output is its base use times its material
+   intensity (substitution) times ``(p / p0) ** -demand_elasticity`` at the price it pays
+   (inside or outside China): the short-run response of use to price (thrift, yield, scrap
+   in the plant), which costs no output. Each buyer position orders up to its targets
+   (order-up-to rule):
+   ``desired = expected_use - recycled + adjust_rate * (stock_target + pipeline_target - stock - in_transit)``,
    clipped at zero, split across its supply edges by share. Orders on closed edges
    (unlicensed, refused, blacklisted) are not placed.
 2. **Traders** add up the orders placed with them and order the same from their own
@@ -98,6 +102,10 @@ class ClearFixed(NamedTuple):
     cn_pool_com: np.ndarray  # their commodities
     other_pool: np.ndarray  # the other producers (the second spot pool)
     other_pool_com: np.ndarray
+    bid_order: np.ndarray  # buyer positions by commodity, then by bid, highest first
+    bid_group: np.ndarray  # per entry of ``bid_order``: its group (equal bids of one commodity)
+    group_com: np.ndarray  # per group, its commodity (groups in ``bid_order``'s order)
+    qualification: np.ndarray  # per commodity: weeks before spot material from outside China can be used
     r0: np.ndarray  # per commodity, the calm tightness of the outside market
     u0: np.ndarray  # per commodity, the calm utilization of Chinese capacity
 
@@ -114,6 +122,7 @@ class MarketCalm(NamedTuple):
     lo_cn: np.ndarray  # price bounds inside China
     hi_cn: np.ndarray
     cn_world_share0: float  # China's calm share of world shipments by value
+    manage: float  # how far China's policy holds its domestic price at calm (0-1)
 
 
 class MarketFixed(NamedTuple):
@@ -132,6 +141,7 @@ class OrderWeek(NamedTuple):
     """This week's state arrays the orders kernel reads (and ``required``, which it writes)."""
 
     intensity: np.ndarray
+    demand_factor: np.ndarray  # the short-run price response of use (1 at calm prices)
     required: np.ndarray  # written: this week's need at full output
     stock_target: np.ndarray
     pipe_target: np.ndarray
@@ -139,6 +149,7 @@ class OrderWeek(NamedTuple):
     in_transit: np.ndarray
     adjust_rate: np.ndarray
     expected_use: np.ndarray
+    recycled: np.ndarray  # secondary supply this week: orders cover the rest
     share: np.ndarray  # per edge
     edge_open: np.ndarray
     reroute: np.ndarray
@@ -181,11 +192,11 @@ class MarketCleared(NamedTuple):
 
 def market_week(s) -> tuple[OrderWeek, ShipWeek]:
     """The market kernels' weekly bundles from the state ``s`` (or anything with its attributes)."""
-    return (OrderWeek(intensity=s.intensity, required=s.required, stock_target=s.stock_target,
-                      pipe_target=s.pipe_target, inventory=s.inventory, in_transit=s.in_transit,
-                      adjust_rate=s.adjust_rate, expected_use=s.expected_use, share=s.edge_share,
-                      edge_open=s.edge_open, reroute=s.reroute, blocked_share=s.blocked_share,
-                      capacity_factor=s.capacity_factor),
+    return (OrderWeek(intensity=s.intensity, demand_factor=s.demand_factor, required=s.required,
+                      stock_target=s.stock_target, pipe_target=s.pipe_target, inventory=s.inventory,
+                      in_transit=s.in_transit, adjust_rate=s.adjust_rate, expected_use=s.expected_use,
+                      recycled=s.recycled, share=s.edge_share, edge_open=s.edge_open, reroute=s.reroute,
+                      blocked_share=s.blocked_share, capacity_factor=s.capacity_factor),
             ShipWeek(pos_controlled=s.pos_controlled, ring=s.ring, ring_cn=s.ring_cn, in_transit=s.in_transit))
 
 
@@ -200,8 +211,9 @@ def china_sales(calm: MarketCalm, c: MarketCleared, price: np.ndarray, price_cn:
 
 def price_targets(calm: MarketCalm, c: MarketCleared) -> tuple[np.ndarray, np.ndarray]:
     """The target prices outside and inside China: the calm prices times the ratios to the power
-    of the price flexibility."""
-    return calm.p0 * np.power(c.ratio, calm.flex), calm.p0_cn * np.power(c.ratio_cn, calm.flex)
+    of the price flexibility (inside China, damped by China's price management)."""
+    return (calm.p0 * np.power(c.ratio, calm.flex),
+            calm.p0_cn * np.power(c.ratio_cn, calm.flex * (1.0 - calm.manage)))
 
 
 def _pick(bundle: type, arrays: dict):
@@ -239,6 +251,14 @@ class Market(Mechanism):
         self.fixed = MarketFixed(orders=_pick(OrderFixed, arrays), ceiling=_pick(CeilingFixed, arrays),
                                  clear=_pick(ClearFixed, arrays), calm=calm, capped_any=bool(self.capped.any()),
                                  ceiling_path=ceiling_path(final, end))
+        self._eps = np.array([cfg.world.commodities[c].demand_elasticity for c in e.commodities])
+        self._elastic = bool(self._eps.any())
+        self._cn_buyer = e.pos_country == e.coercer
+        # China's exports per commodity (producer edges to positions outside China, traders' included)
+        export = self.prod_edge & self.edge_cn & ~self._cn_buyer[e.edge_pos]
+        edge_com = e.pos_commodity[e.edge_pos]
+        self._export_edges = [np.flatnonzero(export & (edge_com == c)) for c in range(len(e.commodities))]
+        self._quotas_seen: dict | None = None
         self._orders = implementation(_orders_kernel, orders_reference)
         self._cap_chinese = implementation(_cap_chinese_kernel, cap_chinese_reference)
         self._clear = implementation(_clear_kernel, clear_reference)
@@ -298,10 +318,32 @@ class Market(Mechanism):
             be_cn=np.flatnonzero(be & self.edge_cn).astype(ix), leads=leads.astype(ix),
             spot_lead=int(cfg.world.market.spot_lead_weeks), n_com=n_com, cn_pool=cn_pool.astype(ix),
             cn_pool_com=firm_com[cn_pool].astype(ix), other_pool=other_pool.astype(ix),
-            other_pool_com=firm_com[other_pool].astype(ix),
+            other_pool_com=firm_com[other_pool].astype(ix), **self._bids(ix),
+            qualification=np.array([cfg.world.commodities[c].qualification_weeks for c in e.commodities], np.intp),
             alt=alt.astype(ix), alt_sup=sup[alt].astype(ix), alt_pos=pos[alt].astype(ix),
             dcn=dcn.astype(ix), dcn_pos=pos[dcn].astype(ix), vcn=vcn.astype(ix), vcn_pos=pos[vcn].astype(ix),
             cut=cut.astype(ix), cut_pos=pos[cut].astype(ix))
+
+    def _bids(self, ix) -> dict:
+        """Willingness to pay on the spot market, fixed per buyer position: the value added its
+        firm loses per tonne short (criticality x value added per tonne of the input at full
+        output, USD/t); a stockpile bids 0 (it buys last). Returns the buyers ordered by commodity
+        and bid (highest first) and their groups of equal bids (rounded to 10 digits), which
+        share what reaches them pro rata."""
+        e, cfg = self.eco, self.config
+        lcu = np.array([cfg.world.countries[c].lcu_per_usd for c in e.countries])
+        bid = np.zeros(e.n_pos)
+        mf = np.flatnonzero((e.pos_firm >= 0) & self.buyer & (e.pos_base_use_t > 0))
+        bid[mf] = (e.pos_criticality[mf] * e.firm_va_week[e.pos_firm[mf]] / lcu[e.pos_country[mf]]
+                   / e.pos_base_use_t[mf])
+        bid = np.array([float(f"{b:.10g}") for b in bid])
+        buyers = np.flatnonzero(self.buyer)
+        order = buyers[np.lexsort((-bid[buyers], e.pos_commodity[buyers]))]
+        com, b = e.pos_commodity[order], bid[order]
+        new = np.r_[True, (com[1:] != com[:-1]) | (b[1:] != b[:-1])] if len(order) else np.zeros(0, bool)
+        group = np.cumsum(new) - 1
+        return dict(bid_order=order.astype(ix), bid_group=group.astype(np.intp),
+                    group_com=com[new].astype(np.intp))
 
     def _calm(self) -> tuple[MarketCalm, np.ndarray, np.ndarray]:
         """Calm prices and their bounds, and the calm reference ratios ``r0``, ``u0`` from the initial
@@ -312,7 +354,7 @@ class Market(Mechanism):
         cap = e.firm_capacity_t * self.state.capacity_factor
         cap_noncn = np.bincount(e.firm_commodity[self.noncn_producer], cap[self.noncn_producer], minlength=n_com)
         cap_cn = np.bincount(e.firm_commodity[self.cn_producer], cap[self.cn_producer], minlength=n_com)
-        use, share = e.pos_base_use_t, e.edge_share
+        use, share = e.pos_base_use_t - e.pos_recycled_t, e.edge_share  # contracted: net of recycled supply
         flow = use[e.edge_pos] * share
         trader_flow = np.bincount(self.via_trader_pos, flow[self.via_edge], minlength=e.n_pos)
         up = span(self.up_edge)
@@ -335,26 +377,52 @@ class Market(Mechanism):
             p0=p0, p0_cn=p0_cn, flex=np.array([c.price_flexibility for c in coms]),
             adjust=np.array([c.price_adjustment_share_per_week for c in coms]),
             lo=0.2 * p0, hi=cap_multiple * p0, lo_cn=0.2 * p0_cn, hi_cn=cap_multiple * p0_cn,
-            cn_world_share0=self.signals.cn_world_share0)
+            cn_world_share0=self.signals.cn_world_share0, manage=cfg.world.market.china_price_management_share)
         return calm, _safe_div(d_out0, cap_noncn + cn_out0, 1.0), _safe_div(cn_all0, cap_cn, 1.0)
 
     def step(self, t: int) -> None:
         s, fx = self.state, self.fixed
+        calm = fx.calm
         demand, ship = market_week(s)
         # orders, rerouting through hubs, traders' pass-through; the dependence ceilings cut them
         orders = MarketOrders(*self._orders(fx.orders, demand))
         if fx.capped_any:
             self._cap_chinese(fx.ceiling, orders, fx.ceiling_path.at(t), s.edge_share, s.edge_open)
         # allocation, deliveries, spot market, shipment into the pipelines
+        if self.signals.quotas:
+            ship = self._quota(orders, ship)
         c = MarketCleared(*self._clear(fx.clear, ship, orders, t))
         s.desired, s.shipped, s.shipped_cn, s.spot = orders.desired, c.shipped, c.shipped_cn, c.spot
         s.production_t, s.transshipped = c.production, c.transshipped
         # China's export revenue and world market share (for its escalation calculus); prices
-        calm = fx.calm
         s.cn_export_usd, s.cn_world_share = china_sales(calm, c, s.price, s.price_cn)
         target, target_cn = price_targets(calm, c)
         self._price(s.price, target, calm.lo, calm.hi, calm.adjust)
         self._price(s.price_cn, target_cn, calm.lo_cn, calm.hi_cn, calm.adjust)
+        # next week's short-run demand: use x (p / p0) ** -elasticity, at the price each buyer pays
+        if self._elastic:
+            com = self.eco.pos_commodity
+            s.demand_factor[:] = np.where(self._cn_buyer, (s.price_cn / calm.p0_cn)[com] ** -self._eps[com],
+                                          (s.price / calm.p0)[com] ** -self._eps[com])
+
+    def _quota(self, orders: MarketOrders, ship: ShipWeek) -> ShipWeek:
+        """China's export quotas: the contracted orders on Chinese producers from outside China
+        (direct, and traders' upstream orders) are cut pro rata to the quota, in place; the buyers
+        outside China get no Chinese spot material (returned: the week's bundle with them marked
+        as controlled)."""
+        quotas = self.signals.quotas
+        if quotas is not self._quotas_seen:
+            e = self.eco
+            self._quotas_seen = quotas
+            com = np.array([c in quotas for c in e.commodities], bool)
+            self._quota_pos = ~self._cn_buyer & com[e.pos_commodity]
+            self._quota_t = [(self._export_edges[e.commodities.index(c)], q) for c, q in quotas.items()]
+        placed = orders.placed
+        for edges, q in self._quota_t:
+            asked = placed[edges].sum()
+            if asked > q:
+                placed[edges] *= q / asked
+        return ship._replace(pos_controlled=ship.pos_controlled | self._quota_pos)
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
@@ -387,14 +455,14 @@ def _orders_kernel(fx, wk):
     via_local, via_trader, up, up_trader, firm_cap = fx.via_local, fx.via_trader, fx.up, fx.up_trader, fx.firm_cap
     required, intensity, inventory, in_transit = wk.required, wk.intensity, wk.inventory, wk.in_transit
     stock_target, pipe_target, adjust_rate = wk.stock_target, wk.pipe_target, wk.adjust_rate
-    expected_use = wk.expected_use
+    expected_use, recycled = wk.expected_use, wk.recycled
     share, edge_open, reroute, blocked_share = wk.share, wk.edge_open, wk.reroute, wk.blocked_share
     n_pos = len(base_use)
     desired = np.empty(n_pos)
     for p in range(n_pos):
-        required[p] = base_use[p] * intensity[p]
+        required[p] = base_use[p] * intensity[p] * wk.demand_factor[p]
         want = (((stock_target[p] + pipe_target[p]) - inventory[p]) - in_transit[p]) * adjust_rate[p]
-        desired[p] = maximum(want + expected_use[p], 0.0) if buyer[p] else 0.0
+        desired[p] = maximum(want + expected_use[p] - recycled[p], 0.0) if buyer[p] else 0.0
     placed = np.empty(len(share))
     for i in range(len(share)):
         placed[i] = desired[edge_pos[i]] * share[i] * edge_open[i]
@@ -423,9 +491,9 @@ def _orders_kernel(fx, wk):
 
 def orders_reference(fx: OrderFixed, wk: OrderWeek):
     """:func:`_orders_kernel` in numpy."""
-    wk.required[:] = fx.base_use * wk.intensity
+    wk.required[:] = fx.base_use * wk.intensity * wk.demand_factor
     want = (((wk.stock_target + wk.pipe_target) - wk.inventory) - wk.in_transit) * wk.adjust_rate
-    desired = np.where(fx.buyer, np.maximum(want + wk.expected_use, 0.0), 0.0)
+    desired = np.where(fx.buyer, np.maximum(want + wk.expected_use - wk.recycled, 0.0), 0.0)
     share, edge_open, via, up = wk.share, wk.edge_open, fx.via, fx.up
     placed = desired[fx.edge_pos] * share * edge_open
     # a hub buyer's rerouted orders over its via edges, by share
@@ -519,16 +587,30 @@ def _pool_supply(spare, idx, idx_com, n_com):
 
 
 @kernel
-def _pool_shares(supply, demand):
-    """Per commodity, a pool of spare capacity against the requests on it: the share of
-    each request filled (pro rata), the tonnes supplied and the share of the capacity used."""
-    n_com = len(supply)
-    fill, used, take = np.empty(n_com), np.empty(n_com), np.empty(n_com)
-    for c in range(n_com):
-        fill[c] = minimum(1.0, supply[c] / demand[c] if demand[c] > 0 else 0.0)
-        used[c] = minimum(supply[c], demand[c])
-        take[c] = used[c] / supply[c] if supply[c] > 0 else 0.0
-    return fill, used, take
+def _by_bid(fx, supply, request):
+    """A pool of spare capacity per commodity against the buyers' ``request`` (t), by willingness
+    to pay: the groups of equal bids are served from the highest down, each in full while the
+    pool lasts; the group where it runs out shares the rest pro rata. Returns the share of each
+    position's request filled and the tonnes supplied per commodity."""
+    order, group, group_com = fx.bid_order, fx.bid_group, fx.group_com
+    n_groups = len(group_com)
+    total = np.zeros(n_groups)
+    for j in range(len(order)):
+        total[group[j]] += request[order[j]]
+    ahead = np.zeros(len(supply))  # requests of the higher bids, per commodity
+    gfill = np.empty(n_groups)
+    for g in range(n_groups):
+        c = group_com[g]
+        left = supply[c] - ahead[c]
+        gfill[g] = minimum(1.0, maximum(left, 0.0) / total[g]) if total[g] > 0 else 0.0
+        ahead[c] += total[g]
+    fill = np.zeros(len(request))
+    for j in range(len(order)):
+        fill[order[j]] = gfill[group[j]]
+    used = np.empty(len(supply))
+    for c in range(len(supply)):
+        used[c] = minimum(supply[c], ahead[c])
+    return fill, used
 
 
 @kernel
@@ -599,27 +681,31 @@ def _spot(fx, wk, desired, got, spare):
     """The spot market: China's spare capacity for uncontrolled buyers, then the rest for all (the
     two pools are disjoint: the first leaves the spare capacity of the second as it is).
 
+    Each pool serves the highest bids first (:func:`_by_bid`).
+
     Returns:
-        (unmet per position, its part filled by China's pool, the share of the rest filled by
-        the other pool per commodity, tonnes supplied by each pool per commodity)
+        (spot bought from China's pool and from the other pool per position, tonnes supplied by
+        each pool per commodity)
     """
-    com, capped, pos_controlled, n_com = fx.com, fx.capped, wk.pos_controlled, fx.n_com
+    capped, pos_controlled, n_com = fx.capped, wk.pos_controlled, fx.n_com
     n_pos = len(desired)
     supply_cn = _pool_supply(spare, fx.cn_pool, fx.cn_pool_com, n_com)
     supply_other = _pool_supply(spare, fx.other_pool, fx.other_pool_com, n_com)
     unmet = np.empty(n_pos)
-    demand = np.zeros(n_com)
+    request = np.empty(n_pos)
     for p in range(n_pos):
         unmet[p] = maximum(desired[p] - got[p], 0.0)
-        demand[com[p]] += unmet[p] * (not (pos_controlled[p] or capped[p]))
-    fill_cn, used_cn, _ = _pool_shares(supply_cn, demand)
+        request[p] = unmet[p] * (not (pos_controlled[p] or capped[p]))
+    fill_cn, used_cn = _by_bid(fx, supply_cn, request)
     spot_cn = np.empty(n_pos)
-    demand = np.zeros(n_com)
     for p in range(n_pos):
-        spot_cn[p] = unmet[p] * (not (pos_controlled[p] or capped[p])) * fill_cn[com[p]]
-        demand[com[p]] += unmet[p] - spot_cn[p]
-    fill_other, used_other, _ = _pool_shares(supply_other, demand)
-    return unmet, spot_cn, fill_other, used_cn, used_other
+        spot_cn[p] = request[p] * fill_cn[p]
+        request[p] = unmet[p] - spot_cn[p]
+    fill_other, used_other = _by_bid(fx, supply_other, request)
+    spot_other = np.empty(n_pos)
+    for p in range(n_pos):
+        spot_other[p] = request[p] * fill_other[p]
+    return spot_cn, spot_other, used_cn, used_other
 
 
 @kernel
@@ -640,14 +726,17 @@ def _clear_kernel(fx, wk, orders, t):
     n_pos = len(desired)
     fills, spare = _allocate(fx, orders)
     transshipped, made, got, got_cn = _deliver(fx, wk, orders.placed, fills, t)
-    unmet, spot_cn, fill_other, used_cn, used_other = _spot(fx, wk, desired, got, spare)
+    spot_cn, spot_other, used_cn, used_other = _spot(fx, wk, desired, got, spare)
 
-    # shipment; China's shipments and outside demand per commodity
-    slot = (t + fx.spot_lead) % ring.shape[0]
+    # shipment (spot from outside China waits for qualification); China's shipments and outside
+    # demand per commodity
+    L = ring.shape[0]
+    slot = (t + fx.spot_lead) % L
     spot, shipped, shipped_cn = np.empty(n_pos), np.empty(n_pos), np.empty(n_pos)
     for p in range(n_pos):
-        spot[p] = spot_cn[p] + (unmet[p] - spot_cn[p]) * fill_other[com[p]]
-        ring[slot, p] += spot[p]
+        spot[p] = spot_cn[p] + spot_other[p]
+        ring[slot, p] += spot_cn[p]
+        ring[(slot + fx.qualification[com[p]]) % L, p] += spot_other[p]
         ring_cn[slot, p] += spot_cn[p]
         shipped[p] = got[p] + spot[p]
         in_transit[p] += shipped[p]
@@ -678,11 +767,21 @@ def _clear_kernel(fx, wk, orders, t):
             ratio_cn)
 
 
-def _pool_reference(supply: np.ndarray, demand: np.ndarray):
-    """:func:`_pool_shares` in numpy: the share of each request filled, the tonnes supplied."""
-    fill = np.zeros(len(supply))
-    np.divide(supply, demand, out=fill, where=demand > 0)
-    return np.minimum(1.0, fill), np.minimum(supply, demand)
+def _by_bid_reference(fx: ClearFixed, supply: np.ndarray, request: np.ndarray):
+    """:func:`_by_bid` in numpy: each group gets what its commodity's pool has left after the
+    groups that bid more."""
+    total = np.bincount(fx.bid_group, request[fx.bid_order], minlength=len(fx.group_com))
+    ahead = np.zeros(len(supply))
+    before = np.empty(len(total))
+    for c in range(len(supply)):  # the groups of a commodity are contiguous, highest bid first
+        g = np.flatnonzero(fx.group_com == c)
+        before[g] = np.cumsum(np.r_[0.0, total[g]])[:-1]
+        ahead[c] = total[g].sum()
+    gfill = np.zeros(len(total))
+    np.divide(np.maximum(supply[fx.group_com] - before, 0.0), total, out=gfill, where=total > 0)
+    fill = np.zeros(len(request))
+    fill[fx.bid_order] = np.minimum(gfill, 1.0)[fx.bid_group]
+    return fill, np.minimum(supply, ahead)
 
 
 def clear_reference(fx: ClearFixed, wk: ShipWeek, orders: MarketOrders, t: int):
@@ -713,16 +812,20 @@ def clear_reference(fx: ClearFixed, wk: ShipWeek, orders: MarketOrders, t: int):
         wk.ring_cn[(t + int(lead)) % L] += by_lead_cn[k]
     # spot market: China's spare capacity for uncontrolled buyers, then the other pool for all
     unmet = np.maximum(desired - got, 0.0)
-    free = ~(wk.pos_controlled | fx.capped)
-    fill_cn, used_cn = _pool_reference(np.bincount(fx.cn_pool_com, spare[fx.cn_pool], minlength=n_com),
-                                       np.bincount(com, unmet * free, minlength=n_com))
-    spot_cn = unmet * free * fill_cn[com]
-    fill_other, used_other = _pool_reference(np.bincount(fx.other_pool_com, spare[fx.other_pool], minlength=n_com),
-                                             np.bincount(com, unmet - spot_cn, minlength=n_com))
-    # shipment
-    spot = spot_cn + (unmet - spot_cn) * fill_other[com]
-    wk.ring[(t + fx.spot_lead) % L] += spot
-    wk.ring_cn[(t + fx.spot_lead) % L] += spot_cn
+    request = unmet * ~(wk.pos_controlled | fx.capped)
+    fill_cn, used_cn = _by_bid_reference(fx, np.bincount(fx.cn_pool_com, spare[fx.cn_pool], minlength=n_com),
+                                         request)
+    spot_cn = request * fill_cn
+    request = unmet - spot_cn
+    fill_other, used_other = _by_bid_reference(
+        fx, np.bincount(fx.other_pool_com, spare[fx.other_pool], minlength=n_com), request)
+    spot_other = request * fill_other
+    # shipment (spot from outside China waits for qualification)
+    spot = spot_cn + spot_other
+    slot = (t + fx.spot_lead) % L
+    wk.ring[slot] += spot_cn
+    np.add.at(wk.ring, ((slot + fx.qualification[com]) % L, np.arange(n_pos)), spot_other)
+    wk.ring_cn[slot] += spot_cn
     shipped, shipped_cn = got + spot, got_cn + spot_cn
     wk.in_transit[:] += shipped
     # sums over buyers: China's shipments to outside buyers and their demand, all shipments

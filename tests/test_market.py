@@ -1,0 +1,194 @@
+"""Markets that ration, and the instruments of the record (issue 13, items 2-4).
+
+On the tiny world with a third buyer in Australia (see :func:`tests.test_controls.world`):
+the quota caps China's exports, an announcement moves prices and precautionary stocks
+before the effective date, spare supply goes to the highest bidders, the standing of an end
+user with the licensing authority persists, the dated record adds its measures between their
+dates; on the Japan scenario, China's domestic prices stay near calm while the outside
+prices of the controlled commodities rise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from simulation import CoercionModel
+from simulation.config import config_from_dict, load_config
+from simulation.population import POS_MANUFACTURER, POS_TRADER
+from tests.conftest import JAPAN
+from tests.test_controls import BOTH, licensing, world
+
+START = dt.date(2026, 1, 2)
+
+
+def _china_exports(model: CoercionModel, com: int) -> float:
+    """Chinese-origin tonnes shipped this week to buyers outside China (direct, via hubs, spot)."""
+    e, s = model.eco, model.state
+    outside = (e.pos_country != e.coercer) & (e.pos_kind != POS_TRADER) & (e.pos_commodity == com)
+    return float(s.shipped_cn[outside].sum())
+
+
+def test_a_quota_caps_chinas_exports_at_the_quota():
+    data = world([{"kind": "export_control", "commodities": ["ree"], "destinations": "all",
+                   "instrument": "quota", "quota_t_per_year": {"ree": 520.0}}], script=(4,), weeks=30)
+    model = CoercionModel(config_from_dict(data))
+    ree = model.eco.commodities.index("ree")
+    before = []
+    for _ in range(4):
+        model.step()
+        before.append(_china_exports(model, ree))
+    assert min(before) > 2 * 10.0  # calm exports are well above the quota's 10 t a week
+    after = []
+    for _ in range(20):
+        model.step()
+        after.append(_china_exports(model, ree))
+        assert after[-1] <= 10.0 * (1 + 1e-9)  # never above the quota
+    assert after[-1] == pytest.approx(10.0, rel=1e-6)  # and the contracts take all of it
+    assert model.state.price[ree] > 1.2 * model.eco.price0[ree]  # the outside price rises
+
+
+def test_an_announcement_moves_precautionary_stocks_and_prices_before_the_effective_date():
+    control = licensing("target", approval_probability=0.2, delay_weeks=6.0)
+    data = world([control], script=(4,), weeks=30)
+    data["escalation"]["script"][0]["effective_date"] = START + dt.timedelta(weeks=12)
+    model = CoercionModel(config_from_dict(data))
+    e, s = model.eco, model.state
+    ree = e.commodities.index("ree")
+    au = np.flatnonzero((e.pos_country == e.countries.index("AU")) & (e.pos_commodity == ree)
+                        & (e.pos_kind == POS_MANUFACTURER))
+    target0, p0 = s.stock_target[au].sum(), s.price[ree]
+    for _ in range(4):
+        model.step()
+    assert s.stock_target[au].sum() == pytest.approx(target0)  # nothing known yet
+    for _ in range(8):  # weeks 4-11: announced, not yet in force
+        model.step()
+        assert model.signals.announced == frozenset(BOTH) and not model.signals.controls
+        assert not s.edge_controlled.any()
+    assert s.stock_target[au].sum() > target0 * 1.1  # a buyer outside the target stocks up
+    assert s.price[ree] > p0 * 1.01  # and the extra orders move the outside price
+    model.step()  # week 12: in force
+    assert model.signals.controls and not model.signals.announced
+    assert s.edge_controlled.any()
+
+
+def _spot_world() -> dict:
+    """China stops rare-earth exports to Japan and to Australia: both bid for the spare
+    non-Chinese capacity (Australia's own producers have some to spare); Australia's buyers
+    make more value per tonne, so they bid more."""
+    ban = {"kind": "export_control", "commodities": ["ree"], "destinations": ["JP", "AU"], "instrument": "ban"}
+    data = world([ban], script=(2,), weeks=20)
+    data["world"]["commodities"]["ree"]["capacity_t_per_year"]["AU"] = 1500.0
+    data["world"]["countries"]["AU"]["sector_va_share_gdp"] = {"autos": 0.2}  # Australia's buyers bid more
+    return data
+
+
+def test_spare_supply_goes_to_the_highest_bidders_and_not_all_to_the_target():
+    model = CoercionModel(config_from_dict(_spot_world()))
+    e, s = model.eco, model.state
+    ree = e.commodities.index("ree")
+    fx = model.mechanisms["market"].fixed.clear
+    rank = np.empty(e.n_pos)  # per buyer, its group's place in the bidding (0: the highest bid)
+    rank[fx.bid_order.astype(np.intp)] = fx.bid_group
+    buyers = np.flatnonzero((e.pos_commodity == ree) & (e.pos_kind == POS_MANUFACTURER))
+    jp, au = (e.pos_country[buyers] == e.target), (e.pos_country[buyers] == e.countries.index("AU"))
+    got = np.zeros(len(buyers))
+    short_weeks = 0
+    for _ in range(12):
+        model.step()
+        unmet = (s.desired - (s.shipped - s.spot))[buyers]  # what contracts left unfilled
+        served = np.divide(s.spot[buyers], unmet, out=np.ones(len(buyers)), where=unmet > 1e-12)
+        got += s.spot[buyers]
+        partly = served < 1 - 1e-9
+        if partly.any():  # spare capacity ran short: every higher bid was served in full
+            short_weeks += 1
+            worst = rank[buyers][partly].min()
+            assert (served[(rank[buyers] < worst) & (unmet > 1e-12)] >= 1 - 1e-9).all()
+    assert short_weeks > 0  # the test saw rationing
+    assert got[au].sum() > got[jp].sum() > 0  # the target competes: the higher bids get more of it
+
+
+def test_an_end_users_standing_persists_across_applications():
+    terms = dict(approval_probability=0.5, military_approval_probability=0.5, delay_weeks=2.0,
+                 license_validity_weeks=6.0)
+    model = CoercionModel(config_from_dict(world([licensing("all", **terms)], weeks=50)))
+    s = model.state
+    for _ in range(20):
+        model.step()
+    refused = s.edge_controlled & ~s.edge_licensed
+    licensed = s.edge_licensed.copy()
+    assert refused.any() and licensed.any()
+    for _ in range(25):  # several rounds of reapplication and renewal
+        model.step()
+        assert not s.edge_licensed[refused].any()  # refused again every time
+        assert s.edge_open[licensed].all()  # renewed every time
+    share = licensed.sum() / s.edge_controlled.sum()
+    assert 0.3 < share < 0.7  # the approval probability is the share of end users licensed
+
+
+def test_the_record_adds_its_measures_between_their_dates():
+    data = world([], script=(), weeks=40)
+    data["escalation"]["script"] = []
+    data["escalation"]["record"] = [{
+        "name": "worldwide licensing", "announced": START + dt.timedelta(weeks=3),
+        "effective": START + dt.timedelta(weeks=6), "lifted": START + dt.timedelta(weeks=20),
+        **licensing("all", ["gallium"], approval_probability=0.5, delay_weeks=2.0)}]
+    model = CoercionModel(config_from_dict(data))
+    seen = []
+    for _ in range(25):
+        model.step()
+        sig = model.signals
+        seen.append((sig.level, bool(sig.announced), sorted({d for d, _ in sig.controls})))
+    assert all(level == 0 for level, _, _ in seen)  # the ladder never moves
+    assert [a for _, a, _ in seen[:8]] == [False] * 3 + [True] * 3 + [False] * 2  # announced in weeks 3-5
+    assert seen[5][2] == [] and seen[6][2] == ["AU", "JP", "VN"] and seen[19][2] == ["AU", "JP", "VN"]
+    assert seen[20][2] == []  # lifted
+    assert not model.state.edge_controlled.any()
+
+
+def test_chinas_domestic_price_stays_near_calm_while_outside_prices_of_controlled_commodities_rise():
+    """In the 2025-26 campaign against Japan, whose calm of 2025-11-07 already holds the controls
+    of the record: China's inside prices stay within 15% of where the campaign starts, every
+    week, while the outside prices of the commodities the campaign controls rise."""
+    model = CoercionModel(load_config(JAPAN, steps=104))
+    e, s = model.eco, model.state
+    start_in, start_out = s.price_cn.copy(), s.price.copy()
+    inside, outside = [], []
+    for _ in range(104):
+        model.step()
+        inside.append(s.price_cn / start_in)
+        outside.append(s.price / start_out)
+    inside, outside = np.array(inside), np.array(outside)
+    controlled = [e.commodities.index(c) for c in ("gallium", "graphite")]  # tungsten: +4% (priced in by 2025)
+    assert (outside[:, controlled].max(axis=0) > 1.05).all()  # outside: dearer than at the start
+    assert (outside[-1, controlled] > 1.0).all()
+    assert (np.abs(inside - 1) <= 0.15).all()  # inside: within 15% of the start, every week, every commodity
+    assert inside.min() < 0.999  # and not pinned: utilization still moves it
+    # against the calm of 2023 too, the managed inside prices move far less than the outside ones
+    assert (np.abs(s.price_cn / e.price0_cn - 1) < np.abs(s.price / e.price0 - 1) + 1e-12)[controlled].all()
+
+
+def test_the_analysis_starts_from_the_world_the_history_leaves():
+    """With ``history_from``, the mechanisms run the record from that date, unrecorded: at the
+    start the record's controls are in force and their licences granted; the tables begin on
+    the start date."""
+    data = world([], script=(), weeks=20)
+    data["escalation"]["script"] = []
+    data["escalation"]["record"] = [{
+        "name": "worldwide licensing", "announced": START - dt.timedelta(weeks=20),
+        "effective": START - dt.timedelta(weeks=20),
+        **licensing("all", ["gallium"], approval_probability=1.0, military_approval_probability=1.0,
+                    delay_weeks=2.0)}]
+    fresh = CoercionModel(config_from_dict(data))
+    data["scenario"]["history_from"] = START - dt.timedelta(weeks=30)
+    model = CoercionModel(config_from_dict(data))
+    assert model.history == 30 and fresh.history == 0
+    assert model.state.edge_licensed.any() and not fresh.state.edge_licensed.any()
+    model.step()
+    fresh.step()
+    assert model.state.edge_open[model.state.edge_controlled].all()  # licensed in the history: open at once
+    assert not fresh.state.edge_open[fresh.state.edge_controlled].all()  # applying from scratch: some wait
+    for m in (model, fresh):
+        assert m.recorder.tables()["model"]["date"].iloc[0] == START.isoformat()
