@@ -187,7 +187,7 @@ def _validate_parser(va: Parser) -> None:
 
 
 def _calibrate_parser(ca: Parser) -> None:
-    ca.add_argument("--seeds", type=_positive_int, default=2, help="fit seeds per case (default 2: seeds 1, 2)")
+    ca.add_argument("--seeds", type=_positive_int, default=4, help="fit seeds per case (default 4: seeds 1-4)")
     where = ca.add_mutually_exclusive_group()
     where.add_argument("--out", type=Path,
                        help="folder for the proposed <profile>_fitted.toml (default runs/calibrate-<time>)")
