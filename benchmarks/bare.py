@@ -7,7 +7,7 @@ bounds, the dependence-ceiling path) and the output's ``fixed`` (each firm's pos
 :func:`clear` then builds the weekly bundles with the market's own
 :func:`~simulation.mechanisms.market.market_week` and calls the same kernels as
 ``mechanisms/market.py`` and ``mechanisms/output.py`` (orders and trader pass-through, pro-rata
-allocation, deliveries into the pipelines, the two spot pools, shipment, output lost by firm and
+allocation, deliveries into the pipelines, the two spot pools by willingness to pay, shipment, output lost by firm and
 country), and the market's own numpy functions for China's sales and the target prices, on flat
 arrays, so the results agree to the last bit. No mechanism objects, no model, no attribute
 lookups on agents: what remains of the model's step beyond this is the cost of everything else
@@ -15,7 +15,9 @@ it does.
 
 The benchmark times :func:`clear` on the same arrays the model sees at the market's turn in
 a week, and :func:`compare` checks that it reproduces the model's own results; if the
-mechanisms change and the two part ways, the benchmark says so.
+mechanisms change and the two part ways, the benchmark says so. (An export quota, which the
+benchmarked scenario does not use, cuts orders in Python between the kernels: :func:`clear`
+leaves it out. The short-run demand factor is the model's, computed after last week's prices.)
 """
 
 from __future__ import annotations
@@ -116,7 +118,8 @@ def replay(model, n_steps: int, clock=time.perf_counter, reps: int = 1) -> tuple
     market = model.mechanisms["market"]
     market_step = market.step
 
-    def hooked(t):
+    def hooked(t):  # t: the mechanisms' week (after the history, if any)
+        seen["t"] = t
         seen["x"] = {name: np.array(getattr(s, name), copy=True) for name in INPUTS}
         market_step(t)
         seen["out"] = {name: np.array(getattr(s, name), copy=True) for name in MARKET_OUTPUTS}
@@ -124,8 +127,8 @@ def replay(model, n_steps: int, clock=time.perf_counter, reps: int = 1) -> tuple
     market.step = hooked
     kernel_s, worst = 0.0, 0.0
     for _ in range(n_steps):
-        t = model.t
         model.step()
+        t = seen["t"]
         want = {name: getattr(s, name) for name in OUTPUTS} | seen["out"]
         best = np.inf
         for _ in range(max(reps, 1)):

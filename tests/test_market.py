@@ -90,8 +90,7 @@ def test_spare_supply_goes_to_the_highest_bidders_and_not_all_to_the_target():
     e, s = model.eco, model.state
     ree = e.commodities.index("ree")
     fx = model.mechanisms["market"].fixed.clear
-    rank = np.empty(e.n_pos)  # per buyer, its group's place in the bidding (0: the highest bid)
-    rank[fx.bid_order.astype(np.intp)] = fx.bid_group
+    rank = fx.pos_group  # per buyer, its group's place in the bidding (lower: a higher bid of the commodity)
     buyers = np.flatnonzero((e.pos_commodity == ree) & (e.pos_kind == POS_MANUFACTURER))
     jp, au = (e.pos_country[buyers] == e.target), (e.pos_country[buyers] == e.countries.index("AU"))
     got = np.zeros(len(buyers))

@@ -17,15 +17,13 @@ from tests.conftest import edited
 
 
 class _Bids(NamedTuple):
-    bid_order: np.ndarray
-    bid_group: np.ndarray
+    pos_group: np.ndarray
     group_com: np.ndarray
 
 
 def test_spot_pool_serves_the_highest_bids_first_and_shares_at_the_margin():
     # commodity 0: position 1 bids most, 0 and 2 tie below it, 3 bids least; commodity 1: position 4
-    bids = _Bids(np.array([1, 0, 2, 3, 4], np.intp), np.array([0, 1, 1, 2, 3], np.intp),
-                 np.array([0, 0, 0, 1], np.intp))
+    bids = _Bids(np.array([1, 0, 1, 2, 3], np.intp), np.array([0, 0, 0, 1], np.intp))  # groups by position
     request = np.array([2.0, 3.0, 2.0, 5.0, 1.0])
     spare = np.array([3.0, 5.0, 2.0, 4.0])
     pool = np.array([0, 2, 3], np.intp)  # the producer outside the pool (1) offers nothing

@@ -102,9 +102,8 @@ class ClearFixed(NamedTuple):
     cn_pool_com: np.ndarray  # their commodities
     other_pool: np.ndarray  # the other producers (the second spot pool)
     other_pool_com: np.ndarray
-    bid_order: np.ndarray  # buyer positions by commodity, then by bid, highest first
-    bid_group: np.ndarray  # per entry of ``bid_order``: its group (equal bids of one commodity)
-    group_com: np.ndarray  # per group, its commodity (groups in ``bid_order``'s order)
+    pos_group: np.ndarray  # per position, its bid group (equal bids of one commodity); n_groups: none
+    group_com: np.ndarray  # per group, its commodity (groups by commodity, then by bid, highest first)
     qualification: np.ndarray  # per commodity: weeks before spot material from outside China can be used
     r0: np.ndarray  # per commodity, the calm tightness of the outside market
     u0: np.ndarray  # per commodity, the calm utilization of Chinese capacity
@@ -254,6 +253,9 @@ class Market(Mechanism):
         self._eps = np.array([cfg.world.commodities[c].demand_elasticity for c in e.commodities])
         self._elastic = bool(self._eps.any())
         self._cn_buyer = e.pos_country == e.coercer
+        # each position's demand factor: its commodity's, outside or (after the n_com outside ones) inside China
+        self._factor_key = (e.pos_commodity + len(e.commodities) * self._cn_buyer).astype(np.intp)
+        self._factors = np.ones(2 * len(e.commodities))
         # China's exports per commodity (producer edges to positions outside China, traders' included)
         export = self.prod_edge & self.edge_cn & ~self._cn_buyer[e.edge_pos]
         edge_com = e.pos_commodity[e.edge_pos]
@@ -329,7 +331,7 @@ class Market(Mechanism):
         firm loses per tonne short (criticality x value added per tonne of the input at full
         output, USD/t); a stockpile bids 0 (it buys last). Returns the buyers ordered by commodity
         and bid (highest first) and their groups of equal bids (rounded to 10 digits), which
-        share what reaches them pro rata."""
+        share what reaches them pro rata: each position's group, and each group's commodity."""
         e, cfg = self.eco, self.config
         lcu = np.array([cfg.world.countries[c].lcu_per_usd for c in e.countries])
         bid = np.zeros(e.n_pos)
@@ -341,9 +343,10 @@ class Market(Mechanism):
         order = buyers[np.lexsort((-bid[buyers], e.pos_commodity[buyers]))]
         com, b = e.pos_commodity[order], bid[order]
         new = np.r_[True, (com[1:] != com[:-1]) | (b[1:] != b[:-1])] if len(order) else np.zeros(0, bool)
-        group = np.cumsum(new) - 1
-        return dict(bid_order=order.astype(ix), bid_group=group.astype(np.intp),
-                    group_com=com[new].astype(np.intp))
+        group_com = com[new].astype(np.intp)
+        pos_group = np.full(e.n_pos, len(group_com), np.intp)  # traders: no group
+        pos_group[order] = np.cumsum(new) - 1
+        return dict(pos_group=pos_group, group_com=group_com)
 
     def _calm(self) -> tuple[MarketCalm, np.ndarray, np.ndarray]:
         """Calm prices and their bounds, and the calm reference ratios ``r0``, ``u0`` from the initial
@@ -401,9 +404,10 @@ class Market(Mechanism):
         self._price(s.price_cn, target_cn, calm.lo_cn, calm.hi_cn, calm.adjust)
         # next week's short-run demand: use x (p / p0) ** -elasticity, at the price each buyer pays
         if self._elastic:
-            com = self.eco.pos_commodity
-            s.demand_factor[:] = np.where(self._cn_buyer, (s.price_cn / calm.p0_cn)[com] ** -self._eps[com],
-                                          (s.price / calm.p0)[com] ** -self._eps[com])
+            factors = np.concatenate(((s.price / calm.p0) ** -self._eps, (s.price_cn / calm.p0_cn) ** -self._eps))
+            if not np.array_equal(factors, self._factors):  # per commodity, outside and inside China
+                self._factors = factors
+                np.take(factors, self._factor_key, out=s.demand_factor)
 
     def _quota(self, orders: MarketOrders, ship: ShipWeek) -> ShipWeek:
         """China's export quotas: the contracted orders on Chinese producers from outside China
@@ -592,21 +596,21 @@ def _by_bid(fx, supply, request):
     to pay: the groups of equal bids are served from the highest down, each in full while the
     pool lasts; the group where it runs out shares the rest pro rata. Returns the share of each
     position's request filled and the tonnes supplied per commodity."""
-    order, group, group_com = fx.bid_order, fx.bid_group, fx.group_com
+    pos_group, group_com = fx.pos_group, fx.group_com
     n_groups = len(group_com)
-    total = np.zeros(n_groups)
-    for j in range(len(order)):
-        total[group[j]] += request[order[j]]
+    total = np.zeros(n_groups + 1)  # the last: positions in no group
+    for p in range(len(request)):
+        total[pos_group[p]] += request[p]
     ahead = np.zeros(len(supply))  # requests of the higher bids, per commodity
-    gfill = np.empty(n_groups)
+    gfill = np.zeros(n_groups + 1)
     for g in range(n_groups):
         c = group_com[g]
         left = supply[c] - ahead[c]
         gfill[g] = minimum(1.0, maximum(left, 0.0) / total[g]) if total[g] > 0 else 0.0
         ahead[c] += total[g]
-    fill = np.zeros(len(request))
-    for j in range(len(order)):
-        fill[order[j]] = gfill[group[j]]
+    fill = np.empty(len(request))
+    for p in range(len(request)):
+        fill[p] = gfill[pos_group[p]]
     used = np.empty(len(supply))
     for c in range(len(supply)):
         used[c] = minimum(supply[c], ahead[c])
@@ -770,18 +774,17 @@ def _clear_kernel(fx, wk, orders, t):
 def _by_bid_reference(fx: ClearFixed, supply: np.ndarray, request: np.ndarray):
     """:func:`_by_bid` in numpy: each group gets what its commodity's pool has left after the
     groups that bid more."""
-    total = np.bincount(fx.bid_group, request[fx.bid_order], minlength=len(fx.group_com))
+    n_groups = len(fx.group_com)
+    total = np.bincount(fx.pos_group, request, minlength=n_groups + 1)[:n_groups]
     ahead = np.zeros(len(supply))
-    before = np.empty(len(total))
+    before = np.empty(n_groups)
     for c in range(len(supply)):  # the groups of a commodity are contiguous, highest bid first
         g = np.flatnonzero(fx.group_com == c)
         before[g] = np.cumsum(np.r_[0.0, total[g]])[:-1]
         ahead[c] = total[g].sum()
-    gfill = np.zeros(len(total))
-    np.divide(np.maximum(supply[fx.group_com] - before, 0.0), total, out=gfill, where=total > 0)
-    fill = np.zeros(len(request))
-    fill[fx.bid_order] = np.minimum(gfill, 1.0)[fx.bid_group]
-    return fill, np.minimum(supply, ahead)
+    gfill = np.zeros(n_groups + 1)
+    np.divide(np.maximum(supply[fx.group_com] - before, 0.0), total, out=gfill[:n_groups], where=total > 0)
+    return np.minimum(gfill, 1.0)[fx.pos_group], np.minimum(supply, ahead)
 
 
 def clear_reference(fx: ClearFixed, wk: ShipWeek, orders: MarketOrders, t: int):
