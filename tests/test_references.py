@@ -89,7 +89,7 @@ def test_licence_kernels_match_their_references_with_pending_decisions():
         cover[cand] = cover_c
         ban_c = cover_c & (rng.random(n_cand) < 0.3)
         cov = ec.Coverage(cover, np.zeros(5, bool), cover_c, ban_c, rng.random(n_cand), np.full(n_cand, 3.0),
-                          np.full(n_cand, 10.0), np.full(n_cand, 7), np.full(n_cand, 4))
+                          np.full(n_cand, 10.0), np.full(n_cand, 7), np.full(n_cand, 4), np.full(n_cand, -3.476))
         scratch = ec.Applications(*(np.zeros(n_cand, np.uint32) for _ in range(3)))
         n_new, n_again, n_due = compare_calls("requests", ec._requests_kernel, ec.requests_reference,
                                               (lic, cov, t, scratch))

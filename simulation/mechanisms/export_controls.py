@@ -39,7 +39,6 @@ from simulation.kernels import implementation, kernel
 from simulation.mechanisms.base import Context, Mechanism
 
 NONE, PENDING, GRANTED, REFUSED, RENEWING = 0, 1, 2, 3, 4
-_NO_GEOMETRIC = np.zeros(0, np.int64)
 _NO_DRAWS = np.zeros(0)
 
 
@@ -86,6 +85,7 @@ class Coverage(NamedTuple):
     valid_c: np.ndarray  # licence validity, weeks
     grant_weeks_c: np.ndarray  # weeks from a grant to its renewal application (validity less delay, >= 1)
     refuse_weeks_c: np.ndarray  # weeks until a refused edge applies again
+    wait_scale_c: np.ndarray  # 1 / log(1 - q), q = 1 / (1 + delay): see ExportControls._waits
 
 
 @kernel
@@ -343,7 +343,8 @@ class ExportControls(Mechanism):
         cover.flags.writeable = controlled.flags.writeable = False
         return Coverage(cover, controlled, cover_c, ban_c, p_c, delay_c, valid_c,
                         grant_weeks_c=np.maximum(1, np.round(valid_c - delay_c)).astype(np.int64),
-                        refuse_weeks_c=np.maximum(4, np.round(delay_c)).astype(np.int64))
+                        refuse_weeks_c=np.maximum(4, np.round(delay_c)).astype(np.int64),
+                        wait_scale_c=_wait_scale(delay_c))
 
     def step(self, t: int) -> None:
         s, n_blacklisted = self.state, self.signals.n_blacklisted
@@ -353,7 +354,7 @@ class ExportControls(Mechanism):
         n_new, n_again, n_due = self._requests(lic, cov, t, scratch)
         new, again = scratch.new[:n_new], scratch.again[:n_again]
         if n_new or n_again:
-            geo_new, geo_again = self._geometric(new, cov), self._geometric(again, cov)
+            geo_new, geo_again = self._waits(new, again, cov)
             n_due = self._schedule(lic, cov.cover_c, t, Applications(new, again, scratch.due), geo_new, geo_again)
         draws = self._standing[scratch.due[:n_due]] if n_due else _NO_DRAWS
         # edges are blacklisted (for good) only as traders are (transshipment): when their count
@@ -368,15 +369,19 @@ class ExportControls(Mechanism):
             self._published = cov
         self._published_blacklisted = n_blacklisted
 
-    def _geometric(self, idx: np.ndarray, cov: Coverage) -> np.ndarray:
-        """Waiting times plus one of applications of candidate edges ``idx``: geometric with
-        mean ``delay_c + 1`` weeks (1 where the delay is 0), by inversion of one uniform draw per
-        application, ``ceil(log(1 - u) / log(1 - q))`` with ``q = 1 / (1 + delay)`` (one draw
-        each whatever the delays, and several times faster than numpy's geometric with an
-        array of probabilities)."""
-        if len(idx) == 0:
-            return _NO_GEOMETRIC
-        u = self.rng.random(len(idx))
-        with np.errstate(divide="ignore"):
-            geo = np.ceil(np.log1p(-u) / np.log1p(-1.0 / (1.0 + cov.delay_c[idx])))
-        return np.maximum(geo, 1.0).astype(np.int64)
+    def _waits(self, new: np.ndarray, again: np.ndarray, cov: Coverage) -> tuple[np.ndarray, np.ndarray]:
+        """Waiting times plus one of the ``new`` and ``again`` applications (candidate edges):
+        geometric with mean ``delay_c + 1`` weeks (1 where the delay is 0), by inversion of one
+        uniform draw per application, ``ceil(log(1 - u) / log(1 - q))`` with ``q = 1 / (1 +
+        delay)`` (one draw each whatever the delays; several times faster than numpy's geometric
+        with an array of probabilities)."""
+        idx = np.concatenate((new, again))
+        geo = np.ceil(np.log1p(-self.rng.random(len(idx))) * cov.wait_scale_c[idx])
+        geo = np.maximum(geo, 1.0).astype(np.int64)
+        return geo[:len(new)], geo[len(new):]
+
+
+def _wait_scale(delay: np.ndarray) -> np.ndarray:
+    """``1 / log(1 - q)`` with ``q = 1 / (1 + delay)`` (``-0.0`` where the delay is 0: a wait of 1)."""
+    with np.errstate(divide="ignore"):
+        return 1.0 / np.log1p(-1.0 / (1.0 + delay))
