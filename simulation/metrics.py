@@ -107,7 +107,7 @@ class RecordFixed(NamedTuple):
     pairs: np.ndarray  # the recorded country-commodity pairs (with use)
     pair_com: np.ndarray  # their commodity
     daily_use: np.ndarray  # their calm use, t/day
-    in_china: np.ndarray  # per position: in the coercer (pays the inside price)
+    coercer: int  # the coercer's country (its manufacturers pay the inside price)
     p0: np.ndarray  # calm price per commodity, outside China
     p0_cn: np.ndarray  # and inside
     n_cc: int
@@ -171,12 +171,9 @@ def _record_kernel(fx, wk, out, held, t):
     by_cc = np.zeros((fx.n_cc, 7))
     by_com = np.zeros((supply_t.shape[1], 4))
     purchase = np.zeros(stock_purchase_usd.shape[1])
-    premium = np.zeros(stock_purchase_usd.shape[1])
     for i in range(len(cc)):
         c, g = cc[i], com[i]
         if manuf[i]:
-            extra = price_cn[g] - fx.p0_cn[g] if fx.in_china[i] else price[g] - fx.p0[g]
-            premium[country[i]] += use[i] * extra
             by_cc[c, 0] += shipped[i]
             by_cc[c, 1] += shipped_cn[i]
             by_cc[c, 2] += required[i]
@@ -204,6 +201,13 @@ def _record_kernel(fx, wk, out, held, t):
         price_out[t, q] = price[pair_com[q]]
         price_china[t, q] = price_cn[pair_com[q]]
     stock_purchase_usd[t] = purchase
+    # manufacturers' use of each pair at its price above calm (inside China: the inside price)
+    n_com = len(price)
+    premium = np.zeros(stock_purchase_usd.shape[1])
+    for c in range(fx.n_cc):
+        g, k = c % n_com, c // n_com
+        extra = price_cn[g] - fx.p0_cn[g] if k == fx.coercer else price[g] - fx.p0[g]
+        premium[k] += by_cc[c, 3] * extra
     out.input_premium_usd[t] = premium
     for g in range(len(by_com)):
         supply_t[t, g] = production_t[g] + by_com[g, 0]
@@ -234,8 +238,11 @@ def record_reference(fx: RecordFixed, wk: RecordWeek, out: RecordSeries, held: n
     out.price_china[t] = wk.price_cn[fx.pair_com]
     out.stock_purchase_usd[t] = _sum_by(fx.country, wk.shipped * wk.price[fx.com], stock,
                                         out.stock_purchase_usd.shape[1])
-    extra = np.where(fx.in_china, wk.price_cn[fx.com] - fx.p0_cn[fx.com], wk.price[fx.com] - fx.p0[fx.com])
-    out.input_premium_usd[t] = _sum_by(fx.country, wk.use * extra, manuf, out.input_premium_usd.shape[1])
+    n_com, n_k = len(wk.price), out.input_premium_usd.shape[1]
+    cc = np.arange(fx.n_cc)
+    g, k = cc % n_com, cc // n_com
+    extra = np.where(k == fx.coercer, wk.price_cn[g] - fx.p0_cn[g], wk.price[g] - fx.p0[g])
+    out.input_premium_usd[t] = np.bincount(k, _sum_by(fx.cc, wk.use, manuf, fx.n_cc) * extra, minlength=n_k)
     n_com = out.supply_t.shape[1]
     out.supply_t[t] = wk.production_t + _sum_by(fx.com, wk.recycled, everywhere, n_com)
     out.use_t[t] = _sum_by(fx.com, wk.use, everywhere, n_com)
@@ -282,10 +289,11 @@ class Recorder:
         self.ledger = {name: np.zeros((n, m)) for name in LEDGER}
         # fixed index arrays, converted once
         self._com = e.pos_commodity.astype(np.intp)
-        self._target_edges = np.flatnonzero(e.pos_country[e.edge_pos] == e.target)  # edges into the target
+        # the edges into the target through hub traders (only they carry transshipped tonnes)
+        self._target_edges = np.flatnonzero((e.pos_country[e.edge_pos] == e.target) & e.edge_via_trader)
         self.fixed = RecordFixed(manuf=self.manuf, stock=self.stock, cc=self.cc.astype(np.intp), com=self._com,
                                  country=e.pos_country.astype(np.intp), pairs=self.pairs, pair_com=self.pairs % m,
-                                 daily_use=self.daily_use, in_china=e.pos_country == e.coercer, p0=e.price0,
+                                 daily_use=self.daily_use, coercer=int(e.coercer), p0=e.price0,
                                  p0_cn=e.price0_cn, n_cc=int(e.n_cc))
         v = self.series
         self._out = RecordSeries(
