@@ -23,12 +23,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulation.config import Config, ConfigError
+from simulation.config import Config
 
 PRODUCER, TRADER, MANUFACTURER = 0, 1, 2  # firm kinds (``firm_kind``)
 FIRM_KINDS = ("producer", "trader", "manufacturer")
 POS_MANUFACTURER, POS_STOCKPILE, POS_TRADER = 0, 1, 2  # position kinds (``pos_kind``)
-TRADER_SUPPLIERS = 2  # Chinese producers each hub trader buys from, in equal shares (assumption)
 
 
 @dataclass
@@ -374,7 +373,7 @@ def _latent_and_trader_edges(cfg: Config, rng: np.random.Generator, d: _Drawn, p
                              edges: _EdgeTable) -> None:
     """A latent alternative (share 0) for every buyer with no non-Chinese supplier, so that it
     can diversify later (picked by capacity, without random draws); then each trader's
-    ``TRADER_SUPPLIERS`` Chinese producers, in equal shares."""
+    ``world.firms.trader_suppliers`` Chinese producers, in equal shares."""
     lead, n_pos = cfg.world.market.lead_weeks, len(pos["kind"])
     has_alt = np.zeros(n_pos, bool)
     for rows, org in zip(edges.pos, edges.origin, strict=True):
@@ -391,7 +390,8 @@ def _latent_and_trader_edges(cfg: Config, rng: np.random.Generator, d: _Drawn, p
                   np.where(pos["country"][rows] == best[1], 1, lead), best[1], False)
     tr_pos = np.flatnonzero(pos["kind"] == POS_TRADER)
     firm_com = d.firms["commodity"]
-    for _ in range(TRADER_SUPPLIERS):
+    n_suppliers = cfg.world.firms.trader_suppliers
+    for _ in range(n_suppliers):
         if len(tr_pos) == 0:
             break
         f = pos["firm"][tr_pos]
@@ -399,7 +399,7 @@ def _latent_and_trader_edges(cfg: Config, rng: np.random.Generator, d: _Drawn, p
         for m in np.unique(firm_com[f]):
             sel = firm_com[f] == m
             sup[sel] = _pick(d, rng, (int(m), d.coercer), int(sel.sum()))
-        edges.add(tr_pos, sup, np.full(len(tr_pos), 1.0 / TRADER_SUPPLIERS), 1, d.coercer, False)
+        edges.add(tr_pos, sup, np.full(len(tr_pos), 1.0 / n_suppliers), 1, d.coercer, False)
 
 
 def build_economy(cfg: Config, rng: np.random.Generator) -> Economy:
@@ -483,10 +483,13 @@ def _balance(cfg: Config, d: _Drawn, pos: dict, ed: dict) -> list[str]:
     1. Where an origin (commodity, country outside China) is contracted beyond
        ``calm_utilization_max_share`` of its capacity, its edges' shares are cut to fit and the
        excess goes to the buyer's Chinese suppliers (a new edge to the largest Chinese producer if
-       it has none). With ``calm_balance = "error"`` the config checks stop first.
+       it has none). The config checks stop first where the data cannot be balanced so (China
+       cannot take the excess), or any excess with ``calm_balance = "error"``.
     2. Within every origin, each producer's capacity becomes its contracted load plus its share
        (by drawn size) of the origin's spare capacity: the origin's capacity is the data's, and no
        producer rations its contracts in calm (random picks of producers would overload some).
+       Where the firms' random origin mixes still ask more of an origin than it has (the data
+       passed the checks), its capacity is raised to fit, and said so.
 
     Changes ``ed`` (shares, new edges) and ``d.firms["capacity_t"]`` in place, without random draws
     (common random numbers); returns one line per origin rescaled in step 1.
@@ -502,7 +505,8 @@ def _balance(cfg: Config, d: _Drawn, pos: dict, ed: dict) -> list[str]:
     for (m, k), ids in sorted(d.producers.items()):
         ids = ids[active[ids]]
         cap, used = f["capacity_t"][ids].sum(), load[ids].sum()
-        if k == d.coercer or used <= u_max * cap * (1 + 1e-9):
+        cn = d.producers.get((m, d.coercer))
+        if k == d.coercer or used <= u_max * cap * (1 + 1e-9) or cn is None:  # (no China: raised below)
             continue
         keep = u_max * cap / used
         on = np.isin(ed["supplier"], ids)
@@ -510,10 +514,6 @@ def _balance(cfg: Config, d: _Drawn, pos: dict, ed: dict) -> list[str]:
         ed["share"][on] *= keep
         notes.append(f"{coms[m]} from {ctrs[k]}: calm contracts {used * 52:.4g} t/yr > {u_max:g} x capacity "
                      f"{cap * 52:.4g} t/yr; {1 - keep:.0%} of them moved to Chinese producers")
-        cn = d.producers.get((m, d.coercer))
-        if cn is None:
-            raise ConfigError(None, f"world.commodities.{coms[m]}.capacity_t_per_year.{ctrs[k]}",
-                              f"calm contracts exceed capacity and China makes no {coms[m]} to take the excess")
         for p in np.flatnonzero(removed > 0):
             lo, hi = np.searchsorted(ed["pos"], [p, p + 1])
             mine = np.arange(lo, hi)
@@ -537,8 +537,9 @@ def _balance(cfg: Config, d: _Drawn, pos: dict, ed: dict) -> list[str]:
     for (m, k), ids in d.producers.items():
         ids = ids[active[ids]]
         cap, used = f["capacity_t"][ids].sum(), load[ids].sum()
-        if used > cap * (1 + 1e-9):
-            raise ConfigError(None, f"world.commodities.{coms[m]}.capacity_t_per_year.{ctrs[k]}",
-                              f"calm contracts {used * 52:.4g} t/yr exceed the capacity {cap * 52:.4g} t/yr")
-        f["capacity_t"][ids] = load[ids] + (cap - used) * f["capacity_t"][ids] / cap
+        if used > cap * (1 + 1e-9):  # the config checks passed on the data: the firms' random origin mixes
+            notes.append(f"{coms[m]} from {ctrs[k]}: the firms' drawn origin mixes contract {used / cap - 1:.1%} "
+                         f"more than its capacity; capacity raised to fit")
+            cap = used
+        f["capacity_t"][ids] = load[ids] + (cap - used) * f["capacity_t"][ids] / f["capacity_t"][ids].sum()
     return notes

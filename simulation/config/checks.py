@@ -221,21 +221,36 @@ def _check_firms(ck: _Checker) -> None:
 
 
 def _check_calm_balance(ck: _Checker) -> None:
-    """With ``world.market.calm_balance = "error"``: no origin outside China is contracted, by the
-    countries' demand net of recycling and their import shares, beyond
-    ``calm_utilization_max_share`` of its capacity (with ``"rescale"`` the build moves the excess
-    to China instead; see ``population._balance``)."""
-    w = ck.cfg.world
-    if w.market.calm_balance != "error":
-        return
+    """The calm can be balanced (see ``population._balance``), by the countries' demand net of
+    recycling and their import shares: with ``world.market.calm_balance = "error"``, no origin
+    outside China is contracted beyond ``calm_utilization_max_share`` of its capacity; with
+    ``"rescale"``, China can take the excess over it (it makes the commodity, and its own
+    contracts and the excess fit its capacity)."""
+    w, coercer = ck.cfg.world, ck.cfg.scenario.coercer
     u_max = w.market.calm_utilization_max_share
     for c, com in w.commodities.items():
-        for k, cap in com.capacity_t_per_year.items():
-            if k == ck.cfg.scenario.coercer:
+        load: dict[str, float] = {}
+        for ctry in w.countries.values():
+            cc = ctry.commodities.get(c)
+            if cc is not None:
+                for k, share in cc.import_shares.items():
+                    load[k] = load.get(k, 0.0) + cc.demand_t_per_year * (1 - cc.recycled_share) * share
+        excess = 0.0
+        for k, used in load.items():
+            cap = com.capacity_t_per_year.get(k, 0.0)
+            if k == coercer or used <= u_max * cap * (1 + 1e-9):
                 continue
-            load = sum(cc.demand_t_per_year * (1 - cc.recycled_share) * cc.import_shares.get(k, 0.0)
-                       for ctry in w.countries.values() for name, cc in ctry.commodities.items() if name == c)
-            if load > u_max * cap * (1 + 1e-9):
+            if w.market.calm_balance == "error":
                 ck.fail(f"world.commodities.{c}.capacity_t_per_year.{k}",
-                        f"the import shares contract {load:.4g} t/yr from {k}, more than {u_max:g} x its "
+                        f"the import shares contract {used:.4g} t/yr from {k}, more than {u_max:g} x its "
                         f"capacity {cap:.4g} t/yr (world.market.calm_balance = 'error')")
+            excess += used - u_max * cap
+            if com.capacity_t_per_year.get(coercer, 0.0) <= 0:
+                ck.fail(f"world.commodities.{c}.capacity_t_per_year.{k}",
+                        f"the import shares contract {used:.4g} t/yr from {k}, more than {u_max:g} x its capacity "
+                        f"{cap:.4g} t/yr, and {coercer} makes no {c} to take the excess")
+        cn_cap, cn_load = com.capacity_t_per_year.get(coercer, 0.0), load.get(coercer, 0.0) + excess
+        if cn_load > cn_cap * (1 + 1e-9) and (cn_cap > 0 or cn_load > 0):
+            ck.fail(f"world.commodities.{c}.capacity_t_per_year.{coercer}",
+                    f"calm contracts on {coercer} ({cn_load:.4g} t/yr, with the excess other origins cannot make) "
+                    f"exceed its capacity {cn_cap:.4g} t/yr")

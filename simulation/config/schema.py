@@ -231,6 +231,9 @@ class Firms(Strict):
     military_share: Share = Field(
         0.05, description="Share of manufacturers that are military end users."
     )
+    trader_suppliers: Annotated[Whole, Field(ge=1, le=10)] = Field(
+        2, description="Assumption (range 1-5): Chinese producers each hub trader buys from, in equal shares."
+    )
 
 
 class Market(Strict):
@@ -251,6 +254,10 @@ class Market(Strict):
         "reserve purchases) holds its domestic price at calm: the inside price follows Chinese utilization with "
         "flexibility x (1 - this). In 2023-25 domestic prices of the controlled metals held roughly flat while "
         "outside prices rose (FACTS.md); 1 holds them exactly, 0 is a free market."
+    )
+    price_floor_multiple: Annotated[Number, Field(gt=0, le=1)] = Field(
+        0.2, description="Assumption (range 0.1-0.5): prices inside and outside China never fall below this "
+        "multiple of calm (producers' cash costs)."
     )
     precautionary_days: NonNeg = Field(
         14.0, description="Assumption (range 0-45): days of use that manufacturers outside China add to their "
@@ -296,6 +303,10 @@ class Diversification(Strict):
         0.01, description="Share of the gap back to the cheapest (calm) sourcing closed per week in calm."
     )
     calm_weeks: Annotated[Whole, Field(ge=0)] = Field(12, description="Weeks without disruption before drifting.")
+    calm_signal_share: Share = Field(
+        0.01, description="Assumption (range 0.005-0.05): a week counts as disrupted for a position when the "
+        "share of its orders blocked or not shipped exceeds this."
+    )
     memory_weeks: Positive = Field(8.0, description="Time constant of a firm's memory of disruption.")
     ceiling_share_per_week: Share = Field(
         0.05, description="Share of the excess over a dependence ceiling moved per week."
@@ -318,6 +329,10 @@ class Transshipment(Strict):
         0.05, description="Added detection probability per unit of export anomaly (x history - 1)."
     )
     history_weeks: Positive = Field(26.0, description="Time constant of a trader's export history.")
+    anomaly_cap: Positive = Field(
+        10.0, description="Assumption (range 5-20): the export anomaly (exports over history, less 1) counts at "
+        "most this much toward detection; a trader with no history counts as this."
+    )
 
 
 class Project(Strict):
@@ -345,6 +360,51 @@ class Investment(Strict):
         260, description="Decision to output (new mines up to ~7 years, Argonne 2021)."
     )
     max_share: Share = Field(0.5, description="Cap on price-driven capacity, share of world capacity.")
+    price_smoothing_weeks: Positive = Field(
+        26.0, description="Assumption (range 13-52): time constant, weeks, of the smoothed price that investors "
+        "and exiting producers see (a commitment is not made on one week's price)."
+    )
+    exit_price_multiple: Positive = Field(
+        0.8, description="Assumption (range 0.6-0.9): below this multiple of the calm smoothed price, producers "
+        "outside China and unprotected by a FORGE floor idle capacity (China undercutting)."
+    )
+    exit_share_per_week: Share = Field(
+        0.02, description="Assumption (range 0.01-0.05): share of its capacity such a producer idles a week."
+    )
+    exit_floor_share: Share = Field(
+        0.5, description="Assumption (range 0.3-0.8): the share of its capacity a producer keeps however long "
+        "prices stay low."
+    )
+
+
+class Substitution(Strict):
+    """How material intensity responds to price pressure (beside the commodities' own reach and pace)."""
+
+    price_lag_weeks: Positive = Field(
+        13.0, description="Assumption (range 8-26): time constant, weeks, of the smoothed price that drives "
+        "substitution (engineering responds to a lasting price, not to one week's)."
+    )
+    reach_cap_share: Share = Field(
+        0.9, description="Assumption (range 0.8-1.0): the largest cut in material per unit of output, even with "
+        "R&D (substitutability x (1 + boost) is capped here)."
+    )
+
+
+class Recycling(Strict):
+    """The scrap pool that recycling draws on."""
+
+    initial_scrap_weeks: NonNeg = Field(
+        26.0, description="Assumption (range 0-104): weeks of recoverable scrap (recyclability x use) in the pool "
+        "at the start."
+    )
+
+
+class Licensing(Strict):
+    """How the licensing authority handles refusals."""
+
+    reapply_min_weeks: Annotated[Whole, Field(ge=1)] = Field(
+        4, description="Assumption (range 2-13): a refused end user reapplies after max(this, delay) weeks."
+    )
 
 
 class Forge(Strict):
@@ -371,6 +431,9 @@ class World(Strict):
     diversification: Diversification = Field(default_factory=Diversification)
     transshipment: Transshipment = Field(default_factory=Transshipment)
     investment: Investment = Field(default_factory=Investment)
+    substitution: Substitution = Field(default_factory=Substitution)
+    recycling: Recycling = Field(default_factory=Recycling)
+    licensing: Licensing = Field(default_factory=Licensing)
     forge: Forge = Field(default_factory=Forge)
     projects: list[Project] = Field(default_factory=list)
     source: str = ""

@@ -14,7 +14,7 @@ traders). Each week:
    of the excess over it is moved too.
 4. **Capacity limit**: moves toward non-Chinese suppliers are scaled down, per commodity,
    to the non-Chinese capacity left unordered (contracts and lead times bind).
-5. **Drift back in calm**: a position undisrupted for ``calm_weeks`` closes
+5. **Drift back in calm**: a position undisrupted (signal at most ``calm_signal_share``) for ``calm_weeks`` closes
    ``drift_share_per_week`` of its gap back to its calm (cheapest) Chinese share, slowed by
    a tax incentive (``diversification_subsidy_share``) and, for FORGE members, by the FORGE
    tariff eating into China's price edge; never above its ceiling.
@@ -56,6 +56,7 @@ class DiversificationFixed(NamedTuple):
     shift_rate: float  # shift_share_per_week
     ceiling_rate: float  # ceiling_share_per_week
     calm_weeks: int
+    calm_signal: float  # a disruption signal above this resets the calm counter
 
 
 class DiversificationMemory(NamedTuple):
@@ -119,7 +120,7 @@ def _remember_kernel(fx, memory, wk):
     for i in range(n_pos):
         mem[i] += (signal[i] - mem[i]) / fx.memory_weeks
     for i in range(n_pos):
-        calm_for[i] = 0 if signal[i] > 0.01 else calm_for[i] + 1
+        calm_for[i] = 0 if signal[i] > fx.calm_signal else calm_for[i] + 1
 
 
 @kernel
@@ -215,7 +216,7 @@ def diversification_reference(fx: DiversificationFixed, memory: DiversificationM
     shortfall = np.divide(np.maximum(d - wk.shipped, 0.0), d, out=np.zeros(n_pos), where=d > 1e-12)
     signal = np.where(buyer, np.maximum(wk.blocked_share, shortfall), 0.0)
     mem += (signal - mem) / fx.memory_weeks
-    calm_for[:] = np.where(signal > 0.01, 0, calm_for + 1)
+    calm_for[:] = np.where(signal > fx.calm_signal, 0, calm_for + 1)
     # moves away (shift, ceiling excess) and back (drift in calm, never above the ceiling)
     excess = cn - wk.ceiling
     a = fx.shift_rate * mem * cn
@@ -305,7 +306,8 @@ class Diversification(Mechanism):
             drift_rate=p.drift_share_per_week * self.drift_factor,
             paying=paying, payer=payer[paying], country=e.pos_country.astype(ip),
             memory_weeks=float(p.memory_weeks), shift_rate=float(p.shift_share_per_week),
-            ceiling_rate=float(p.ceiling_share_per_week), calm_weeks=int(p.calm_weeks))
+            ceiling_rate=float(p.ceiling_share_per_week), calm_weeks=int(p.calm_weeks),
+            calm_signal=float(p.calm_signal_share))
         # the ceiling in force: the state's, or the FORGE offtake cap if lower
         ceiling = ceiling_path(self.ceiling_final, self.ceiling_end)
         self._ceiling = SettledPath(lambda t: np.minimum(ceiling.at(t), self.offtake_cap), self.ceiling_end)

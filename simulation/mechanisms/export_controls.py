@@ -17,7 +17,8 @@ probability is the share of end users (edges) licensed once the delays have pass
 is valid ``license_validity_weeks``; its renewal is applied for ``delay_weeks`` before it
 expires (at least a week after the grant), and the edge stays open while the renewal is
 pending (status ``RENEWING``): an approved renewal never closes the edge, a refused one
-closes it when refused. A refused edge reapplies after ``max(4, delay_weeks)`` weeks.
+closes it when refused. A refused edge reapplies after ``max(reapply_min_weeks, delay_weeks)``
+weeks (``world.licensing``; 4 by default).
 
 *Ban.* No licence is granted: the licences in force and the applications pending on the
 covered edges are revoked in the week the ban starts (the edges close), and no application
@@ -343,7 +344,8 @@ class ExportControls(Mechanism):
         cover.flags.writeable = controlled.flags.writeable = False
         return Coverage(cover, controlled, cover_c, ban_c, p_c, delay_c, valid_c,
                         grant_weeks_c=np.maximum(1, np.round(valid_c - delay_c)).astype(np.int64),
-                        refuse_weeks_c=np.maximum(4, np.round(delay_c)).astype(np.int64),
+                        refuse_weeks_c=np.maximum(self.config.world.licensing.reapply_min_weeks,
+                                                  np.round(delay_c)).astype(np.int64),
                         wait_scale_c=_wait_scale(delay_c))
 
     def step(self, t: int) -> None:

@@ -376,10 +376,11 @@ class Market(Mechanism):
         self.signals.cn_world_share0 = float((cn_all0 * p0).sum() / max((all0 * p0).sum(), 1e-12))
         coms = [cfg.world.commodities[c] for c in e.commodities]
         cap_multiple = np.array([c.price_cap_multiple for c in coms])
+        floor = cfg.world.market.price_floor_multiple
         calm = MarketCalm(
             p0=p0, p0_cn=p0_cn, flex=np.array([c.price_flexibility for c in coms]),
             adjust=np.array([c.price_adjustment_share_per_week for c in coms]),
-            lo=0.2 * p0, hi=cap_multiple * p0, lo_cn=0.2 * p0_cn, hi_cn=cap_multiple * p0_cn,
+            lo=floor * p0, hi=cap_multiple * p0, lo_cn=floor * p0_cn, hi_cn=cap_multiple * p0_cn,
             cn_world_share0=self.signals.cn_world_share0, manage=cfg.world.market.china_price_management_share)
         return calm, _safe_div(d_out0, cap_noncn + cn_out0, 1.0), _safe_div(cn_all0, cap_cn, 1.0)
 

@@ -2,15 +2,17 @@
 
 - **Projects** (``world.projects`` and a strategy's ``projects``): a dedicated producer
   that comes online on ``online_date`` and ramps linearly over ``ramp_weeks``.
-- **Investment**: while the outside price, smoothed over 26 weeks, exceeds
+- **Investment**: while the outside price, smoothed over ``price_smoothing_weeks`` (26), exceeds
   ``price_threshold_multiple`` of calm, new non-Chinese capacity is started at
   ``response_share_per_year`` of world capacity a year (full rate at twice the
   threshold), in FORGE members first, and comes online ``lead_weeks`` later, up to
   ``max_share`` of world capacity. Investors in FORGE members see at least the FORGE
   floor price.
-- **Exit**: when that smoothed price falls below ``exit_price_multiple`` of calm (China
-  undercutting), producers outside China and outside FORGE idle 2% of their capacity a
-  week (down to half); FORGE members whose floor is above the exit price keep producing.
+- **Exit**: when that smoothed price falls below ``exit_price_multiple`` (0.8) of calm (China
+  undercutting), producers outside China and outside FORGE idle ``exit_share_per_week`` (2%)
+  of their capacity a week, down to ``exit_floor_share`` (half) of it; FORGE members whose
+  floor is above the exit price keep producing. (All in ``world.investment``: assumptions
+  with ranges in the schema.)
 """
 
 from __future__ import annotations
@@ -22,12 +24,6 @@ import numpy as np
 from simulation.kernels import implementation, kernel, maximum, minimum
 from simulation.mechanisms.base import Context, Mechanism
 from simulation.population import PRODUCER
-
-# Assumptions (the exit's defaults, not calibrated): producers idle below 0.8 of the calm price,
-# 2% of capacity a week, down to half of it.
-EXIT_PRICE_MULTIPLE = 0.8
-EXIT_SHARE_PER_WEEK = 0.02
-EXIT_FLOOR = 0.5
 
 
 class NewSupplyFixed(NamedTuple):
@@ -44,9 +40,10 @@ class NewSupplyFixed(NamedTuple):
     invest_cap: np.ndarray  # per commodity: the investment producers' nominal capacity, t/week
     exit_firms: np.ndarray  # the producers that idle when prices collapse
     exit_com: np.ndarray  # their commodity
-    exit_price_multiple: float  # :data:`EXIT_PRICE_MULTIPLE`
-    exit_share_per_week: float  # :data:`EXIT_SHARE_PER_WEEK`
-    exit_floor: float  # :data:`EXIT_FLOOR`
+    exit_price_multiple: float  # world.investment.exit_price_multiple
+    exit_share_per_week: float  # world.investment.exit_share_per_week
+    exit_floor: float  # world.investment.exit_floor_share
+    smoothing_weeks: float  # world.investment.price_smoothing_weeks
 
 
 class Investment(NamedTuple):
@@ -75,7 +72,7 @@ def _new_supply_kernel(fx, inv, t, price, capacity_factor):
         capacity_factor[project_firms[k]] = r if t >= online[k] else 0.0
     started_any = False
     for j in range(len(price_ema)):
-        ema = price_ema[j] + (price[j] / p0[j] - price_ema[j]) / 26.0
+        ema = price_ema[j] + (price[j] / p0[j] - price_ema[j]) / fx.smoothing_weeks
         price_ema[j] = ema
         seen = maximum(ema, fx.floor) if fx.any_member else ema
         pace = (seen - thr) / thr
@@ -110,7 +107,7 @@ def new_supply_reference(fx: NewSupplyFixed, inv: Investment, t: int, price: np.
     price_ema, started, new = inv.price_ema, inv.started, inv.new
     ramp = np.where(fx.ramp > 0, (t - fx.online + 1) / np.maximum(fx.ramp, 1.0), 1.0)
     capacity_factor[fx.project_firms] = np.where(t >= fx.online, np.clip(ramp, 0.0, 1.0), 0.0)
-    price_ema += (price / fx.p0 - price_ema) / 26.0
+    price_ema += (price / fx.p0 - price_ema) / fx.smoothing_weeks
     seen = np.maximum(price_ema, fx.floor) if fx.any_member else price_ema
     pace = np.clip((seen - fx.thr) / fx.thr, 0.0, 1.0)
     room = np.maximum(fx.invest_cap - started, 0.0)
@@ -154,7 +151,7 @@ class NewSupply(Mechanism):
         self.floor = cfg.world.forge.price_floor_multiple
         regular = (e.firm_kind == PRODUCER) & (e.firm_project < 0) & ~e.firm_invest
         self.exit_firms = np.flatnonzero(regular & (e.firm_country != e.coercer))
-        protected = member[e.firm_country[self.exit_firms]] & (self.floor >= EXIT_PRICE_MULTIPLE)
+        protected = member[e.firm_country[self.exit_firms]] & (self.floor >= self.cfg.exit_price_multiple)
         self.exit_firms = self.exit_firms[~protected]
         self.invest_member = member[e.firm_country[self.invest_firms]]
         self.capex_usd = sum(p.capex_usd for p in cfg.strategy.projects)
@@ -163,8 +160,9 @@ class NewSupply(Mechanism):
             any_member=bool(self.invest_member.any()), thr=float(self.cfg.price_threshold_multiple),
             pace_cap=self.cfg.response_share_per_year / 52.0 * self.world_cap_week, invest_cap=self.invest_cap,
             exit_firms=self.exit_firms, exit_com=e.firm_commodity[self.exit_firms].astype(np.intp),
-            exit_price_multiple=float(EXIT_PRICE_MULTIPLE), exit_share_per_week=float(EXIT_SHARE_PER_WEEK),
-            exit_floor=float(EXIT_FLOOR))
+            exit_price_multiple=float(self.cfg.exit_price_multiple),
+            exit_share_per_week=float(self.cfg.exit_share_per_week), exit_floor=float(self.cfg.exit_floor_share),
+            smoothing_weeks=float(self.cfg.price_smoothing_weeks))
         self.investment = Investment(price_ema=self.price_ema, started=self.started, new=np.zeros(n_com))
         self._kernel = implementation(_new_supply_kernel, new_supply_reference)
 

@@ -3,8 +3,9 @@
 Per country and commodity: recovery capacity starts at ``recycled_share`` of use and, if
 the state sets ``recycling_target_share`` with ``recycling_target_date``, grows linearly
 to it by that date (never shrinks). Scrap accumulates at ``recyclability_share`` of last
-week's use (the pool starts with 26 weeks of it); recovery takes ``min(capacity, pool)``
-from the pool, so recycled supply never exceeds the recoverable stock. Recycled tonnes
+week's use (the pool starts with ``world.recycling.initial_scrap_weeks``, 26, of it);
+recovery takes ``min(capacity, pool)`` from the pool, so recycled supply never exceeds the
+recoverable stock. Recycled tonnes
 are domestic, non-Chinese material delivered into the country's manufacturers' stocks in
 proportion to their need. Capacity added beyond the starting level costs
 ``recycling_capex_price_multiple`` years of its output at calm prices (USD), to the state.
@@ -135,7 +136,7 @@ class Recycling(Mechanism):
                 capex[i] = pol.recycling_capex_price_multiple * p0[j] * 52.0  # USD per t/week of capacity
         self.start, self.target, self.target_step, self.capex = start, target, target_step, capex
         self.recyclability = recyclability[np.arange(e.n_cc) % n_com]
-        self.pool = self.recyclability * self.use_week * 26.0
+        self.pool = self.recyclability * self.use_week * cfg.world.recycling.initial_scrap_weeks
         self.capacity = start * self.use_week
         self.country_of = np.arange(e.n_cc) // n_com
         # fixed index arrays, gathered once (manufacturers' positions are a contiguous range)

@@ -2,8 +2,9 @@
 
 Each manufacturer's input intensity (1 at the start) moves toward
 ``1 - reach * pressure``, where ``pressure = clip(price_ema / calm - 1, 0, 1)`` (full at a
-doubled price; the price is smoothed over 13 weeks, the lag) and
-``reach = substitutability_share * (1 + substitution_boost)`` (at most 0.9). It falls by at
+doubled price; the price is smoothed over ``world.substitution.price_lag_weeks``, 13, the lag)
+and ``reach = substitutability_share * (1 + substitution_boost)`` (at most
+``world.substitution.reach_cap_share``, 0.9). It falls by at
 most ``substitution_share_per_year * (1 + boost) / 52`` a week and never rises again:
 reduced-neodymium magnets and rare-earth-free motors, once adopted, stay.
 """
@@ -18,9 +19,6 @@ from simulation.kernels import implementation, kernel, maximum, minimum, span
 from simulation.mechanisms.base import Context, Mechanism
 from simulation.population import POS_MANUFACTURER
 
-# An assumption: the price is smoothed over 13 weeks (a quarter) before firms respond to it.
-LAG_WEEKS = 13.0
-
 
 class SubstitutionFixed(NamedTuple):
     """What the substitution kernel reads that never changes."""
@@ -31,7 +29,7 @@ class SubstitutionFixed(NamedTuple):
     pace_cc: np.ndarray  # per country-commodity: the largest fall a week
     cc: np.ndarray  # per manufacturers' position: its country-commodity
     rd_week: np.ndarray  # per country: R&D cost, USD/week
-    lag_weeks: float  # the price's smoothing time (:data:`LAG_WEEKS`)
+    lag_weeks: float  # the price's smoothing time (world.substitution.price_lag_weeks)
 
 
 class SubstitutionMemory(NamedTuple):
@@ -102,7 +100,8 @@ class Substitution(Mechanism):
         n_com = len(coms)
         cc_com, cc_country = np.arange(e.n_cc) % n_com, np.arange(e.n_cc) // n_com
         boost = np.array([cfg.policy_of(c).substitution_boost for c in e.countries])[cc_country]
-        reach_cc = np.minimum(0.9, np.array([c.substitutability_share for c in coms])[cc_com] * (1 + boost))
+        cap = cfg.world.substitution.reach_cap_share
+        reach_cc = np.minimum(cap, np.array([c.substitutability_share for c in coms])[cc_com] * (1 + boost))
         pace_cc = np.array([c.substitution_share_per_year for c in coms])[cc_com] * (1 + boost) / 52.0
         cc = e.pos_cc[self.pos]
         self.reach = reach_cc[cc]
@@ -119,7 +118,7 @@ class Substitution(Mechanism):
         self.fixed = SubstitutionFixed(
             p0=e.price0, cc_com=cc_com.astype(np.min_scalar_type(n_com)), reach_cc=reach_cc,
             pace_cc=pace_cc, cc=cc.astype(np.min_scalar_type(e.n_cc)), rd_week=self.rd_week,
-            lag_weeks=float(LAG_WEEKS))
+            lag_weeks=float(cfg.world.substitution.price_lag_weeks))
         self._kernel = implementation(_substitution_kernel, substitution_reference)
 
     def step(self, t: int) -> None:

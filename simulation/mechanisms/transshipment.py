@@ -10,7 +10,7 @@ commodity the boycott covers (``signals.boycott_commodities``; traders of other 
 are never inspected nor blacklisted): a trader that shipped Chinese-origin material to the
 target is detected with probability
 ``enforcement * (detection_base_per_week + detection_anomaly_weight * anomaly)``, where
-``anomaly = shipments / history - 1`` (at least 0, at most 10) compares last week's
+``anomaly = shipments / history - 1`` (at least 0, at most ``anomaly_cap``, 10) compares last week's
 shipments to the target with the trader's own exponentially weighted history (time
 constant ``history_weeks``). A detected trader is blacklisted: its Chinese supply edges
 close for good.
@@ -42,6 +42,7 @@ class TransshipmentFixed(NamedTuple):
     traders: np.ndarray
     base: float  # detection base per week
     weight: float  # detection anomaly weight
+    anomaly_cap: float  # the largest anomaly counted; a trader with no history shows this ratio
     up_edges: np.ndarray  # the traders' (Chinese) supply edges
     up_trader: np.ndarray  # the trader of each
 
@@ -141,11 +142,11 @@ def _detect(fx, mem, wk, draws, inspected, detect, enforcement):
         for k in range(len(traders)):
             f = traders[k]
             x, h = shipped[f], history[f]
-            anomaly = (x / h if h > 1e-12 else 10.0) - 1.0  # clipped to [0, 10] (NaN stays NaN)
+            anomaly = (x / h if h > 1e-12 else fx.anomaly_cap) - 1.0  # clipped to [0, cap] (NaN stays NaN)
             if anomaly < 0.0:
                 anomaly = 0.0
-            if anomaly > 10.0:
-                anomaly = 10.0
+            if anomaly > fx.anomaly_cap:
+                anomaly = fx.anomaly_cap
             prob = enforcement * (base + weight * anomaly)
             if prob < 0.0:
                 prob = 0.0
@@ -195,8 +196,8 @@ def transshipment_reference(fx: TransshipmentFixed, mem: TransshipmentMemory, wk
     hits = 0
     if detect:
         x, h = shipped[fx.traders], history[fx.traders]
-        ratio = np.divide(x, h, out=np.full(len(x), 10.0), where=h > 1e-12)
-        anomaly = np.minimum(np.maximum(ratio - 1.0, 0.0), 10.0)
+        ratio = np.divide(x, h, out=np.full(len(x), fx.anomaly_cap), where=h > 1e-12)
+        anomaly = np.minimum(np.maximum(ratio - 1.0, 0.0), fx.anomaly_cap)
         prob = np.minimum(np.maximum(enforcement * (fx.base + fx.weight * anomaly), 0.0), 1.0)
         caught = inspected & (x > 0) & ~blacklisted[fx.traders] & (draws < prob)
         blacklisted[fx.traders[caught]] = True
@@ -241,7 +242,8 @@ class Transshipment(Mechanism):
             max_reroute_share=float(p.max_reroute_share), adoption=float(p.adoption_share_per_week),
             via_target=via_target, via_target_sup=via_target_sup, shippers=np.unique(via_target_sup),
             history_weeks=float(p.history_weeks), traders=self.traders, base=float(p.detection_base_per_week),
-            weight=float(p.detection_anomaly_weight), up_edges=self.up_edges, up_trader=self.up_trader)
+            weight=float(p.detection_anomaly_weight), anomaly_cap=float(p.anomaly_cap), up_edges=self.up_edges,
+            up_trader=self.up_trader)
         self.mem = TransshipmentMemory(
             closed_pos=np.zeros(len(cn_direct), ix), n_closed=np.zeros(1, np.int64),
             rerouting=np.zeros(np.count_nonzero(self.has_via), ix), n_rerouting=np.zeros(1, np.int64),
