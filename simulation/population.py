@@ -457,24 +457,30 @@ def _calm_recycled(cfg: Config, pos: dict) -> np.ndarray:
     return pos["base_use_t"] * share[pos["country"], pos["commodity"]] * (pos["kind"] == POS_MANUFACTURER)
 
 
-def _edge_flows(pos: dict, ed: dict, firms: dict) -> np.ndarray:
-    """Calm flow on every edge, t/week: a buyer's use net of its recycled supply times the edge's
-    share; a trader's upstream edges carry what its buyers order from it, by share."""
-    flow = (pos["base_use_t"] - pos["recycled_t"])[ed["pos"]] * ed["share"]
-    is_trader = pos["kind"] == POS_TRADER
-    trader_pos = np.full(len(firms["kind"]), -1, np.int64)
-    trader_pos[pos["firm"][is_trader]] = np.flatnonzero(is_trader)
-    via = ed["via_trader"]
-    through = np.bincount(trader_pos[ed["supplier"][via]], flow[via], minlength=len(is_trader))
-    up = is_trader[ed["pos"]]
-    flow[up] = through[ed["pos"][up]] * ed["share"][up]
+def calm_edge_flows(net_use: np.ndarray, pos_kind: np.ndarray, pos_firm: np.ndarray, edge_pos: np.ndarray,
+                    edge_supplier: np.ndarray, edge_share: np.ndarray, edge_via_trader: np.ndarray,
+                    n_firms: int) -> np.ndarray:
+    """Calm flow on every edge, t/week: a buyer's use net of its recycled supply (``net_use``, per
+    position) times the edge's share; a trader's upstream edges carry what its buyers order from
+    it, by share. (The build balances the calm with it; the market takes its references from it.)"""
+    flow = net_use[edge_pos] * edge_share
+    is_trader = pos_kind == POS_TRADER
+    trader_pos = np.full(n_firms, -1, np.int64)
+    trader_pos[pos_firm[is_trader]] = np.flatnonzero(is_trader)
+    via = edge_via_trader
+    through = np.bincount(trader_pos[edge_supplier[via]], flow[via], minlength=len(pos_kind))
+    up = is_trader[edge_pos]
+    flow[up] = through[edge_pos[up]] * edge_share[up]
     return flow
 
 
 def _producer_loads(pos: dict, ed: dict, firms: dict) -> np.ndarray:
     """Calm contracted flow on every firm (producers; 0 for the rest), t/week."""
+    n_firms = len(firms["kind"])
+    flow = calm_edge_flows(pos["base_use_t"] - pos["recycled_t"], pos["kind"], pos["firm"], ed["pos"],
+                           ed["supplier"], ed["share"], ed["via_trader"], n_firms)
     prod = firms["kind"][ed["supplier"]] == PRODUCER
-    return np.bincount(ed["supplier"][prod], _edge_flows(pos, ed, firms)[prod], minlength=len(firms["kind"]))
+    return np.bincount(ed["supplier"][prod], flow[prod], minlength=n_firms)
 
 
 def _balance(cfg: Config, d: _Drawn, pos: dict, ed: dict) -> list[str]:

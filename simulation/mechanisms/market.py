@@ -33,9 +33,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from simulation.kernels import implementation, kernel, maximum, minimum, span
+from simulation.kernels import implementation, kernel, maximum, minimum
 from simulation.mechanisms.base import Context, Mechanism, SettledPath, ceiling_path, position_ceilings
-from simulation.population import POS_TRADER, PRODUCER
+from simulation.population import POS_TRADER, PRODUCER, calm_edge_flows
 
 # Fixed bundles: one per kernel, each with only what that kernel reads (numba types every array of
 # a bundle at every call, so a bundle carries no more than its kernel needs). Index arrays are
@@ -357,11 +357,9 @@ class Market(Mechanism):
         cap = e.firm_capacity_t * self.state.capacity_factor
         cap_noncn = np.bincount(e.firm_commodity[self.noncn_producer], cap[self.noncn_producer], minlength=n_com)
         cap_cn = np.bincount(e.firm_commodity[self.cn_producer], cap[self.cn_producer], minlength=n_com)
-        use, share = e.pos_base_use_t - e.pos_recycled_t, e.edge_share  # contracted: net of recycled supply
-        flow = use[e.edge_pos] * share
-        trader_flow = np.bincount(self.via_trader_pos, flow[self.via_edge], minlength=e.n_pos)
-        up = span(self.up_edge)
-        flow[up] = trader_flow[e.edge_pos[up]] * share[up]
+        use = e.pos_base_use_t - e.pos_recycled_t  # contracted: net of recycled supply
+        flow = calm_edge_flows(use, e.pos_kind, e.pos_firm, e.edge_pos, e.edge_supplier, e.edge_share,
+                               e.edge_via_trader, e.n_firms)
         com_e = e.pos_commodity[e.edge_pos]
         out_e = self.outside_pos[e.edge_pos] & self.edge_cn & (self.prod_edge | self.via_edge)
         out_e &= ~self.up_edge
