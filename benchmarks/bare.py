@@ -33,10 +33,9 @@ from simulation.mechanisms.market import (
     _cap_chinese_kernel,
     _clear_kernel,
     _orders_kernel,
-    _price_kernel,
+    _prices_kernel,
     china_sales,
     market_week,
-    price_targets,
 )
 from simulation.mechanisms.output import _output_kernel
 
@@ -52,8 +51,9 @@ OUTPUTS = MARKET_OUTPUTS + ("firm_output_loss_share", "output_loss", "jobs_lost"
 
 def prepare(model) -> SimpleNamespace:
     """The kernels' fixed bundles, from ``model``'s market and output (built once, not timed)."""
-    return SimpleNamespace(market=model.mechanisms["market"].fixed, output=model.mechanisms["output"].fixed,
-                           n_pos=model.eco.n_pos)
+    market = model.mechanisms["market"]
+    return SimpleNamespace(market=market.fixed, output=model.mechanisms["output"].fixed, n_pos=model.eco.n_pos,
+                           demand=market._demand)
 
 
 def clear(p: SimpleNamespace, x: dict, t: int, use: np.ndarray, trade_ban_share: float) -> dict:
@@ -78,9 +78,9 @@ def clear(p: SimpleNamespace, x: dict, t: int, use: np.ndarray, trade_ban_share:
     c = MarketCleared(*_clear_kernel(fx.clear, ship, orders, t))
     price, price_cn = x["price"], x["price_cn"]
     cn_export, cn_world = china_sales(calm, c, price, price_cn)
-    target, target_cn = price_targets(calm, c)
-    _price_kernel(price, target, calm.lo, calm.hi, calm.adjust)
-    _price_kernel(price_cn, target_cn, calm.lo_cn, calm.hi_cn, calm.adjust)
+    # next week's demand factors are computed in full (as the model does whenever a price moves)
+    factors = p.demand._replace(factors=np.full(len(p.demand.factors), np.nan), out=x["demand_factor"])
+    _prices_kernel(calm, c.ratio, c.ratio_cn, price, price_cn, factors)
 
     firm_loss, loss, jobs, by_com = _output_kernel(p.output, demand.required, use, float(trade_ban_share))
     return {"desired": orders.desired, "shipped": c.shipped, "shipped_cn": c.shipped_cn, "spot": c.spot,

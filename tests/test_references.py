@@ -96,7 +96,7 @@ def test_licence_kernels_match_their_references_with_pending_decisions():
         new, again = scratch.new[:n_new], scratch.again[:n_again]
         geo_new, geo_again = rng.geometric(0.5, n_new), rng.geometric(0.5, n_again)
         n_due = compare_calls("schedule", ec._schedule_kernel, ec.schedule_reference,
-                              (lic, cover_c, t, ec.Applications(new, again, scratch.due), geo_new, geo_again))
+                              (lic, cover_c, t, ec.Applications(new, again, scratch.due), n_due, geo_new, geo_again))
         edges = ec.EdgeAccess(rng.random(n_edges) < 0.2, np.zeros(n_edges, bool), np.zeros(n_edges, bool))
         compare_calls("decide_publish", ec._decide_publish_kernel, ec.decide_publish_reference,
                       (lic, cov, t, ec.Applications(new, again, scratch.due[:n_due]), rng.random(n_due), t % 2 == 0,

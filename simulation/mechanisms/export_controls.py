@@ -160,29 +160,53 @@ def requests_reference(lic: Licences, cov: Coverage, t: int, apps: Applications)
 
 
 @kernel
-def _schedule_kernel(lic, cover_c, t, apps, geo_new, geo_again):
+def _merge(a, b):
+    """The ascending merge of two ascending arrays of distinct candidate numbers."""
+    out = np.empty(len(a) + len(b), np.int64)
+    i, j = 0, 0
+    for n in range(len(out)):
+        if j >= len(b) or (i < len(a) and a[i] < b[j]):
+            out[n] = a[i]
+            i += 1
+        else:
+            out[n] = b[j]
+            j += 1
+    return out
+
+
+@kernel
+def _schedule_kernel(lic, cover_c, t, apps, n_due, geo_new, geo_again):
     """Decision dates of the ``apps.new`` and ``apps.again`` applications: ``t`` plus a wait of
     their geometric draw (``geo_*``) less one week; then ``apps.due`` (scratch): the pending
     applications (``PENDING`` or ``RENEWING``) with a date reached, in order (those renewed or
-    new with no wait among them). Returns their count (:func:`schedule_reference` in numpy)."""
-    cand, status_c, next_c, next_step = lic.cand, lic.status_c, lic.next_c, lic.next_step
+    new with no wait among them). Returns their count (:func:`schedule_reference` in numpy).
+
+    The first ``n_due`` of ``apps.due`` are already listed (by :func:`_requests_kernel`: every
+    other pending application with a date reached); the new and renewed ones with a wait of one
+    week are merged into them, so no pass over all candidates is needed."""
+    cand, next_c, next_step = lic.cand, lic.next_c, lic.next_step
     due = apps.due
+    now = []
     for applied, geo in ((apps.new, geo_new), (apps.again, geo_again)):
+        listed = np.empty(len(applied), np.int64)
+        n = 0
         for j in range(len(applied)):
             k = applied[j]
             next_c[k] = t + (geo[j] - 1)
             next_step[cand[k]] = next_c[k]
-    n_due = 0
-    for k in range(len(cand)):
-        if cover_c[k] and (status_c[k] == PENDING or status_c[k] == RENEWING) and next_c[k] <= t:
-            due[n_due] = k
-            n_due += 1
-    return n_due
+            if next_c[k] <= t:
+                listed[n] = k
+                n += 1
+        now.append(listed[:n])
+    merged = _merge(due[:n_due].astype(np.int64), _merge(now[0], now[1]))
+    for j in range(len(merged)):
+        due[j] = merged[j]
+    return len(merged)
 
 
-def schedule_reference(lic: Licences, cover_c: np.ndarray, t: int, apps: Applications, geo_new: np.ndarray,
-                       geo_again: np.ndarray):
-    """:func:`_schedule_kernel` in numpy."""
+def schedule_reference(lic: Licences, cover_c: np.ndarray, t: int, apps: Applications, n_due: int,
+                       geo_new: np.ndarray, geo_again: np.ndarray):
+    """:func:`_schedule_kernel` in numpy (by a pass over all candidates: ``n_due`` is not needed)."""
     for applied, geo in ((apps.new, geo_new), (apps.again, geo_again)):
         lic.next_c[applied] = t + (geo - 1)
         lic.next_step[lic.cand[applied]] = lic.next_c[applied]
@@ -357,7 +381,8 @@ class ExportControls(Mechanism):
         new, again = scratch.new[:n_new], scratch.again[:n_again]
         if n_new or n_again:
             geo_new, geo_again = self._waits(new, again, cov)
-            n_due = self._schedule(lic, cov.cover_c, t, Applications(new, again, scratch.due), geo_new, geo_again)
+            n_due = self._schedule(lic, cov.cover_c, t, Applications(new, again, scratch.due), n_due, geo_new,
+                                   geo_again)
         draws = self._standing[scratch.due[:n_due]] if n_due else _NO_DRAWS
         # edges are blacklisted (for good) only as traders are (transshipment): when their count
         # and the controls stay, only the licences decided or renewed this week change what is open

@@ -124,6 +124,15 @@ class MarketCalm(NamedTuple):
     manage: float  # how far China's policy holds its domestic price at calm (0-1)
 
 
+class DemandFactors(NamedTuple):
+    """Short-run demand: use x (p / p0) ** -elasticity, at the price each buyer pays."""
+
+    eps: np.ndarray  # per commodity, the short-run price elasticity of demand
+    factors: np.ndarray  # per commodity outside China, then inside: the factors in force (updated)
+    key: np.ndarray  # per position, its factor's index
+    out: np.ndarray  # per position, the demand factor (the state's; updated when the factors move)
+
+
 class MarketFixed(NamedTuple):
     """Everything fixed the market's step reads: the kernels' bundles, the calm references, and
     the dependence ceilings (whether any, and their path over the weeks)."""
@@ -208,13 +217,6 @@ def china_sales(calm: MarketCalm, c: MarketCleared, price: np.ndarray, price_cn:
     return cn_export_usd, float(value_cn / value_all) if value_all > 0 else calm.cn_world_share0
 
 
-def price_targets(calm: MarketCalm, c: MarketCleared) -> tuple[np.ndarray, np.ndarray]:
-    """The target prices outside and inside China: the calm prices times the ratios to the power
-    of the price flexibility (inside China, damped by China's price management)."""
-    return (calm.p0 * np.power(c.ratio, calm.flex),
-            calm.p0_cn * np.power(c.ratio_cn, calm.flex * (1.0 - calm.manage)))
-
-
 def _pick(bundle: type, arrays: dict):
     """The fields of ``bundle`` from ``arrays`` (a name -> value dict)."""
     return bundle(**{name: arrays[name] for name in bundle._fields})
@@ -250,12 +252,12 @@ class Market(Mechanism):
         self.fixed = MarketFixed(orders=_pick(OrderFixed, arrays), ceiling=_pick(CeilingFixed, arrays),
                                  clear=_pick(ClearFixed, arrays), calm=calm, capped_any=bool(self.capped.any()),
                                  ceiling_path=ceiling_path(final, end))
-        self._eps = np.array([cfg.world.commodities[c].demand_elasticity for c in e.commodities])
-        self._elastic = bool(self._eps.any())
         self._cn_buyer = e.pos_country == e.coercer
         # each position's demand factor: its commodity's, outside or (after the n_com outside ones) inside China
-        self._factor_key = (e.pos_commodity + len(e.commodities) * self._cn_buyer).astype(np.intp)
-        self._factors = np.ones(2 * len(e.commodities))
+        self._demand = DemandFactors(
+            eps=np.array([cfg.world.commodities[c].demand_elasticity for c in e.commodities]),
+            factors=np.ones(2 * len(e.commodities)),
+            key=(e.pos_commodity + len(e.commodities) * self._cn_buyer).astype(np.intp), out=self.state.demand_factor)
         # China's exports per commodity (producer edges to positions outside China, traders' included)
         export = self.prod_edge & self.edge_cn & ~self._cn_buyer[e.edge_pos]
         edge_com = e.pos_commodity[e.edge_pos]
@@ -264,7 +266,7 @@ class Market(Mechanism):
         self._orders = implementation(_orders_kernel, orders_reference)
         self._cap_chinese = implementation(_cap_chinese_kernel, cap_chinese_reference)
         self._clear = implementation(_clear_kernel, clear_reference)
-        self._price = implementation(_price_kernel, price_reference)
+        self._prices = implementation(_prices_kernel, prices_reference)
 
     def _index(self) -> dict:
         """Every fixed subset and per-edge key the kernels read, by bundle field name, gathered once
@@ -398,15 +400,8 @@ class Market(Mechanism):
         s.production_t, s.transshipped = c.production, c.transshipped
         # China's export revenue and world market share (for its escalation calculus); prices
         s.cn_export_usd, s.cn_world_share = china_sales(calm, c, s.price, s.price_cn)
-        target, target_cn = price_targets(calm, c)
-        self._price(s.price, target, calm.lo, calm.hi, calm.adjust)
-        self._price(s.price_cn, target_cn, calm.lo_cn, calm.hi_cn, calm.adjust)
-        # next week's short-run demand: use x (p / p0) ** -elasticity, at the price each buyer pays
-        if self._elastic:
-            factors = np.concatenate(((s.price / calm.p0) ** -self._eps, (s.price_cn / calm.p0_cn) ** -self._eps))
-            if not np.array_equal(factors, self._factors):  # per commodity, outside and inside China
-                self._factors = factors
-                np.take(factors, self._factor_key, out=s.demand_factor)
+        # prices, and next week's short-run demand at them
+        self._prices(calm, c.ratio, c.ratio_cn, s.price, s.price_cn, self._demand)
 
     def _quota(self, orders: MarketOrders, ship: ShipWeek) -> ShipWeek:
         """China's export quotas: the contracted orders on Chinese producers from outside China
@@ -735,11 +730,14 @@ def _clear_kernel(fx, wk, orders, t):
     # demand per commodity
     L = ring.shape[0]
     slot = (t + fx.spot_lead) % L
+    qualified = np.empty(n_com, np.int64)  # the slot of spot material from outside China, per commodity
+    for c in range(n_com):
+        qualified[c] = (slot + fx.qualification[c]) % L
     spot, shipped, shipped_cn = np.empty(n_pos), np.empty(n_pos), np.empty(n_pos)
     for p in range(n_pos):
         spot[p] = spot_cn[p] + spot_other[p]
         ring[slot, p] += spot_cn[p]
-        ring[(slot + fx.qualification[com[p]]) % L, p] += spot_other[p]
+        ring[qualified[com[p]], p] += spot_other[p]
         ring_cn[slot, p] += spot_cn[p]
         shipped[p] = got[p] + spot[p]
         in_transit[p] += shipped[p]
@@ -856,6 +854,54 @@ def _price_kernel(price, target, lo, hi, adjust):
         price[c] += adjust[c] * (clipped - price[c])
 
 
+@kernel
+def _prices_kernel(calm, ratio, ratio_cn, price, price_cn, demand):
+    """The week's prices, outside and inside China, toward their targets (the calm prices times
+    the ratios to the power of the price flexibility; inside China damped by China's price
+    management), by :func:`_price_kernel`; then next week's demand factors at the new prices,
+    per commodity (``demand.factors``), and per position (``demand.out``) when they moved
+    (:func:`prices_reference` in numpy)."""
+    n_com = len(price)
+    target, target_cn = np.empty(n_com), np.empty(n_com)
+    for c in range(n_com):
+        target[c] = calm.p0[c] * ratio[c] ** calm.flex[c]
+        target_cn[c] = calm.p0_cn[c] * ratio_cn[c] ** (calm.flex[c] * (1.0 - calm.manage))
+    _price_kernel(price, target, calm.lo, calm.hi, calm.adjust)
+    _price_kernel(price_cn, target_cn, calm.lo_cn, calm.hi_cn, calm.adjust)
+    eps, factors = demand.eps, demand.factors
+    elastic = False
+    for c in range(n_com):
+        if eps[c] != 0.0:
+            elastic = True
+    if not elastic:
+        return
+    moved = False
+    for c in range(n_com):
+        for f, p in ((c, price[c] / calm.p0[c]), (n_com + c, price_cn[c] / calm.p0_cn[c])):
+            new = p ** -eps[c]
+            if not new == factors[f]:  # NaN moves too
+                moved = True
+            factors[f] = new
+    if moved:
+        key, out = demand.key, demand.out
+        for i in range(len(out)):
+            out[i] = factors[key[i]]
+
+
 def price_reference(price: np.ndarray, target: np.ndarray, lo: np.ndarray, hi: np.ndarray, adjust: np.ndarray):
     """:func:`_price_kernel` in numpy."""
     price += adjust * (np.minimum(np.maximum(target, lo), hi) - price)
+
+
+def prices_reference(calm: MarketCalm, ratio: np.ndarray, ratio_cn: np.ndarray, price: np.ndarray,
+                     price_cn: np.ndarray, demand: DemandFactors):
+    """:func:`_prices_kernel` in numpy."""
+    price_reference(price, calm.p0 * np.power(ratio, calm.flex), calm.lo, calm.hi, calm.adjust)
+    price_reference(price_cn, calm.p0_cn * np.power(ratio_cn, calm.flex * (1.0 - calm.manage)), calm.lo_cn,
+                    calm.hi_cn, calm.adjust)
+    if not demand.eps.any():
+        return
+    factors = np.concatenate(((price / calm.p0) ** -demand.eps, (price_cn / calm.p0_cn) ** -demand.eps))
+    if not np.array_equal(factors, demand.factors):
+        demand.factors[:] = factors
+        demand.out[:] = factors[demand.key]
