@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from simulation import CoercionModel, load_config, run
-from simulation.config import config_from_dict, config_to_dict
+from simulation.config import ConfigError, config_from_dict, config_to_dict
 from simulation.population import POS_TRADER
 from tests.conftest import KOREA, TINY
 
@@ -137,9 +137,9 @@ def test_recycled_supply_never_exceeds_the_recoverable_stock():
     rec = model.mechanisms["recycling"]
     for _ in range(40):
         pool_before = rec.pool.copy()
-        use = model.state.use
-        inflow = 0 if use is None else rec.recyclability * np.bincount(rec.cc[rec.manuf], use[rec.manuf],
-                                                                       minlength=model.eco.n_cc)
+        use = model.state.use  # last week's (product life 1 week); before the run, the calm use
+        inflow = rec.recyclability * (rec.use_week if use is None else np.bincount(
+            rec.cc[rec.manuf], use[rec.manuf], minlength=model.eco.n_cc))
         model.step()
         assert np.all(rec.recycled_cc <= pool_before + inflow + 1e-12)
         assert np.all(rec.recycled_cc <= rec.capacity + 1e-12)
@@ -222,3 +222,84 @@ def test_a_ceiling_tightens_linearly_to_its_date():
     assert ceiling_at(final, end, 0) == pytest.approx([0.96, 1.0, 0.5])
     assert ceiling_at(final, end, 4) == pytest.approx([0.8, 1.0, 0.5])
     assert ceiling_at(final, end, 20) == pytest.approx([0.6, 1.0, 0.5])
+
+
+def test_scrap_comes_from_products_sold_a_product_life_ago():
+    # an embargo cuts Japan's use of rare earths, but its scrap comes from products sold before
+    # the run (a 10-year life): the pool still grows by recyclability x calm use every week
+    data = tiny_dict()
+    data["world"]["countries"]["JP"]["commodities"]["ree"]["recycled_share"] = 0.05
+    data["world"]["commodities"]["ree"]["recyclability_share"] = 0.2
+    data["world"]["commodities"]["ree"]["product_life_weeks"] = 520
+    model = CoercionModel(config_from_dict(data))
+    rec, e = model.mechanisms["recycling"], model.eco
+    cc = e.countries.index("JP") * len(e.commodities) + e.commodities.index("ree")
+    calm_inflow = rec.recyclability[cc] * rec.use_week[cc]
+    shortfall = False
+    while model.running:
+        before = rec.pool[cc]
+        model.step()
+        assert rec.pool[cc] == pytest.approx(before + calm_inflow - rec.recycled_cc[cc], rel=1e-12)
+        use = model.state.use[rec.manuf & (rec.cc == cc)].sum()
+        shortfall = shortfall or use < 0.9 * rec.use_week[cc]
+    assert shortfall  # use fell, the scrap did not
+
+
+def test_scrap_of_a_short_product_life_follows_use():
+    # a 4-week life: once the run is 4 weeks in, the inflow is the use of 4 weeks before
+    data = tiny_dict()
+    data["world"]["commodities"]["ree"]["recyclability_share"] = 0.2
+    data["world"]["commodities"]["ree"]["product_life_weeks"] = 4
+    model = CoercionModel(config_from_dict(data))
+    rec, e = model.mechanisms["recycling"], model.eco
+    cc = e.countries.index("JP") * len(e.commodities) + e.commodities.index("ree")
+    used = []  # the use of each week
+    while model.running:
+        before = rec.pool[cc]
+        t = model.t
+        model.step()
+        inflow = rec.pool[cc] + rec.recycled_cc[cc] - before
+        expected = rec.use_week[cc] if t < 4 else used[t - 4]
+        assert inflow == pytest.approx(rec.recyclability[cc] * expected, rel=1e-9)
+        used.append(model.state.use[rec.manuf & (rec.cc == cc)].sum())
+
+
+def test_each_commodity_invests_with_its_own_lead_time():
+    data = tiny_dict()
+    data["world"]["investment"] = {"price_threshold_multiple": 1.05, "lead_weeks": 30}
+    data["world"]["commodities"]["ree"]["investment_lead_weeks"] = 12
+    model = CoercionModel(config_from_dict(data))
+    ns, e = model.mechanisms["new_supply"], model.eco
+    ree = e.commodities.index("ree")
+    mine = ns.invest_firms[e.firm_commodity[ns.invest_firms] == ree]
+    first = None
+    while model.running:
+        model.step()
+        t = model.t - 1
+        if first is None and ns.started[ree] > 0:
+            first = t
+        online = (model.state.capacity_factor[mine] > 0).any()
+        assert online == (first is not None and t >= first + 12)
+    assert first is not None
+
+
+def test_project_options_are_off_unless_a_scenario_or_strategy_names_them():
+    option = {"name": "mine", "commodity": "ree", "country": "AU", "capacity_t_per_year": 500.0,
+              "online_date": dt.date(2026, 3, 6), "ramp_weeks": 0, "capex_usd": 7e6}
+    data = tiny_dict()
+    data["world"]["project_options"] = {"au_mine": option}
+    off = config_from_dict(data)
+    assert off.projects == [] and CoercionModel(off).mechanisms["new_supply"].project_firms.size == 0
+    data["scenario"]["project_options"] = ["au_mine"]
+    on = config_from_dict(data)
+    assert [p.name for p in on.projects] == ["mine"] and on.strategy_projects == []  # the scenario assumes it
+    assert CoercionModel(on).mechanisms["new_supply"].capex_usd == 0
+    data["scenario"]["project_options"] = []
+    data["strategy"]["project_options"] = ["au_mine"]
+    financed = config_from_dict(data)
+    assert [p.name for p in financed.strategy_projects] == ["mine"]  # the strategy pays for it
+    assert CoercionModel(financed).mechanisms["new_supply"].capex_usd == 7e6
+    data["strategy"]["project_options"] = ["au_mines"]
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(data)
+    assert "strategy.project_options[0]" in str(err.value) and "au_mine" in str(err.value)

@@ -104,9 +104,13 @@ def _check_scenario_and_strategy(ck: _Checker) -> None:
 
 def _check_projects_and_ladder(ck: _Checker) -> None:
     cfg = ck.cfg
-    n_world = len(cfg.world.projects)
-    for i, pr in enumerate(cfg.projects):
-        where = f"world.projects[{i}]" if i < n_world else f"strategy.projects[{i - n_world}]"
+    for part, keys in (("scenario", cfg.scenario.project_options), ("strategy", cfg.strategy.project_options)):
+        for i, key in enumerate(keys):
+            ck.known("project option", list(cfg.world.project_options), key, f"{part}.project_options[{i}]")
+    placed = ([(f"world.projects[{i}]", pr) for i, pr in enumerate(cfg.world.projects)]
+              + [(f"world.project_options.{k}", pr) for k, pr in cfg.world.project_options.items()]
+              + [(f"strategy.projects[{i}]", pr) for i, pr in enumerate(cfg.strategy.projects)])
+    for where, pr in placed:
         ck.known("commodity", ck.commodities, pr.commodity, f"{where}.commodity")
         ck.known("country", ck.countries, pr.country, f"{where}.country")
         if pr.country == cfg.scenario.coercer:

@@ -89,6 +89,15 @@ class Commodity(Strict):
     price_cap_multiple: Positive = Field(
         20.0, description="Price ceiling as a multiple of the calm price (demand destruction)."
     )
+    investment_lead_weeks: Annotated[Whole, Field(ge=1)] | None = Field(
+        None, description="Weeks from a price-driven investment decision to output for this commodity (a "
+        "by-product circuit at an existing refinery is faster than a new mine); None: world.investment.lead_weeks."
+    )
+    product_life_weeks: Annotated[Whole, Field(ge=1, le=1040)] = Field(
+        1, description="Weeks from a manufacturer's use of the material to the scrap it yields (the life of the "
+        "products that carry it): recycling draws on scrap from products sold this long ago; before the run the "
+        "use is the calm use. 1: last week's use."
+    )
     rare_earth: Flag = Field(False, description="A rare earth (information; export controls list their "
                              "commodities explicitly).")
     substitutability_share: Share = Field(
@@ -435,7 +444,14 @@ class World(Strict):
     recycling: Recycling = Field(default_factory=Recycling)
     licensing: Licensing = Field(default_factory=Licensing)
     forge: Forge = Field(default_factory=Forge)
-    projects: list[Project] = Field(default_factory=list)
+    projects: list[Project] = Field(
+        default_factory=list, description="Capacity outside China that exists or is being built with its finance "
+        "in place: part of every run."
+    )
+    project_options: dict[str, Project] = Field(
+        default_factory=dict, description="Dated projects not yet built (announced, planned or speculative), by "
+        "key: part of a run only when its scenario's or strategy's project_options names them."
+    )
     source: str = ""
 
 
@@ -565,6 +581,10 @@ class Scenario(Strict):
     horizon_weeks: Annotated[Whole, Field(ge=1, le=2600)] = 156
     coercer: str = "CN"
     target: str = "JP"
+    project_options: list[str] = Field(
+        default_factory=list, description="Keys of world.project_options (projects not yet built) this scenario "
+        "assumes will come online as dated."
+    )
     source: str = ""
 
 
@@ -584,6 +604,10 @@ class Strategy(Strict):
     description: str = ""
     levers: dict[str, PolicyLevers] = Field(default_factory=dict)  # type: ignore[valid-type]
     projects: list[Project] = Field(default_factory=list, description="New supply the strategy finances.")
+    project_options: list[str] = Field(
+        default_factory=list, description="Keys of world.project_options the strategy brings online (for "
+        "instance by financing them); their cost is the option's capex_usd."
+    )
     source: str = ""
 
 
@@ -631,9 +655,21 @@ class Config(Strict):
         return (day - self.scenario.start_date).days // 7 + self.history_steps
 
     @property
+    def options(self) -> list[str]:
+        """The keys of the project options switched on, scenario's then strategy's, each once."""
+        return list(dict.fromkeys([*self.scenario.project_options, *self.strategy.project_options]))
+
+    @property
     def projects(self) -> list[Project]:
-        """The world's dated projects plus those the strategy finances."""
-        return list(self.world.projects) + list(self.strategy.projects)
+        """The world's dated projects, the project options switched on, and the strategy's projects."""
+        return ([*self.world.projects, *(self.world.project_options[k] for k in self.options),
+                 *self.strategy.projects])
+
+    @property
+    def strategy_projects(self) -> list[Project]:
+        """What the strategy finances: its projects and the options only it switches on."""
+        own = [k for k in self.strategy.project_options if k not in self.scenario.project_options]
+        return [*(self.world.project_options[k] for k in own), *self.strategy.projects]
 
     def ceiling_of(self, country: str, commodity: str) -> float | None:
         """The dependence ceiling on a commodity in a country, or None."""

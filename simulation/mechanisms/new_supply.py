@@ -5,7 +5,8 @@
 - **Investment**: while the outside price, smoothed over ``price_smoothing_weeks`` (26), exceeds
   ``price_threshold_multiple`` of calm, new non-Chinese capacity is started at
   ``response_share_per_year`` of world capacity a year (full rate at twice the
-  threshold), in FORGE members first, and comes online ``lead_weeks`` later, up to
+  threshold), in FORGE members first, and comes online the commodity's
+  ``investment_lead_weeks`` later (else ``world.investment.lead_weeks``), up to
   ``max_share`` of world capacity. Investors in FORGE members see at least the FORGE
   floor price.
 - **Exit**: when that smoothed price falls below ``exit_price_multiple`` (0.8) of calm (China
@@ -154,7 +155,7 @@ class NewSupply(Mechanism):
         protected = member[e.firm_country[self.exit_firms]] & (self.floor >= self.cfg.exit_price_multiple)
         self.exit_firms = self.exit_firms[~protected]
         self.invest_member = member[e.firm_country[self.invest_firms]]
-        self.capex_usd = sum(p.capex_usd for p in cfg.strategy.projects)
+        self.capex_usd = sum(p.capex_usd for p in cfg.strategy_projects)
         self.fixed = NewSupplyFixed(
             project_firms=self.project_firms, online=self.online, ramp=self.ramp, p0=e.price0, floor=float(self.floor),
             any_member=bool(self.invest_member.any()), thr=float(self.cfg.price_threshold_multiple),
@@ -164,6 +165,9 @@ class NewSupply(Mechanism):
             exit_share_per_week=float(self.cfg.exit_share_per_week), exit_floor=float(self.cfg.exit_floor_share),
             smoothing_weeks=float(self.cfg.price_smoothing_weeks))
         self.investment = Investment(price_ema=self.price_ema, started=self.started, new=np.zeros(n_com))
+        # each commodity's investment lead time (weeks from decision to output), grouped by value
+        lead = np.array([cfg.world.commodities[c].investment_lead_weeks or self.cfg.lead_weeks for c in e.commodities])
+        self._leads = [(int(v), lead == v) for v in np.unique(lead)]
         self._kernel = implementation(_new_supply_kernel, new_supply_reference)
 
     def step(self, t: int) -> None:
@@ -171,8 +175,9 @@ class NewSupply(Mechanism):
         # dated projects, price-driven investment (decided now, online after the lead time), and the exit
         # of unprotected producers when prices collapse
         if self._kernel(self.fixed, self.investment, t, s.price, s.capacity_factor):
-            key = t + self.cfg.lead_weeks
-            self.arrivals[key] = self.arrivals.get(key, 0.0) + self.investment.new
+            for lead, of_lead in self._leads:  # the commodities' lead times
+                key = t + lead
+                self.arrivals[key] = self.arrivals.get(key, 0.0) + np.where(of_lead, self.investment.new, 0.0)
         if t in self.arrivals:
             self.online_cap += self.arrivals.pop(t)
             frac = np.divide(self.online_cap, self.invest_cap, out=np.zeros_like(self.online_cap),

@@ -2,10 +2,12 @@
 
 Per country and commodity: recovery capacity starts at ``recycled_share`` of use and, if
 the state sets ``recycling_target_share`` with ``recycling_target_date``, grows linearly
-to it by that date (never shrinks). Scrap accumulates at ``recyclability_share`` of last
-week's use (the pool starts with ``world.recycling.initial_scrap_weeks``, 26, of it);
-recovery takes ``min(capacity, pool)`` from the pool, so recycled supply never exceeds the
-recoverable stock. Recycled tonnes
+to it by that date (never shrinks). Scrap accumulates at ``recyclability_share`` of the use
+of ``product_life_weeks`` ago (the products that carry the material reach the end of their
+life; before the run the use is the calm use, so scrap from products older than the run
+does not fall with a shortage); the pool starts with ``world.recycling.initial_scrap_weeks``
+(26) of it. Recovery takes ``min(capacity, pool)`` from the pool, so recycled supply never
+exceeds the recoverable stock. Recycled tonnes
 are domestic, non-Chinese material delivered into the country's manufacturers' stocks in
 proportion to their need. Capacity added beyond the starting level costs
 ``recycling_capex_price_multiple`` years of its output at calm prices (USD), to the state.
@@ -29,6 +31,7 @@ class RecyclingFixed(NamedTuple):
     country_of: np.ndarray  # per country-commodity: its country
     cc: np.ndarray  # per manufacturers' position: its country-commodity
     recyclability: np.ndarray  # per country-commodity: share of use that becomes scrap
+    life: np.ndarray  # per country-commodity: weeks from use to scrap (the products' life)
 
 
 class RecyclingStock(NamedTuple):
@@ -37,6 +40,7 @@ class RecyclingStock(NamedTuple):
     capacity: np.ndarray  # recovery capacity, t/week
     pool: np.ndarray  # scrap, t
     recycled_cc: np.ndarray  # recovered this week, t
+    used: np.ndarray  # (weeks, country-commodity): the use of past weeks, week w in row w % weeks (calm use before the run)
 
 
 class RecyclingWeek(NamedTuple):
@@ -50,10 +54,11 @@ class RecyclingWeek(NamedTuple):
 
 
 @kernel
-def _recycling_kernel(fx, stock, wk, use):
-    """Capacity growth (its cost to the states), the scrap pool (fed by last week's ``use`` at
-    the manufacturers' positions, None in the first week), recovery, and recycled supply to the
-    manufacturers' positions (``fx.cc``: their country-commodity), in place
+def _recycling_kernel(fx, stock, wk, use, t):
+    """Capacity growth (its cost to the states), the scrap pool (fed by the use of
+    ``fx.life`` weeks before week ``t``: ``use`` is last week's at the manufacturers'
+    positions, None in the first week, kept in ``stock.used``), recovery, and recycled supply
+    to the manufacturers' positions (``fx.cc``: their country-commodity), in place
     (:func:`recycling_reference` in numpy)."""
     goal, capex, country_of, policy_cost_usd = wk.goal, fx.capex, fx.country_of, wk.policy_cost_usd
     required, cc, recyclability, recycled = wk.required, fx.cc, fx.recyclability, wk.recycled
@@ -67,16 +72,21 @@ def _recycling_kernel(fx, stock, wk, use):
         capacity[i] = new_cap
     for k in range(len(cost)):
         policy_cost_usd[k] += cost[k]
+    used, life = stock.used, fx.life
+    weeks = used.shape[0]
     use_cc = np.zeros(n_cc)
     need_cc = np.zeros(n_cc)
     for j in range(len(required)):
         if use is not None:
             use_cc[cc[j]] += use[j]
         need_cc[cc[j]] += required[j]
+    if use is not None:
+        row = (t - 1) % weeks
+        for i in range(n_cc):
+            used[row, i] = use_cc[i]
     frac = np.zeros(n_cc)
     for i in range(n_cc):
-        if use is not None:
-            pool[i] += recyclability[i] * use_cc[i]
+        pool[i] += recyclability[i] * used[(t - life[i]) % weeks, i]
         cap = capacity[i]
         recovered = minimum(cap, pool[i])
         pool[i] -= recovered
@@ -87,15 +97,17 @@ def _recycling_kernel(fx, stock, wk, use):
         recycled[j] = required[j] * frac[cc[j]]
 
 
-def recycling_reference(fx: RecyclingFixed, stock: RecyclingStock, wk: RecyclingWeek, use: np.ndarray | None) -> None:
+def recycling_reference(fx: RecyclingFixed, stock: RecyclingStock, wk: RecyclingWeek, use: np.ndarray | None,
+                        t: int) -> None:
     """:func:`_recycling_kernel` in numpy."""
-    capacity, pool, policy_cost_usd = stock.capacity, stock.pool, wk.policy_cost_usd
-    n_cc = len(capacity)
+    capacity, pool, policy_cost_usd, used = stock.capacity, stock.pool, wk.policy_cost_usd, stock.used
+    n_cc, weeks = len(capacity), stock.used.shape[0]
     new_cap = np.maximum(wk.goal, capacity)
     policy_cost_usd += np.bincount(fx.country_of, (new_cap - capacity) * fx.capex, minlength=len(policy_cost_usd))
     capacity[:] = new_cap
     if use is not None:
-        pool += fx.recyclability * np.bincount(fx.cc, use, minlength=n_cc)
+        used[(t - 1) % weeks] = np.bincount(fx.cc, use, minlength=n_cc)
+    pool += fx.recyclability * used[(t - fx.life) % weeks, np.arange(n_cc)]
     recovered = np.minimum(capacity, pool)
     pool -= recovered
     stock.recycled_cc[:] = recovered
@@ -136,6 +148,10 @@ class Recycling(Mechanism):
                 capex[i] = pol.recycling_capex_price_multiple * p0[j] * 52.0  # USD per t/week of capacity
         self.start, self.target, self.target_step, self.capex = start, target, target_step, capex
         self.recyclability = recyclability[np.arange(e.n_cc) % n_com]
+        life = np.array([cfg.world.commodities[c].product_life_weeks for c in e.commodities], dtype=np.int64)
+        self.life = life[np.arange(e.n_cc) % n_com]
+        # the use of past weeks, for the scrap of products reaching the end of their life (calm use before the run)
+        self.used = np.tile(self.use_week, (int(self.life.max()), 1))
         self.pool = self.recyclability * self.use_week * cfg.world.recycling.initial_scrap_weeks
         self.capacity = start * self.use_week
         self.country_of = np.arange(e.n_cc) // n_com
@@ -145,8 +161,9 @@ class Recycling(Mechanism):
         self._goal = SettledPath(lambda t: self.capacity_share(t) * self.use_week, self.target_step)  # t/week
         self.recycled_cc = np.zeros(e.n_cc)
         self.fixed = RecyclingFixed(capex=capex, country_of=self.country_of, recyclability=self.recyclability,
-                                    cc=cc[self._mf].astype(np.min_scalar_type(e.n_cc)))
-        self.stock = RecyclingStock(capacity=self.capacity, pool=self.pool, recycled_cc=self.recycled_cc)
+                                    cc=cc[self._mf].astype(np.min_scalar_type(e.n_cc)), life=self.life)
+        self.stock = RecyclingStock(capacity=self.capacity, pool=self.pool, recycled_cc=self.recycled_cc,
+                                    used=self.used)
         self._kernel = implementation(_recycling_kernel, recycling_reference)
 
     def capacity_share(self, t: int) -> np.ndarray:
@@ -161,4 +178,4 @@ class Recycling(Mechanism):
         self._kernel(self.fixed, self.stock,
                      RecyclingWeek(goal=self._goal.at(t), policy_cost_usd=s.policy_cost_usd, required=s.required[mf],
                                    recycled=s.recycled[mf]),
-                     None if s.use is None else s.use[mf])
+                     None if s.use is None else s.use[mf], t)
