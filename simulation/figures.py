@@ -110,7 +110,7 @@ TICK_STEPS = (
 )
 
 
-def date_axis(ax, max_ticks: int = 7) -> None:
+def date_axis(ax, max_ticks: int = 8) -> None:
     """Dates on the x axis (call after plotting): the finest of :data:`TICK_STEPS` that gives at most
     ``max_ticks`` ticks over the axis, labelled concisely (the year written once, at its first tick)."""
     lo, hi = ax.get_xlim()
