@@ -138,8 +138,9 @@ def build_parser() -> Parser:
     _view_parser(command("view", "serve the browser view (Mesa SolaraViz) on this machine, offline"))
     _sweep_parser(command("sweep", "run an experiment: scenarios x strategies x uncertainties x seeds"))
     cp = command("compare", "compare two runs (RUN_A RUN_B), or (re)build a sweep's report (SWEEP_DIR)")
-    cp.add_argument("dirs", type=Path, nargs="+", metavar="SWEEP_DIR | RUN_A RUN_B",
-                    help="a sweep directory (its report is rewritten in it), or two run directories")
+    cp.usage = "%(prog)s [-h] SWEEP_DIR\n       %(prog)s [-h] RUN_A RUN_B [--out DIR] [--no-figures]"
+    cp.add_argument("dirs", type=Path, nargs="+", metavar="DIR",
+                    help="one sweep directory (its report is rewritten in it), or two run directories (A, then B)")
     cp.add_argument("--out", type=Path,
                     help="with two runs: the comparison's folder (default runs/compare-<A>-vs-<B>-<time>)")
     cp.add_argument("--no-figures", action="store_true", help="with two runs: skip figures/*.png")
@@ -267,7 +268,7 @@ def print_summary(summary: dict, run_dir: Path | None, wall: float, names: dict[
     """The run's summary table, then each country's loss by cause (the binding commodity first).
 
     Args:
-        names: commodity id -> full name (``simulation.figures.RunInfo.commodities``); ids if None.
+        names: commodity id (and ``trade_ban``) -> full name, as ``cmd_run`` makes it; ids if None.
     """
     names = names or {}
     esc = summary["escalation"]
@@ -294,14 +295,10 @@ def print_summary(summary: dict, run_dir: Path | None, wall: float, names: dict[
         print("loss by the commodity whose shortage caused it, % of GDP (largest first):")
         for c, by_com in causes.items():
             if by_com:
-                text = ", ".join(f"{_cause_name(com, names)} {pct:.3f}" for com, pct in list(by_com.items())[:4])
+                text = ", ".join(f"{names.get(com, com)} {pct:.3f}" for com, pct in list(by_com.items())[:4])
                 print(f"  {c + ('*' if c == target else ' '):4} {text}")
     if run_dir is not None:
         print(f"run directory: {run_dir}")
-
-
-def _cause_name(cause: str, names: dict[str, str]) -> str:
-    return "non-mineral measures" if cause == "trade_ban" else names.get(cause, cause)
 
 
 def _check_out(out: Path, command: str, existing: bool = False) -> None:
@@ -315,7 +312,7 @@ def _check_out(out: Path, command: str, existing: bool = False) -> None:
 
 def cmd_run(args) -> int:
     from simulation.config import load_config
-    from simulation.display import commodity_name
+    from simulation.display import NON_MINERAL, commodity_name
     from simulation.runner import default_run_dir, run, write_run
 
     config_path = resolve_named(args.config, "scenario", "scenarios", "run")
@@ -325,7 +322,7 @@ def cmd_run(args) -> int:
     _check_out(out, "run")
     results = run(config)
     path = write_run(results, out, figures=not args.no_figures)
-    names = {k: commodity_name(v.label) for k, v in config.world.commodities.items()}
+    names = {k: commodity_name(v.label) for k, v in config.world.commodities.items()} | {"trade_ban": NON_MINERAL}
     print_summary(results.summary, path, results.wall_time_s, names)
     return 0
 

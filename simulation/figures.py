@@ -211,8 +211,8 @@ def shortage_figure(cc: pd.DataFrame, summary: Mapping, info: RunInfo):
     for c in countries:
         rows = cc[cc["country"] == c]
         by_date = rows.pivot_table(index="date", columns="commodity", values="shortage_share", sort=True)
-        peak_com = by_date.max().idxmax() if len(by_date.columns) else None
-        name = c if by_date.max().max() <= 0 else f"{c} (peak: {info.commodity(peak_com)})"
+        peaks = by_date.max().fillna(0.0)
+        name = f"{c} (peak: {info.commodity(peaks.idxmax())})" if len(peaks) and peaks.max() > 0 else c
         worst[name] = (_dates(by_date.index), by_date.max(axis=1).to_numpy() * 100.0)
         color_of[name] = colors[c]
         binding = _binding(summary, c)
