@@ -101,7 +101,14 @@ A scenario is a file or a name in configs/scenarios/; a strategy a name in confi
 --seed is the root seed every run's seed is derived from (the file's `seed`); --seeds the number
 of replicates (the file's `seeds`). An experiment is a file or a name in configs/experiments/.""",
     "compare": """examples:
-  simulation compare runs/korea_strategies-20260302T120000   # rewrites its report.md and figures""",
+  simulation compare runs/korea_strategies-20260302T120000   # a sweep: rewrites its report.md and figures
+  simulation compare runs/korea_coerced-baseline-20260302T120000 runs/korea_coerced-stockpile_100-20260302T121500
+  simulation compare RUN_A RUN_B --out runs/stockpile-vs-baseline   # comparison.md, comparison.csv, figures/
+
+One sweep directory: its report is rebuilt in place. Two run directories (A, then B): a table of
+headline outcomes per country (loss, jobs, shortage, binding commodity, loss by commodity) with
+B - A, whether the runs are comparable like for like (same scenario, world, seed and weeks), and
+figures, written to --out (default runs/compare-<A>-vs-<B>-<time>).""",
     "validate": """examples:
   simulation validate                                # report in runs/validate-<time>/calibration.md
   simulation validate --seeds 5 --out runs/validation
@@ -130,8 +137,13 @@ def build_parser() -> Parser:
     _run_parser(command("run", "run one scenario and write a run directory"))
     _view_parser(command("view", "serve the browser view (Mesa SolaraViz) on this machine, offline"))
     _sweep_parser(command("sweep", "run an experiment: scenarios x strategies x uncertainties x seeds"))
-    cp = command("compare", "(re)build a sweep's comparison: report.md, tables, figures")
-    cp.add_argument("sweep_dir", type=Path, help="a sweep directory (the report is written into it)")
+    cp = command("compare", "compare two runs (RUN_A RUN_B), or (re)build a sweep's report (SWEEP_DIR)")
+    cp.usage = "%(prog)s [-h] SWEEP_DIR\n       %(prog)s [-h] RUN_A RUN_B [--out DIR] [--no-figures]"
+    cp.add_argument("dirs", type=Path, nargs="+", metavar="DIR",
+                    help="one sweep directory (its report is rewritten in it), or two run directories (A, then B)")
+    cp.add_argument("--out", type=Path,
+                    help="with two runs: the comparison's folder (default runs/compare-<A>-vs-<B>-<time>)")
+    cp.add_argument("--no-figures", action="store_true", help="with two runs: skip figures/*.png")
     _validate_parser(command("validate", "run the calibration cases; published figures beside the model's"))
     _calibrate_parser(command("calibrate", "refit the calibration profiles; propose them, or --write them"))
     return p
@@ -252,7 +264,13 @@ def _fmt(x: float) -> str:
     return f"{x:,.3g}" if abs(x) < 1e4 else f"{x:,.0f}"
 
 
-def print_summary(summary: dict, run_dir: Path | None, wall: float) -> None:
+def print_summary(summary: dict, run_dir: Path | None, wall: float, names: dict[str, str] | None = None) -> None:
+    """The run's summary table, then each country's loss by cause (the binding commodity first).
+
+    Args:
+        names: commodity id (and ``trade_ban``) -> full name, as ``cmd_run`` makes it; ids if None.
+    """
+    names = names or {}
     esc = summary["escalation"]
     print(f"scenario {summary['scenario']}  strategy {summary['strategy']}  seed {summary['seed']}  "
           f"weeks {summary['steps']}  ({wall:.1f} s)")
@@ -260,19 +278,25 @@ def print_summary(summary: dict, run_dir: Path | None, wall: float) -> None:
           f"{esc['weeks_to_peak']} weeks; conceded: {'yes' if esc['conceded'] else 'no'}")
     target = summary["target"]
     head = (f"{'country':8} {'cum loss':>18} {'% GDP':>8} {'peak jobs':>10} {'peak short':>10} {'wks short':>9}  "
-            f"loss by commodity (% GDP)")
+            f"binding commodity")
     print(head)
     print("-" * len(head))
-    for c, row in summary["countries"].items():
-        if c != target and c not in ("JP", "KR", "US", "EU", "CN"):
-            continue
+    shown = [c for c in summary["countries"] if c == target or c in ("JP", "KR", "US", "EU", "CN")]
+    for c in shown:
+        row = summary["countries"][c]
         mark = "*" if c == target else " "
         loss = f"{_fmt(row['cum_output_loss'])} {row['currency']}"
-        by_com = list(row["cum_output_loss_pct_gdp_by_commodity"].items())[:3]
-        drivers = ", ".join(f"{com} {pct:.3f}" for com, pct in by_com)
+        binding = row.get("binding_commodity")
         print(f"{c + mark:8} {loss:>18} {row['cum_output_loss_pct_gdp']:8.3f} "
               f"{row['peak_jobs_lost']:10,.0f} {row['peak_shortage_share']:10.2%} "
-              f"{row['weeks_in_shortage']:9d}  {drivers or '-'}")
+              f"{row['weeks_in_shortage']:9d}  {names.get(binding, binding) if binding else '-'}")
+    causes = {c: summary["countries"][c]["cum_output_loss_pct_gdp_by_commodity"] for c in shown}
+    if any(causes.values()):
+        print("loss by the commodity whose shortage caused it, % of GDP (largest first):")
+        for c, by_com in causes.items():
+            if by_com:
+                text = ", ".join(f"{names.get(com, com)} {pct:.3f}" for com, pct in list(by_com.items())[:4])
+                print(f"  {c + ('*' if c == target else ' '):4} {text}")
     if run_dir is not None:
         print(f"run directory: {run_dir}")
 
@@ -288,6 +312,7 @@ def _check_out(out: Path, command: str, existing: bool = False) -> None:
 
 def cmd_run(args) -> int:
     from simulation.config import load_config
+    from simulation.display import NON_MINERAL, commodity_name
     from simulation.runner import default_run_dir, run, write_run
 
     config_path = resolve_named(args.config, "scenario", "scenarios", "run")
@@ -297,7 +322,8 @@ def cmd_run(args) -> int:
     _check_out(out, "run")
     results = run(config)
     path = write_run(results, out, figures=not args.no_figures)
-    print_summary(results.summary, path, results.wall_time_s)
+    names = {k: commodity_name(v.label) for k, v in config.world.commodities.items()} | {"trade_ban": NON_MINERAL}
+    print_summary(results.summary, path, results.wall_time_s, names)
     return 0
 
 
@@ -430,19 +456,52 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    if len(args.dirs) == 2:
+        return compare_runs(*args.dirs, out=args.out, figures=not args.no_figures)
+    if len(args.dirs) > 2:
+        raise UsageError(f"simulation compare: give one sweep directory or two run directories, not {len(args.dirs)}")
+    sweep_dir = args.dirs[0]
+    if not (sweep_dir / "experiment.toml").is_file():
+        hint = (" (a run directory: compare two runs, RUN_A RUN_B)" if (sweep_dir / "summary.json").is_file()
+                else "")
+        raise UsageError(f"simulation compare: {sweep_dir} is not a sweep directory (no experiment.toml){hint}")
+    if args.out is not None or args.no_figures:
+        flag = "--out" if args.out is not None else "--no-figures"
+        raise UsageError(f"simulation compare: {flag} applies to two runs; a sweep's report is written in the "
+                         "sweep directory")
     from simulation.sweep.experiment import SweepError
     from simulation.sweep.report import write_report
     from simulation.sweep.store import SweepLock, mark_reported
 
-    if not (args.sweep_dir / "experiment.toml").is_file():
-        raise UsageError(f"simulation compare: {args.sweep_dir} is not a sweep directory (no experiment.toml)")
     try:
-        with SweepLock(args.sweep_dir).acquire():  # a running sweep owns it: its report comes at its end
-            path = write_report(args.sweep_dir)
-            mark_reported(args.sweep_dir)
+        with SweepLock(sweep_dir).acquire():  # a running sweep owns it: its report comes at its end
+            path = write_report(sweep_dir)
+            mark_reported(sweep_dir)
     except SweepError as exc:
         raise UsageError(f"simulation compare: {exc}") from None
     print(f"report: {path}")
+    return 0
+
+
+def compare_runs(dir_a: Path, dir_b: Path, out: Path | None, figures: bool = True) -> int:
+    """``simulation compare RUN_A RUN_B``: both runs read and the output folder checked before anything
+    is written; then the table on the console and ``comparison.md``, ``comparison.csv``, ``figures/``."""
+    from simulation.compare import RunDirError, console_lines, default_name, load_run, write_comparison
+    from simulation.rundir import timestamped_dir
+
+    runs = []
+    for name, path in (("RUN_A", dir_a), ("RUN_B", dir_b)):
+        try:
+            runs.append(load_run(path))
+        except RunDirError as exc:
+            raise UsageError(f"simulation compare: {name}: {exc}") from None
+    a, b = runs
+    out = out if out is not None else timestamped_dir("runs", default_name(a, b))
+    _check_out(out, "compare")
+    for line in console_lines(a, b):
+        print(line)
+    path = write_comparison(a, b, out, figures=figures)
+    print(f"comparison: {path / 'comparison.md'}")
     return 0
 
 

@@ -240,9 +240,11 @@ def write_run(results: Results, out: str | Path, figures: bool = True) -> Path:
     def files(tmp: Path) -> None:
         write_tables(results, tmp)
         if figures:
-            from simulation.figures import run_figures  # matplotlib only when drawing
+            from simulation.config import config_to_dict
+            from simulation.figures import RunInfo, run_figures  # matplotlib only when drawing
 
-            run_figures(results.tables(), [lvl.name for lvl in results.config.escalation.levels], tmp / "figures")
+            info = RunInfo.from_config(config_to_dict(results.config))
+            run_figures(results.tables(), results.summary, info, tmp / "figures")
         write_run_files(results, tmp)
 
     commit_dir(out, files)

@@ -106,6 +106,18 @@ def test_every_parser_refuses_abbreviations():
     assert not parser.allow_abbrev and not any(p.allow_abbrev for p in subparsers.values())
 
 
+def test_flags_are_the_same_across_commands():
+    """--out on every command that writes, --steps wherever a run's length is chosen, --seed for a
+    run's seed and a sweep's root seed (--seeds: a sweep's replicates)."""
+    subparsers = build_parser()._subparsers._group_actions[0].choices  # noqa: SLF001 - argparse has no public way
+    flags = {name: {opt for action in p._actions for opt in action.option_strings}  # noqa: SLF001
+             for name, p in subparsers.items()}
+    assert all("--out" in flags[c] for c in ("run", "sweep", "compare", "validate", "calibrate"))
+    assert all("--steps" in flags[c] for c in ("run", "view", "sweep"))
+    assert "--seed" in flags["run"] and {"--seed", "--seeds"} <= flags["sweep"]
+    assert "--out" not in flags["view"]  # it writes nothing
+
+
 @pytest.mark.parametrize("argv, flag", [
     (["sweep", "EXP", "--seed", "3", "--see", "3"], "--see"),
     (["sweep", "EXP", "--dry"], "--dry"),
@@ -114,6 +126,8 @@ def test_every_parser_refuses_abbreviations():
     (["validate", "--see", "2"], "--see"),
     (["calibrate", "--wr"], "--wr"),
     (["view", "--allow"], "--allow"),
+    (["compare", "A", "B", "--no-fig"], "--no-fig"),
+    (["compare", "A", "B", "--ou", "x"], "--ou"),
 ])
 def test_abbreviated_flags_are_refused(argv, flag, here, capsys, monkeypatch):
     monkeypatch.setattr(cli, "COMMANDS", dict.fromkeys(COMMANDS, no_call))

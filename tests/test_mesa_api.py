@@ -131,3 +131,18 @@ def test_batch_run_over_two_strategies(tmp_path, start_method):
     # Japan's stockpile buys it time
     assert stock.loc[16, "tightest_stockpile_days"] > base.loc[16, "tightest_stockpile_days"]
     assert stock.loc[16, "cum_loss_pct_gdp"] < base.loc[16, "cum_loss_pct_gdp"]
+
+
+def test_mesas_own_plot_component_draws_a_model_reporter():
+    """Mesa's plotting components read the model's DataCollector: ``make_plot_component`` renders."""
+    import ipywidgets
+    import solara
+    from mesa.visualization import make_plot_component
+
+    model = CoercionModel(scenario=str(TINY), steps=6)
+    model.run_model()
+    make, page = make_plot_component(["target_cum_loss_pct_gdp", "escalation_level"])
+    _, rc = solara.render(make(model), handle_error=False)
+    images = rc.find(ipywidgets.Image).widgets
+    assert page == 0 and len(images) == 1 and bytes(images[0].value).startswith(b"\x89PNG")
+    assert len(model.datacollector.get_model_vars_dataframe()) == 7  # week 0 and six weeks
