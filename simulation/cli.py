@@ -109,6 +109,14 @@ One sweep directory: its report is rebuilt in place. Two run directories (A, the
 headline outcomes per country (loss, jobs, shortage, binding commodity, loss by commodity) with
 B - A, whether the runs are comparable like for like (same scenario, world, seed and weeks), and
 figures, written to --out (default runs/compare-<A>-vs-<B>-<time>).""",
+    "sensitivity": """examples:
+  simulation sweep sensitivity_japan --workers 2 --out runs/sens-japan
+  simulation sweep sensitivity_korea --workers 2 --out runs/sens-korea
+  simulation sensitivity runs/sens-japan runs/sens-korea --out runs/sensitivity.md
+  simulation sensitivity runs/sens-japan runs/sens-korea --docs   # the project's docs/sensitivity.md
+
+Reads each Morris sweep's morris.csv and the uncertainty catalogue (configs/uncertainties.toml):
+the most influential parameters, by outcome, with the quality of their evidence.""",
     "validate": """examples:
   simulation validate                                # report in runs/validate-<time>/calibration.md
   simulation validate --seeds 5 --out runs/validation
@@ -144,6 +152,14 @@ def build_parser() -> Parser:
     cp.add_argument("--out", type=Path,
                     help="with two runs: the comparison's folder (default runs/compare-<A>-vs-<B>-<time>)")
     cp.add_argument("--no-figures", action="store_true", help="with two runs: skip figures/*.png")
+    se = command("sensitivity", "the most influential parameters, from Morris sweeps, with their evidence")
+    se.add_argument("dirs", type=Path, nargs="+", metavar="SWEEP_DIR", help="Morris sweep directories")
+    se.add_argument("--catalogue", type=Path, default=PROJECT_ROOT / "configs" / "uncertainties.toml",
+                    help="the uncertainty catalogue (default configs/uncertainties.toml)")
+    where = se.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path,
+                       help="the document to write (default runs/sensitivity-<time>/sensitivity.md)")
+    where.add_argument("--docs", action="store_true", help="write the project's docs/sensitivity.md")
     _validate_parser(command("validate", "run the calibration cases; published figures beside the model's"))
     _calibrate_parser(command("calibrate", "refit the calibration profiles; propose them, or --write them"))
     return p
@@ -176,7 +192,7 @@ def _sweep_parser(sw: Parser) -> None:
     sw.add_argument("--seed", type=_seed, help="override seed: the root seed of every run's seed")
     sw.add_argument("--seeds", type=_positive_int, help="override seeds: replicates per sample")
     sw.add_argument("--steps", type=_positive_int, help="override steps: weeks per run (<= horizon)")
-    sw.add_argument("--design", choices=["none", "grid", "lhs", "sobol"], help="override design.method")
+    sw.add_argument("--design", choices=["none", "grid", "lhs", "sobol", "morris"], help="override design.method")
     sw.add_argument("--samples", type=_positive_int, help="override design.samples")
     sw.add_argument("--dry-run", action="store_true",
                     help="print the number of runs and a time estimate; run and write nothing")
@@ -578,7 +594,28 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_sensitivity(args) -> int:
+    from simulation.config.catalogue import load_catalogue
+    from simulation.rundir import timestamped_dir
+    from simulation.sweep.sensitivity import SensitivityError, write_sensitivity
+
+    if args.docs:
+        out = PROJECT_ROOT / "docs" / "sensitivity.md"
+    else:
+        out = args.out if args.out is not None else timestamped_dir("runs", "sensitivity") / "sensitivity.md"
+        if out.is_dir():
+            raise UsageError(f"simulation sensitivity: --out {out} is a folder: give the document's file name")
+    cat = load_catalogue(args.catalogue)  # a ConfigError names the catalogue file and key
+    try:
+        path = write_sensitivity(args.dirs, cat, str(args.catalogue), out)
+    except SensitivityError as exc:
+        raise UsageError(f"simulation sensitivity: {exc}") from None
+    print(f"sensitivity: {path}")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "sweep": cmd_sweep, "compare": cmd_compare, "validate": cmd_validate,
+            "sensitivity": cmd_sensitivity,
             "calibrate": cmd_calibrate, "view": cmd_view}
 
 

@@ -24,7 +24,7 @@ from tests.conftest import refused
 from .conftest import ROOT
 from .test_sweep import experiment_file
 
-COMMANDS = ("run", "view", "sweep", "compare", "validate", "calibrate")
+COMMANDS = ("run", "view", "sweep", "compare", "sensitivity", "validate", "calibrate")
 HEAVY = ("numpy", "pandas", "mesa", "matplotlib", "numba")
 
 
@@ -112,7 +112,7 @@ def test_flags_are_the_same_across_commands():
     subparsers = build_parser()._subparsers._group_actions[0].choices  # noqa: SLF001 - argparse has no public way
     flags = {name: {opt for action in p._actions for opt in action.option_strings}  # noqa: SLF001
              for name, p in subparsers.items()}
-    assert all("--out" in flags[c] for c in ("run", "sweep", "compare", "validate", "calibrate"))
+    assert all("--out" in flags[c] for c in ("run", "sweep", "compare", "sensitivity", "validate", "calibrate"))
     assert all("--steps" in flags[c] for c in ("run", "view", "sweep"))
     assert "--seed" in flags["run"] and {"--seed", "--seeds"} <= flags["sweep"]
     assert "--out" not in flags["view"]  # it writes nothing

@@ -40,7 +40,7 @@ class RecyclingStock(NamedTuple):
     capacity: np.ndarray  # recovery capacity, t/week
     pool: np.ndarray  # scrap, t
     recycled_cc: np.ndarray  # recovered this week, t
-    used: np.ndarray  # (weeks, country-commodity): the use of past weeks, week w in row w % weeks (calm use before the run)
+    used: np.ndarray  # (weeks, country-commodity): past weeks' use, week w in row w % weeks (calm before the run)
 
 
 class RecyclingWeek(NamedTuple):

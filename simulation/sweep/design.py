@@ -50,11 +50,15 @@ def unit_samples(exp: Experiment) -> np.ndarray:
         for j in range(d):
             u[:, j] = (rng.permutation(n) + rng.random(n)) / n
         return u
-    from SALib.sample import sobol as sobol_sample
-
     problem = sobol_problem(exp)
     seed = int(ss.generate_state(1)[0])
+    if method == "morris":
+        from SALib.sample import morris as morris_sample
+
+        return morris_sample.sample(problem, exp.design.samples, num_levels=exp.design.levels, seed=seed)
     import warnings
+
+    from SALib.sample import sobol as sobol_sample
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SALib warns when N is not a power of 2

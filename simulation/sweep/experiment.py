@@ -20,6 +20,7 @@ import tomli_w
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from simulation.config import ConfigError, Strict, find_strategy, get_dotted, load_config, validation_error
+from simulation.config.errors import did_you_mean
 from simulation.config.loading import read_toml
 from simulation.config.schema import Day, FileName, Flag, Number, Whole
 
@@ -110,10 +111,12 @@ class Uncertainty(Strict):
 class Design(Strict):
     """How the uncertainties are sampled."""
 
-    method: Literal["none", "grid", "lhs", "sobol"] | None = Field(
+    method: Literal["none", "grid", "lhs", "sobol", "morris"] | None = Field(
         None, description="How uncertainties are sampled; default lhs (none without uncertainties).")
     samples: Annotated[Whole, Field(ge=1)] = Field(
-        8, description="lhs: points; sobol: base sample N (a power of 2), N*(D+2) points.")
+        8, description="lhs: points; sobol: base sample N (a power of 2), N*(D+2) points; morris: "
+        "trajectories r, r*(D+1) points.")
+    levels: Annotated[Whole, Field(ge=2)] = Field(4, description="morris: grid levels of each range.")
     grid_points: Annotated[Whole, Field(ge=2)] = Field(3, description="grid: points per range.")
     matched: Flag = Field(
         False, description="lhs: one sample per seed (parameters and noise drawn together): the design "
@@ -148,6 +151,10 @@ class Experiment(Strict):
     params: dict[str, Any] = Field(default_factory=dict, description="Fixed dotted-path overrides.")
     design: Design = Field(default_factory=Design)
     uncertainties: list[Uncertainty] = Field(default_factory=list)
+    uncertainties_from: str | None = Field(
+        None, description="An uncertainty catalogue (configs/uncertainties.toml): its entries marked "
+        "sample = true (or those named in `select`) are added to the uncertainties.")
+    select: list[str] | None = Field(None, description="Catalogue entries to sample (default: those marked sample).")
     execution: Execution = Field(default_factory=Execution)
 
     # set by load_experiment, not part of the file
@@ -168,6 +175,8 @@ class Experiment(Strict):
                              for u in self.uncertainties)
         if method == "lhs":
             return self.seeds if self.design.matched else self.design.samples
+        if method == "morris":
+            return self.design.samples * (d + 1)  # r trajectories of D + 1 points
         return self.design.samples * (d + 2)  # sobol, first order: N (D + 2)
 
     @property
@@ -183,7 +192,9 @@ class Experiment(Strict):
         return Path(scenario).stem
 
     def to_dict(self) -> dict:
-        data = self.model_dump(mode="python", exclude_none=True)
+        """The experiment as stored in its sweep directory: self-contained (a catalogue's entries
+        are listed among the uncertainties, with their paths expanded)."""
+        data = self.model_dump(mode="python", exclude_none=True, exclude={"uncertainties_from", "select"})
         data["design"]["method"] = self.method
         return data
 
@@ -221,6 +232,7 @@ def load_experiment(
         raise validation_error(exc, {}, file, Experiment) from None
     exp.source = str(path.resolve())
     _resolve_files(exp, path, file)
+    _add_catalogue(exp, path, file)
     _check_names(exp, file)
     _check_design(exp, file)
     if check:
@@ -264,6 +276,31 @@ def _resolve_files(exp: Experiment, path: Path, file: str) -> None:
                       for i, s in enumerate(exp.strategies)]
 
 
+def _add_catalogue(exp: Experiment, path: Path, file: str) -> None:
+    """The catalogue's sampled entries (or ``select``) added to the uncertainties, their ``*``
+    paths expanded in the first scenario."""
+    if exp.uncertainties_from is None:
+        if exp.select is not None:
+            raise ConfigError(file, "select", "select names catalogue entries: set uncertainties_from")
+        return
+    from simulation.config.catalogue import as_uncertainties, load_catalogue
+
+    ref = path.resolve().parent / exp.uncertainties_from
+    if not ref.is_file():
+        raise ConfigError(file, "uncertainties_from", f"file not found: {exp.uncertainties_from}")
+    cat = load_catalogue(ref)
+    names = [p.name for p in cat.parameters]
+    for i, n in enumerate(exp.select or []):
+        if n not in names:
+            raise ConfigError(file, f"select[{i}]", f"'{n}' is not in {exp.uncertainties_from}{did_you_mean(n, names)}")
+    try:
+        cfg = load_config(exp.scenarios[0], steps=exp.steps, params=dict(exp.params))
+    except ConfigError as exc:
+        raise ConfigError(file, "scenarios[0]", f"{exc.key}: {exc.problem}" if exc.key else exc.problem) from None
+    exp.uncertainties = [*exp.uncertainties, *(Uncertainty.model_validate(u) for u in
+                                               as_uncertainties(cat, cfg, exp.select))]
+
+
 def _check_names(exp: Experiment, file: str) -> None:
     """Strategies, scenarios and uncertainties listed once each; the baseline among the strategies."""
     labels = [exp.strategy_label(s) for s in exp.strategies]
@@ -296,12 +333,12 @@ def _check_design(exp: Experiment, file: str) -> None:
                           f"the design has {exp.n_runs:,} runs ({len(exp.scenarios)} scenario(s) x "
                           f"{len(exp.strategies)} strategies x {exp.n_samples:,} sample(s) x {per}), more than "
                           f"the {exp.execution.max_runs:,} allowed: shrink it or raise execution.max_runs")
-    if exp.method == "sobol":
+    if exp.method in ("sobol", "morris"):
         try:
             import SALib  # noqa: F401
         except ImportError:
             raise ConfigError(file, "design.method",
-                              "sobol needs SALib: pip install 'coercion-sim[sensitivity]'") from None
+                              f"{exp.method} needs SALib: pip install 'coercion-sim[sensitivity]'") from None
 
 
 def _check_against_scenarios(exp: Experiment, file: str) -> None:

@@ -27,6 +27,7 @@ from simulation.sweep.stats import (
     N_BOOT,
     compare,
     cost_effectiveness,
+    morris_indices,
     ok_runs,
     paired,
     ranking,
@@ -81,7 +82,12 @@ def write_report(directory: str | Path) -> Path:
         if not sobol.empty:
             figs["sobol"] = save(sobol_figure(sobol), directory / "figures" / "sobol.png")
 
-    text = _report_text(exp, results, ranked, sobol, figs)
+    morris = None
+    if exp.method == "morris":
+        morris = morris_indices(results, exp)
+        morris.to_csv(directory / "morris.csv", index=False)
+
+    text = _report_text(exp, results, ranked, sobol, figs, morris)
     path = directory / "report.md"
     path.write_text(text)
     return path
@@ -103,7 +109,7 @@ def _figures(exp, results: pd.DataFrame, series: pd.DataFrame, ce: pd.DataFrame,
     return figs
 
 
-def _report_text(exp, results, ranked, sobol, figs) -> str:
+def _report_text(exp, results, ranked, sobol, figs, morris=None) -> str:
     out = _intro(exp, results) + _uncertainties(exp)
     for sc in dict.fromkeys(results["scenario"]):
         out += _scenario_section(exp, results, ranked, sc)
@@ -111,9 +117,12 @@ def _report_text(exp, results, ranked, sobol, figs) -> str:
         out += _figure_list(results, figs)
     if sobol is not None:
         out += _sobol_section(exp, sobol)
+    if morris is not None:
+        out += _morris_section(exp, morris)
     out += _failures(results)
     out += ["Tables: `results.parquet` (one row per run), `series.parquet`, `commodity_series.parquet`, "
-            "`comparison.csv`, `cost_effectiveness.csv`" + (", `sobol.csv`" if sobol is not None else "") + ".", ""]
+            "`comparison.csv`, `cost_effectiveness.csv`" + (", `sobol.csv`" if sobol is not None else "")
+            + (", `morris.csv`" if morris is not None else "") + ".", ""]
     return "\n".join(out)
 
 
@@ -282,6 +291,20 @@ def _sobol_section(exp, sobol: pd.DataFrame) -> list[str]:
     return out + ["First-order (S1) and total (ST) indices with 95% confidence, from the mean over seeds "
                   "of each design sample.", "",
                   _table(["scenario", "strategy", "parameter", "design samples", "S1", "ST"], rows), ""]
+
+
+def _morris_section(exp, morris: pd.DataFrame, top: int = 5) -> list[str]:
+    out = [f"## Sensitivity (Morris elementary effects, {exp.design.samples} trajectories)", ""]
+    if morris.empty:
+        return out + ["Not computed: some design samples have no successful run.", ""]
+    out += ["For each outcome, the parameters with the largest mean absolute elementary effect (mu*, in the "
+            "outcome's unit, with its 95% confidence) and sigma (interactions and non-linearity); `avoided` "
+            "is the baseline's loss less the strategy's, paired by sample. All rows: `morris.csv`.", ""]
+    rows = []
+    for (sc, outcome), g in morris.groupby(["scenario", "outcome"], sort=False):
+        for r in g.sort_values("mu_star", ascending=False).head(top).itertuples():
+            rows.append([sc, outcome, r.parameter, f"{r.mu_star:.3g} ± {r.mu_star_conf:.2g}", f"{r.sigma:.3g}"])
+    return out + [_table(["scenario", "outcome", "parameter", "mu*", "sigma"], rows), ""]
 
 
 def _failures(results) -> list[str]:
