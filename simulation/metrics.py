@@ -79,7 +79,7 @@ LEDGER = ("supply_t", "use_t", "inventory_change_t", "losses_t")  # material led
 # per country, USD/week; ``input_premium_usd``: what manufacturers pay for the material they use above its calm
 # price (outside China the outside price, in China the inside price): the cost side of a price rise, which
 # the output loss (physical shortage only) does not count
-COSTS = ("holding_cost_usd", "stock_purchase_usd", "policy_cost_usd", "input_premium_usd")
+COSTS = ("holding_cost_usd", "stock_purchase_usd", "stock_purchase_calm_usd", "policy_cost_usd", "input_premium_usd")
 
 
 def _derived(name: str, series: dict[str, np.ndarray], gdp: np.ndarray) -> np.ndarray:
@@ -140,7 +140,8 @@ class RecordSeries(NamedTuple):
     price: np.ndarray
     price_china: np.ndarray
     inventory_days: np.ndarray
-    stock_purchase_usd: np.ndarray
+    stock_purchase_usd: np.ndarray  # tonnes bought by the stockpiles at the week's (outside) price
+    stock_purchase_calm_usd: np.ndarray  # the same tonnes at calm prices
     input_premium_usd: np.ndarray
     supply_t: np.ndarray
     use_t: np.ndarray
@@ -171,6 +172,7 @@ def _record_kernel(fx, wk, out, held, t):
     by_cc = np.zeros((fx.n_cc, 7))
     by_com = np.zeros((supply_t.shape[1], 4))
     purchase = np.zeros(stock_purchase_usd.shape[1])
+    purchase_calm = np.zeros(stock_purchase_usd.shape[1])
     for i in range(len(cc)):
         c, g = cc[i], com[i]
         if manuf[i]:
@@ -185,6 +187,7 @@ def _record_kernel(fx, wk, out, held, t):
             by_cc[c, 1] += shipped_cn[i]
             by_cc[c, 6] += inventory[i]
             purchase[country[i]] += shipped[i] * price[g]
+            purchase_calm[country[i]] += shipped[i] * fx.p0[g]
         by_com[g, 0] += recycled[i]
         by_com[g, 1] += use[i]
         by_com[g, 2] += inventory[i]
@@ -201,6 +204,7 @@ def _record_kernel(fx, wk, out, held, t):
         price_out[t, q] = price[pair_com[q]]
         price_china[t, q] = price_cn[pair_com[q]]
     stock_purchase_usd[t] = purchase
+    out.stock_purchase_calm_usd[t] = purchase_calm
     # manufacturers' use of each pair at its price above calm (inside China: the inside price)
     n_com = len(price)
     premium = np.zeros(stock_purchase_usd.shape[1])
@@ -238,6 +242,8 @@ def record_reference(fx: RecordFixed, wk: RecordWeek, out: RecordSeries, held: n
     out.price_china[t] = wk.price_cn[fx.pair_com]
     out.stock_purchase_usd[t] = _sum_by(fx.country, wk.shipped * wk.price[fx.com], stock,
                                         out.stock_purchase_usd.shape[1])
+    out.stock_purchase_calm_usd[t] = _sum_by(fx.country, wk.shipped * fx.p0[fx.com], stock,
+                                             out.stock_purchase_usd.shape[1])
     n_com, n_k = len(wk.price), out.input_premium_usd.shape[1]
     cc = np.arange(fx.n_cc)
     g, k = cc % n_com, cc // n_com
@@ -300,8 +306,9 @@ class Recorder:
             demand_t=v["demand_t"], supplied_t=v["supplied_t"], china_share=v["china_share"],
             stockpile_days=v["stockpile_days"], recycled_t=v["recycled_t"], price=v["price"],
             price_china=v["price_china"], inventory_days=v["inventory_days"],
-            stock_purchase_usd=self.costs["stock_purchase_usd"], input_premium_usd=self.costs["input_premium_usd"],
-            supply_t=self.ledger["supply_t"],
+            stock_purchase_usd=self.costs["stock_purchase_usd"],
+            stock_purchase_calm_usd=self.costs["stock_purchase_calm_usd"],
+            input_premium_usd=self.costs["input_premium_usd"], supply_t=self.ledger["supply_t"],
             use_t=self.ledger["use_t"], inventory_change_t=self.ledger["inventory_change_t"])
         self._kernel = implementation(_record_kernel, record_reference)
         self._held = self._holdings()

@@ -70,6 +70,7 @@ def summarize(model: CoercionModel, tables: dict[str, pd.DataFrame]) -> dict:
             peak_short, weeks_short, final = 0.0, 0, {}
         by_com = _loss_by_commodity(rec.loss_by_commodity[:n, k], e.commodities, ctry.gdp_lcu_per_year)
         purchase = float(rec.costs["stock_purchase_usd"][:n, k].sum())
+        purchase_calm = float(rec.costs["stock_purchase_calm_usd"][:n, k].sum())
         holding = float(rec.costs["holding_cost_usd"][:n, k].sum())
         policy = float(rec.costs["policy_cost_usd"][:n, k].sum())
         countries[c] = {
@@ -82,8 +83,12 @@ def summarize(model: CoercionModel, tables: dict[str, pd.DataFrame]) -> dict:
             "peak_shortage_share": peak_short,
             "weeks_in_shortage": weeks_short,
             "final_china_share": final,
-            "strategy_cost_usd": purchase + holding + policy,
+            # the tonnes a stockpile buys stay the state's (in stock, or released to its firms in place of
+            # imports): they are valued at calm prices, so a purchase costs its premium over calm
+            "strategy_cost_usd": (purchase - purchase_calm) + holding + policy,
             "stockpile_purchases_usd": purchase,
+            "stockpile_purchases_calm_value_usd": purchase_calm,
+            "stockpile_purchase_premium_usd": purchase - purchase_calm,
             "stockpile_holding_cost_usd": holding,
             "other_policy_cost_usd": policy,
             "cum_input_premium_usd": float(rec.costs["input_premium_usd"][:n, k].sum()),
