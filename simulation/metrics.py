@@ -257,6 +257,41 @@ def record_reference(fx: RecordFixed, wk: RecordWeek, out: RecordSeries, held: n
     held[:] = now
 
 
+class PreStartCosts:
+    """What the states spend during a scenario's history (``scenario.history_from``), before the
+    recorder's first week, per country (USD; the names of :data:`COSTS` the history books).
+
+    The mechanisms run the history with the strategy's levers in force, so a strategy builds
+    stocks and capacity there: its spending there is its cost too (``summary.json``:
+    ``pre_start_cost_usd``, part of ``strategy_cost_usd``).
+
+    Args:
+        eco: the economy.
+    """
+
+    NAMES = ("holding_cost_usd", "stock_purchase_usd", "stock_purchase_calm_usd", "policy_cost_usd")
+
+    def __init__(self, eco: Economy):
+        k = len(eco.countries)
+        self.usd = {name: np.zeros(k) for name in self.NAMES}
+        self.weeks = 0
+        self._stock = np.flatnonzero(eco.pos_kind == POS_STOCKPILE)
+        self._country = eco.pos_country[self._stock].astype(np.intp)
+        self._com = eco.pos_commodity[self._stock].astype(np.intp)
+        self._p0 = eco.price0[self._com]
+        self._k = k
+
+    def add(self, state: State) -> None:
+        """Add the week the mechanisms just ran (as :meth:`Recorder.record` books a recorded week)."""
+        bought = state.shipped[self._stock]
+        self.usd["holding_cost_usd"] += state.holding_cost_usd
+        self.usd["policy_cost_usd"] += state.policy_cost_usd
+        self.usd["stock_purchase_usd"] += np.bincount(self._country, bought * state.price[self._com],
+                                                      minlength=self._k)
+        self.usd["stock_purchase_calm_usd"] += np.bincount(self._country, bought * self._p0, minlength=self._k)
+        self.weeks += 1
+
+
 class Recorder:
     """Preallocated per-step series, one per recorded metric; :meth:`tables` turns them into
     tidy DataFrames.
@@ -270,10 +305,13 @@ class Recorder:
         pairs: the country-commodity pairs with use (``country * n_commodities + commodity``).
         ledger: the material ledger per commodity and week (:data:`LEDGER`).
         costs: per country and week, USD (:data:`COSTS`).
+        pre_start: what the states spent during the history, before the first recorded week.
     """
 
-    def __init__(self, eco: Economy, state: State, signals: Signals, config: Config):
+    def __init__(self, eco: Economy, state: State, signals: Signals, config: Config,
+                 pre_start: PreStartCosts | None = None):
         self.eco, self.state, self.signals, self.config = eco, state, signals, config
+        self.pre_start = pre_start if pre_start is not None else PreStartCosts(eco)
         e = eco
         n = config.n_steps
         k, m = len(e.countries), len(e.commodities)

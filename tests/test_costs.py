@@ -117,3 +117,45 @@ def test_recycling_capex_follows_the_commodity_figure_or_the_price_multiple():
     del data["world"]["commodities"]["ree"]["recycling_capex_usd_per_t_per_year"]
     cost = run(config_from_dict(data)).summary["countries"]["JP"]["other_policy_cost_usd"]
     assert cost == pytest.approx(0.2 * 2080.0 * 1.5 * 10_000.0 + 0.2 * 26.0 * 1.5 * 500_000.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("history_from", [None, dt.date(2025, 10, 3)])
+def test_a_strategys_project_capex_is_booked_once_in_the_recorded_weeks(history_from):
+    data = tiny_data()
+    data["scenario"]["history_from"] = history_from
+    data["strategy"]["projects"] = [{"name": "mine", "commodity": "ree", "country": "AU", "capacity_t_per_year": 500.0,
+                                     "online_date": dt.date(2026, 6, 5), "ramp_weeks": 10, "capex_usd": 7e6}]
+    model = CoercionModel(config_from_dict(data))
+    model.run_model()
+    jp = model.eco.countries.index("JP")  # no levers: the target pays
+    policy = model.recorder.costs["policy_cost_usd"][:, jp]
+    assert policy.sum() == pytest.approx(7e6)
+    assert policy[0] == pytest.approx(7e6)  # at the start of the analysis, after any history
+
+
+def test_what_the_history_costs_is_counted_before_the_first_recorded_week():
+    # levers act from the history's first week (scenario.history_from): a stock built there is paid for there
+    data = jp_policy(tiny_data(), stockpile_target_days=150.0, stockpile_target_date=dt.date(2026, 3, 6),
+                     stockpile_refill_share_per_week=0.5)
+    data["scenario"]["history_from"] = dt.date(2025, 10, 3)  # 13 weeks before the start
+    model = CoercionModel(config_from_dict(data))
+    e, s, pre = model.eco, model.state, model.recorder.pre_start
+    jp = e.countries.index("JP")
+    at = (e.pos_kind == POS_STOCKPILE) & (e.pos_country == jp)
+    # ree (56 days at the start) and gallium (none): the target is every commodity's; calm: nothing released
+    held = s.inventory[at] + s.in_transit[at]
+    start = np.where(e.pos_commodity[at] == e.commodities.index("ree"), 2080.0 * 56 / 365, 0.0)
+    assert pre.weeks == 13 and (held - start).min() > 0
+    assert pre.usd["stock_purchase_calm_usd"][jp] == pytest.approx(
+        float(((held - start) * e.price0[e.pos_commodity[at]]).sum()), rel=1e-9)
+    assert pre.usd["holding_cost_usd"][jp] > 13 * 2080.0 * 56 / 365 * (200.0 + 10_000.0 * 0.027) / 52 * 0.999
+    row = run(config_from_dict(data)).summary["countries"]["JP"]
+    assert row["pre_start_cost_usd"] == pytest.approx(
+        pre.usd["stock_purchase_usd"][jp] - pre.usd["stock_purchase_calm_usd"][jp] + pre.usd["holding_cost_usd"][jp]
+        + pre.usd["policy_cost_usd"][jp])
+    assert row["strategy_cost_usd"] == pytest.approx(
+        row["stockpile_purchase_premium_usd"] + row["stockpile_holding_cost_usd"] + row["other_policy_cost_usd"]
+        + row["pre_start_cost_usd"])
+    # without a history nothing is spent before the start
+    data["scenario"]["history_from"] = None
+    assert run(config_from_dict(data)).summary["countries"]["JP"]["pre_start_cost_usd"] == 0.0
