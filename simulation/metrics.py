@@ -79,7 +79,7 @@ LEDGER = ("supply_t", "use_t", "inventory_change_t", "losses_t")  # material led
 # per country, USD/week; ``input_premium_usd``: what manufacturers pay for the material they use above its calm
 # price (outside China the outside price, in China the inside price): the cost side of a price rise, which
 # the output loss (physical shortage only) does not count
-COSTS = ("holding_cost_usd", "stock_purchase_usd", "policy_cost_usd", "input_premium_usd")
+COSTS = ("holding_cost_usd", "stock_purchase_usd", "stock_purchase_calm_usd", "policy_cost_usd", "input_premium_usd")
 
 
 def _derived(name: str, series: dict[str, np.ndarray], gdp: np.ndarray) -> np.ndarray:
@@ -140,7 +140,8 @@ class RecordSeries(NamedTuple):
     price: np.ndarray
     price_china: np.ndarray
     inventory_days: np.ndarray
-    stock_purchase_usd: np.ndarray
+    stock_purchase_usd: np.ndarray  # tonnes bought by the stockpiles at the week's (outside) price
+    stock_purchase_calm_usd: np.ndarray  # the same tonnes at calm prices
     input_premium_usd: np.ndarray
     supply_t: np.ndarray
     use_t: np.ndarray
@@ -171,6 +172,7 @@ def _record_kernel(fx, wk, out, held, t):
     by_cc = np.zeros((fx.n_cc, 7))
     by_com = np.zeros((supply_t.shape[1], 4))
     purchase = np.zeros(stock_purchase_usd.shape[1])
+    purchase_calm = np.zeros(stock_purchase_usd.shape[1])
     for i in range(len(cc)):
         c, g = cc[i], com[i]
         if manuf[i]:
@@ -185,6 +187,7 @@ def _record_kernel(fx, wk, out, held, t):
             by_cc[c, 1] += shipped_cn[i]
             by_cc[c, 6] += inventory[i]
             purchase[country[i]] += shipped[i] * price[g]
+            purchase_calm[country[i]] += shipped[i] * fx.p0[g]
         by_com[g, 0] += recycled[i]
         by_com[g, 1] += use[i]
         by_com[g, 2] += inventory[i]
@@ -201,6 +204,7 @@ def _record_kernel(fx, wk, out, held, t):
         price_out[t, q] = price[pair_com[q]]
         price_china[t, q] = price_cn[pair_com[q]]
     stock_purchase_usd[t] = purchase
+    out.stock_purchase_calm_usd[t] = purchase_calm
     # manufacturers' use of each pair at its price above calm (inside China: the inside price)
     n_com = len(price)
     premium = np.zeros(stock_purchase_usd.shape[1])
@@ -238,6 +242,8 @@ def record_reference(fx: RecordFixed, wk: RecordWeek, out: RecordSeries, held: n
     out.price_china[t] = wk.price_cn[fx.pair_com]
     out.stock_purchase_usd[t] = _sum_by(fx.country, wk.shipped * wk.price[fx.com], stock,
                                         out.stock_purchase_usd.shape[1])
+    out.stock_purchase_calm_usd[t] = _sum_by(fx.country, wk.shipped * fx.p0[fx.com], stock,
+                                             out.stock_purchase_usd.shape[1])
     n_com, n_k = len(wk.price), out.input_premium_usd.shape[1]
     cc = np.arange(fx.n_cc)
     g, k = cc % n_com, cc // n_com
@@ -249,6 +255,41 @@ def record_reference(fx: RecordFixed, wk: RecordWeek, out: RecordSeries, held: n
     now = _sum_by(fx.com, wk.inventory, everywhere, n_com) + _sum_by(fx.com, wk.in_transit, everywhere, n_com)
     out.inventory_change_t[t] = now - held
     held[:] = now
+
+
+class PreStartCosts:
+    """What the states spend during a scenario's history (``scenario.history_from``), before the
+    recorder's first week, per country (USD; the names of :data:`COSTS` the history books).
+
+    The mechanisms run the history with the strategy's levers in force, so a strategy builds
+    stocks and capacity there: its spending there is its cost too (``summary.json``:
+    ``pre_start_cost_usd``, part of ``strategy_cost_usd``).
+
+    Args:
+        eco: the economy.
+    """
+
+    NAMES = ("holding_cost_usd", "stock_purchase_usd", "stock_purchase_calm_usd", "policy_cost_usd")
+
+    def __init__(self, eco: Economy):
+        k = len(eco.countries)
+        self.usd = {name: np.zeros(k) for name in self.NAMES}
+        self.weeks = 0
+        self._stock = np.flatnonzero(eco.pos_kind == POS_STOCKPILE)
+        self._country = eco.pos_country[self._stock].astype(np.intp)
+        self._com = eco.pos_commodity[self._stock].astype(np.intp)
+        self._p0 = eco.price0[self._com]
+        self._k = k
+
+    def add(self, state: State) -> None:
+        """Add the week the mechanisms just ran (as :meth:`Recorder.record` books a recorded week)."""
+        bought = state.shipped[self._stock]
+        self.usd["holding_cost_usd"] += state.holding_cost_usd
+        self.usd["policy_cost_usd"] += state.policy_cost_usd
+        self.usd["stock_purchase_usd"] += np.bincount(self._country, bought * state.price[self._com],
+                                                      minlength=self._k)
+        self.usd["stock_purchase_calm_usd"] += np.bincount(self._country, bought * self._p0, minlength=self._k)
+        self.weeks += 1
 
 
 class Recorder:
@@ -264,10 +305,13 @@ class Recorder:
         pairs: the country-commodity pairs with use (``country * n_commodities + commodity``).
         ledger: the material ledger per commodity and week (:data:`LEDGER`).
         costs: per country and week, USD (:data:`COSTS`).
+        pre_start: what the states spent during the history, before the first recorded week.
     """
 
-    def __init__(self, eco: Economy, state: State, signals: Signals, config: Config):
+    def __init__(self, eco: Economy, state: State, signals: Signals, config: Config,
+                 pre_start: PreStartCosts | None = None):
         self.eco, self.state, self.signals, self.config = eco, state, signals, config
+        self.pre_start = pre_start if pre_start is not None else PreStartCosts(eco)
         e = eco
         n = config.n_steps
         k, m = len(e.countries), len(e.commodities)
@@ -300,8 +344,9 @@ class Recorder:
             demand_t=v["demand_t"], supplied_t=v["supplied_t"], china_share=v["china_share"],
             stockpile_days=v["stockpile_days"], recycled_t=v["recycled_t"], price=v["price"],
             price_china=v["price_china"], inventory_days=v["inventory_days"],
-            stock_purchase_usd=self.costs["stock_purchase_usd"], input_premium_usd=self.costs["input_premium_usd"],
-            supply_t=self.ledger["supply_t"],
+            stock_purchase_usd=self.costs["stock_purchase_usd"],
+            stock_purchase_calm_usd=self.costs["stock_purchase_calm_usd"],
+            input_premium_usd=self.costs["input_premium_usd"], supply_t=self.ledger["supply_t"],
             use_t=self.ledger["use_t"], inventory_change_t=self.ledger["inventory_change_t"])
         self._kernel = implementation(_record_kernel, record_reference)
         self._held = self._holdings()

@@ -20,7 +20,7 @@ from simulation.mechanisms.recycling import Recycling
 from simulation.mechanisms.substitution import Substitution
 from simulation.mechanisms.transshipment import Transshipment
 from simulation.mesa_api import config_from_keywords, datacollector
-from simulation.metrics import Recorder
+from simulation.metrics import PreStartCosts, Recorder
 from simulation.population import FIRM_KINDS, POS_TRADER, build_economy
 from simulation.signals import Signals
 from simulation.state import Streams, initial_state
@@ -106,11 +106,13 @@ class CoercionModel(mesa.Model):
         ctx = Context(self.eco, self.state, self.signals, config, self.streams)
         self.mechanisms: dict[str, Mechanism] = {cls.name: cls(ctx) for cls in MECHANISMS}
         self.history = config.history_steps  # weeks run before the analysis (scenario.history_from)
+        pre_start = PreStartCosts(self.eco)  # the history is not recorded; what it costs the states is
         for week in range(self.history):
             self._advance(week)
+            pre_start.add(self.state)
         self.states = {c: StateAgent(self, c) for c in self.eco.countries}
         self.firms = LazyFirms(self)
-        self.recorder = Recorder(self.eco, self.state, self.signals, config)
+        self.recorder = Recorder(self.eco, self.state, self.signals, config, pre_start)
         self.readout = StateReadout(self)
         self.running = True
         self._trade_graph: nx.DiGraph | None = None

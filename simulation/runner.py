@@ -70,8 +70,12 @@ def summarize(model: CoercionModel, tables: dict[str, pd.DataFrame]) -> dict:
             peak_short, weeks_short, final = 0.0, 0, {}
         by_com = _loss_by_commodity(rec.loss_by_commodity[:n, k], e.commodities, ctry.gdp_lcu_per_year)
         purchase = float(rec.costs["stock_purchase_usd"][:n, k].sum())
+        purchase_calm = float(rec.costs["stock_purchase_calm_usd"][:n, k].sum())
         holding = float(rec.costs["holding_cost_usd"][:n, k].sum())
         policy = float(rec.costs["policy_cost_usd"][:n, k].sum())
+        pre = {name: float(v[k]) for name, v in rec.pre_start.usd.items()}
+        pre_start = (pre["stock_purchase_usd"] - pre["stock_purchase_calm_usd"] + pre["holding_cost_usd"]
+                     + pre["policy_cost_usd"])
         countries[c] = {
             "cum_output_loss": float(loss.sum()),
             "currency": ctry.currency,
@@ -82,8 +86,15 @@ def summarize(model: CoercionModel, tables: dict[str, pd.DataFrame]) -> dict:
             "peak_shortage_share": peak_short,
             "weeks_in_shortage": weeks_short,
             "final_china_share": final,
-            "strategy_cost_usd": purchase + holding + policy,
+            # the tonnes a stockpile buys stay the state's (in stock, or released to its firms in place of
+            # imports): they are valued at calm prices, so a purchase costs its premium over calm
+            # and what the history (scenario.history_from, unrecorded) cost, where the levers act too
+            "strategy_cost_usd": (purchase - purchase_calm) + holding + policy + pre_start,
+            "pre_start_cost_usd": pre_start,
+            "pre_start_stockpile_purchases_usd": pre["stock_purchase_usd"],
             "stockpile_purchases_usd": purchase,
+            "stockpile_purchases_calm_value_usd": purchase_calm,
+            "stockpile_purchase_premium_usd": purchase - purchase_calm,
             "stockpile_holding_cost_usd": holding,
             "other_policy_cost_usd": policy,
             "cum_input_premium_usd": float(rec.costs["input_premium_usd"][:n, k].sum()),

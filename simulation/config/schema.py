@@ -73,10 +73,16 @@ class Commodity(Strict):
         0.0, description="Price inside China below the world price in calm."
     )
     price_flexibility: NonNeg = Field(
-        2.0, description="Price elasticity of the tightness ratio: p/p0 = (R/R0)**flex."
+        2.0, description="Price elasticity of the tightness ratio: p/p0 = (R/R0)**flex. Assumption, range 1-3, "
+        "anchored on the 2021 magnesium squeeze: China ordered about 35 of its 50 smelters shut (Reuters via "
+        "markettradingessentials.com, October 2021; 25 shut and 5 halved in Shaanxi and Shanxi, NZ Herald) and the "
+        "price went from about USD 2,000 to 10,000-14,000/t (ACEA and eleven associations, 22 October 2021): with "
+        "demand held, tightness rose 2.2-3.3x, so flex = ln(5 to 7) / ln(2.2 to 3.3) = 1.4-2.5."
     )
     price_adjustment_share_per_week: Share = Field(
-        0.5, description="Share of the gap to the market-clearing price closed each week."
+        0.5, description="Share of the gap to the market-clearing price closed each week. Assumption, range 0.2-0.8: "
+        "in 2021 the magnesium price reached 5-7x within about five weeks of the cuts of 20 September (ACEA, 22 "
+        "October 2021), which a share of 0.2 a week would not reach (1 - 0.8**5 = 67% of the gap)."
     )
     demand_elasticity: NonNeg = Field(
         0.1, description="Assumption (range 0.05-0.3): short-run price elasticity of use (thrift, yield, "
@@ -108,6 +114,11 @@ class Commodity(Strict):
     )
     recyclability_share: Share = Field(
         0.3, description="Share of a country's use that becomes recoverable scrap."
+    )
+    recycling_capex_usd_per_t_per_year: NonNeg | None = Field(
+        None, description="Capital cost of 1 t/yr of recovery capacity for this commodity, USD, where a plant's "
+        "cost is published (cite it in ``source``); None: the state's ``recycling_capex_price_multiple`` years "
+        "of output value at the calm price."
     )
     source: str = ""
 
@@ -163,15 +174,36 @@ class Policy(Strict):
     stockpile_max_release_share_per_week: Share = Field(
         0.10, description="At most this share of the stockpile is released per week."
     )
-    stockpile_holding_cost_share_per_year: NonNeg = Field(
-        0.03, description="Holding cost per year as a share of the stock's value."
+    stockpile_storage_usd_per_t_per_year: NonNeg = Field(
+        200.0, description="Storage of a tonne in the stockpile for a year, USD (warehouse rent and handling). "
+        "Source: LME-approved warehouse rent, 1 April 2024 - 31 March 2025 (Singapore, GKE Metal Logistics rent "
+        "card): 51-58 US cents per tonne per day, about USD 190-210 per tonne-year. Range 35-210: rent for metal "
+        "off LME warrant is typically 10 cents a day or less (Reuters via minelistings.com, 2017), and the LME "
+        "rate is a commercial ceiling for a state's own warehouse."
+    )
+    stockpile_capital_cost_share_per_year: NonNeg = Field(
+        0.025, description="The cost of the money tied up in the stock, per year, as a share of its value at calm "
+        "prices. Source: Korea's 3-year treasury bond yield in 2025, 2.41-2.56% (Asiae: 2.408% on 2025-04-14, "
+        "2.460% on 2025-06-25, 2.562% on 2025-09-26); the 10-year yield was 2.69-2.94%. Range 0.01-0.045 (other "
+        "states' borrowing costs; the 2023-24 level, ~3.3%)."
+    )
+    stockpile_insurance_share_per_year: NonNeg = Field(
+        0.002, description="Insurance and losses (shrinkage, quality checks) per year, as a share of the stock's "
+        "value at calm prices. Assumption, range 0.001-0.005: no published premium for state metal stockpiles "
+        "was found; cargo-in-warehouse cover is quoted in tenths of a percent of value."
     )
     recycling_target_share: Share | None = Field(
         None, description="Recycling capacity target, share of use, every commodity (None: keep)."
     )
     recycling_target_date: Day | None = Field(None, description="Date the recycling target is reached.")
     recycling_capex_price_multiple: NonNeg = Field(
-        1.0, description="Cost of 1 t/yr of recycling capacity, in years of output value at calm prices."
+        1.0, description="Cost of 1 t/yr of recycling capacity, in years of output value at calm prices, for a "
+        "commodity without its own ``recycling_capex_usd_per_t_per_year``. Assumption, range 0.5-7: a battery "
+        "recycling 'spoke' (shredding to black mass) costs about USD 5,700 per t/yr of scrap (Neometals/Primobius "
+        "engineering cost study, 2022: USD 103.9 m for 50 t a day), about a year of the value of the black mass "
+        "it yields (NCM811 black mass USD 10,653/t, Argus, January 2024; black mass is part of the scrap's "
+        "weight), before the refinery; a rare-earth magnet recycling hub costs about 7 years of the model's Nd/Pr "
+        "basket price (see that commodity)."
     )
     dependence_ceiling_share: Share | None = Field(
         None, description="Ceiling on the Chinese-origin share of firms' receipts, every commodity (None: none)."
@@ -421,10 +453,16 @@ class Forge(Strict):
 
     price_floor_multiple: NonNeg = Field(
         0.9, description="Members' producers are paid at least this multiple of the calm price: their "
-        "investment decisions see max(price, floor)."
+        "investment decisions see max(price, floor). Assumption, range 0.7-1.75: the paper names 'guaranteed price "
+        "floors among member states' without a level; the one public precedent, the US Department of Defense's "
+        "10-year floor of USD 110/kg for MP Materials' NdPr (July 2025), was 'roughly double the current China-set "
+        "price of USD 63/kg' (Reuters via econotimes.com), i.e. ~1.75x."
     )
     tariff_share: NonNeg = Field(
-        0.1, description="Tariff members put on non-member minerals: cuts China's price edge in calm."
+        0.1, description="Tariff members put on non-member minerals: cuts China's price edge in calm. Assumption, "
+        "range 0-0.25: the paper names 'tariffs on low-cost minerals from outside the group' without a level; the US "
+        "Section 301 review (USTR, final 13 September 2024) set 25% on Chinese critical minerals from 2024 and on "
+        "natural graphite and permanent magnets from 2026, an upper bound for a bloc-wide rate."
     )
 
 

@@ -17,8 +17,13 @@ Each week, for every buyer position:
    ``stockpile_target_date`` if set; it buys only in calm (no shortage of that commodity
    in the country last week, outside price at most ``stockpile_refill_max_price_multiple``
    of calm) at ``stockpile_refill_share_per_week`` of the gap.
-5. **Holding cost** of each stockpile: its value at the outside price times the yearly
-   holding rate, per week (USD).
+5. **Holding cost** of each stockpile, per week (USD): its tonnes times the state's
+   storage cost per tonne-year (``stockpile_storage_usd_per_t_per_year``) plus its value at
+   calm prices times the capital and insurance rates
+   (``stockpile_capital_cost_share_per_year``, ``stockpile_insurance_share_per_year``),
+   over 52. It scales with tonnes held and time, not with the week's price: the capital
+   tied up is what the stock is worth in calm (the recorder books purchases at the prices
+   paid; ``summary.json`` values the tonnes bought at calm prices).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ class InventoriesFixed(NamedTuple):
     release_share: np.ndarray  # per country-commodity: the most released per week
     refill: np.ndarray  # refill share of the gap per week (in calm)
     max_price: np.ndarray  # the highest price at which it refills
-    hold_stock: np.ndarray  # holding cost share per year
+    hold_stock: np.ndarray  # holding cost, USD per tonne-year (storage + calm value x capital and insurance)
     n_cc: int
     n_countries: int
 
@@ -188,7 +193,7 @@ def _stockpiles(fx, wk, goal, release_cc, short_cc):
         calm = short_cc[cc_stock[k]] <= 0 and price_p <= fx.max_price[k]
         wk.stock_target[p] = goal[k]
         wk.adjust_rate[p] = fx.refill[k] if calm else 0.0
-        holding[fx.stock_country[k]] += inventory[p] * price_p * fx.hold_stock[k] / 52.0
+        holding[fx.stock_country[k]] += inventory[p] * fx.hold_stock[k] / 52.0
     return holding
 
 
@@ -227,7 +232,7 @@ def inventories_reference(fx: InventoriesFixed, wk: InventoriesWeek, slot: int, 
     calm = (short_cc[cc_stock] <= 0) & (price <= fx.max_price)
     wk.stock_target[stock] = goal
     wk.adjust_rate[stock] = np.where(calm, fx.refill, 0.0)
-    holding = np.bincount(fx.stock_country, inventory[stock] * price * fx.hold_stock / 52.0,
+    holding = np.bincount(fx.stock_country, inventory[stock] * fx.hold_stock / 52.0,
                           minlength=fx.n_countries)
     return arrived, arrived_cn, use, release_cc, holding
 
@@ -252,7 +257,8 @@ class Inventories(Mechanism):
         n_com = len(e.commodities)
         trig = np.zeros(n_cc)
         rel = np.zeros(n_cc)
-        self.hold = np.zeros(len(e.countries))
+        self.storage = np.zeros(len(e.countries))  # USD per tonne-year
+        self.value_rate = np.zeros(len(e.countries))  # share of the calm value per year
         self.refill = np.zeros(len(self.stock))
         self.max_price = np.zeros(len(self.stock))
         self.target_final = np.zeros(len(self.stock))
@@ -261,7 +267,8 @@ class Inventories(Mechanism):
             pol = cfg.policy_of(country)
             trig[k * n_com:(k + 1) * n_com] = pol.stockpile_release_trigger_days
             rel[k * n_com:(k + 1) * n_com] = pol.stockpile_max_release_share_per_week
-            self.hold[k] = pol.stockpile_holding_cost_share_per_year
+            self.storage[k] = pol.stockpile_storage_usd_per_t_per_year
+            self.value_rate[k] = pol.stockpile_capital_cost_share_per_year + pol.stockpile_insurance_share_per_year
         self.trigger_days = trig
         self.release_share = rel
         init = e.pos_inventory_t[self.stock]
@@ -294,7 +301,8 @@ class Inventories(Mechanism):
             target_days=e.pos_target_days[mf],
             lead_weeks=e.pos_lead_weeks[mf], stock=self.stock, cc_stock=self.cc_stock.astype(ip),
             stock_com=stock_com, stock_country=stock_country, release_share=self.release_share,
-            refill=self.refill, max_price=self.max_price * e.price0[stock_com], hold_stock=self.hold[stock_country],
+            refill=self.refill, max_price=self.max_price * e.price0[stock_com],
+            hold_stock=self.storage[stock_country] + e.price0[stock_com] * self.value_rate[stock_country],
             n_cc=int(self.n_cc), n_countries=len(e.countries))
         self._goal = SettledPath(self.stockpile_target, self.target_step)
         # precautionary days, per manufacturers' position, while their commodity is on alert

@@ -183,7 +183,7 @@ class NewSupply(Mechanism):
             frac = np.divide(self.online_cap, self.invest_cap, out=np.zeros_like(self.online_cap),
                              where=self.invest_cap > 0)
             s.capacity_factor[self.invest_firms] = frac[self.invest_com]
-        if t == 0 and self.capex_usd:
+        if t == self.config.history_steps and self.capex_usd:  # the analysis start: a history week is unrecorded
             s.policy_cost_usd[self._payer()] += self.capex_usd
 
     def _payer(self) -> int:

@@ -9,8 +9,9 @@ does not fall with a shortage); the pool starts with ``world.recycling.initial_s
 (26) of it. Recovery takes ``min(capacity, pool)`` from the pool, so recycled supply never
 exceeds the recoverable stock. Recycled tonnes
 are domestic, non-Chinese material delivered into the country's manufacturers' stocks in
-proportion to their need. Capacity added beyond the starting level costs
-``recycling_capex_price_multiple`` years of its output at calm prices (USD), to the state.
+proportion to their need. Capacity added beyond the starting level costs the state the
+commodity's ``recycling_capex_usd_per_t_per_year`` (USD per t/yr, from a published plant) or,
+where none is given, ``recycling_capex_price_multiple`` years of its output at calm prices.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ class Recycling(Mechanism):
         capex = np.zeros(e.n_cc)
         recyclability = np.array([cfg.world.commodities[c].recyclability_share for c in e.commodities])
         p0 = np.array([cfg.world.commodities[c].price_usd_per_t for c in e.commodities])
+        capex_t = [cfg.world.commodities[c].recycling_capex_usd_per_t_per_year for c in e.commodities]
         for k, country in enumerate(e.countries):
             pol = cfg.policy_of(country)
             ctry = cfg.world.countries[country]
@@ -145,7 +147,8 @@ class Recycling(Mechanism):
                 target[i] = max(start[i], pol.recycling_target_share if pol.recycling_target_share is not None
                                 else start[i])
                 target_step[i] = cfg.step_of(pol.recycling_target_date) if pol.recycling_target_date else 0
-                capex[i] = pol.recycling_capex_price_multiple * p0[j] * 52.0  # USD per t/week of capacity
+                per_t_year = capex_t[j] if capex_t[j] is not None else pol.recycling_capex_price_multiple * p0[j]
+                capex[i] = per_t_year * 52.0  # USD per t/week of capacity
         self.start, self.target, self.target_step, self.capex = start, target, target_step, capex
         self.recyclability = recyclability[np.arange(e.n_cc) % n_com]
         life = np.array([cfg.world.commodities[c].product_life_weeks for c in e.commodities], dtype=np.int64)

@@ -170,7 +170,8 @@ def _intro(exp, results) -> list[str]:
         f"together) in which the strategy keeps its rank; *rank range* is its {LEVEL:.0%} range of "
         "ranks over those resamples. *Pairs better* is the share of pairs in which the strategy "
         "lost less. *Loss avoided per USD* is the output loss avoided (USD) divided by the extra "
-        "strategy cost (USD, purchases and holding as the model counts them); n/a when the "
+        "strategy cost (USD: stockpile purchases above their calm value, holding, capex, premia and R&D; "
+        "docs/ODD.md); n/a when the "
         "strategy costs no more than the baseline.",
         "",
     ]
