@@ -28,7 +28,7 @@ def _assumption_paths(node, path: str = "") -> list[str]:
     if isinstance(node, BaseModel):
         for name, info in type(node).model_fields.items():
             sub = f"{path}.{name}" if path else name
-            if (info.description or "").startswith("Assumption"):
+            if "Assumption" in (info.description or ""):
                 found.append(sub)
             found += _assumption_paths(getattr(node, name), sub)
     elif isinstance(node, dict):
