@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import json
+
 import pandas as pd
 
 from simulation.config.catalogue import QUALITY, Catalogue
@@ -17,7 +19,8 @@ class SensitivityError(ValueError):
 
 
 def read_morris(directory: Path) -> tuple[pd.DataFrame, object]:
-    """A Morris sweep's indices (``morris.csv``, written by its report) and its experiment."""
+    """A Morris sweep's indices (``morris.csv``, written by its report) and its experiment; of the
+    loss itself, only the baseline strategy's (the other strategies enter as the loss they avoid)."""
     if not (directory / "experiment.toml").is_file():
         raise SensitivityError(f"{directory} is not a sweep directory (no experiment.toml)")
     exp = read_experiment(directory)
@@ -27,14 +30,16 @@ def read_morris(directory: Path) -> tuple[pd.DataFrame, object]:
     if not path.is_file():
         raise SensitivityError(f"{directory}: no morris.csv (the sweep has not finished: "
                                f"`simulation sweep --resume`, or `simulation compare {directory}`)")
-    return pd.read_csv(path), exp
+    morris = pd.read_csv(path)
+    keep = morris["outcome"].str.startswith("avoided: ") | (morris["strategy"] == exp.baseline)
+    return morris[keep].reset_index(drop=True), exp
 
 
 def influence(morris: pd.DataFrame) -> pd.DataFrame:
-    """Per parameter, its largest mu* as a share of the outcome's range over the outcomes, and
-    the outcome where it is largest; sorted, most influential first."""
-    best = morris.loc[morris.groupby("parameter")["mu_star_rel"].idxmax()]
-    return best.sort_values("mu_star_rel", ascending=False).reset_index(drop=True)
+    """Per parameter, its largest mu* over the outcomes (all in % of GDP) and the outcome where it
+    is largest; sorted, most influential first."""
+    best = morris.loc[morris.groupby("parameter")["mu_star"].idxmax()]
+    return best.sort_values("mu_star", ascending=False).reset_index(drop=True)
 
 
 def write_sensitivity(directories: list[Path], catalogue: Catalogue, catalogue_name: str, out: Path,
@@ -44,9 +49,13 @@ def write_sensitivity(directories: list[Path], catalogue: Catalogue, catalogue_n
     for d in directories:
         m, exp = read_morris(d)
         frames.append(m)
+        manifest = d / "manifest.json"
+        made = json.loads(manifest.read_text()) if manifest.is_file() else {}
+        commit = str(made.get("git_commit") or "unknown")[:10]
         designs.append(f"`{d.name}`: {exp.name}, {exp.design.samples} trajectories x "
                        f"({len(exp.uncertainties)} + 1) points, {len(exp.strategies)} strateg"
-                       f"{'y' if len(exp.strategies) == 1 else 'ies'}, seed {exp.seed}")
+                       f"{'y' if len(exp.strategies) == 1 else 'ies'}, seed {exp.seed}; model at commit {commit}, "
+                       f"run {str(made.get('created', '?'))[:16]}")
     morris = pd.concat(frames, ignore_index=True)
     entries = {p.name: p for p in catalogue.parameters}
     ranked = influence(morris)
@@ -63,8 +72,10 @@ def write_sensitivity(directories: list[Path], catalogue: Catalogue, catalogue_n
              f"catalogue's sampled parameters (`{catalogue_name}`, entries with `sample = true`):", ""]
     lines += [f"- {d}" for d in designs] + [""]
     lines += ["mu* is the mean absolute elementary effect of moving a parameter one grid step across its "
-              "range (4 levels), in the outcome's unit (% of GDP); *share of range* divides it by the "
-              "outcome's spread over the sweep, so outcomes of different size compare. sigma large "
+              "range (4 levels), in the outcome's unit (points of % of GDP); *share of range* divides it by "
+              "the outcome's spread over the sweep. Parameters are ranked by their largest mu* over the "
+              "headline outcomes: the target's loss under the baseline, and the loss each strategy avoids "
+              "against the baseline (paired by design point). sigma large "
               "against mu* means interactions or non-linearity. Morris screens: it ranks, it does not "
               "apportion variance, and with few trajectories the confidence intervals are wide.", ""]
     lines += [f"## The {top} most influential parameters", "",
@@ -83,7 +94,7 @@ def write_sensitivity(directories: list[Path], catalogue: Catalogue, catalogue_n
               + (", ".join(f"`{w}`" for w in weak) if weak else "none") + ". They are the ones to source first, "
               "and the ones a strategy ranking must be robust to (the Korea experiment samples them).", ""]
     lines += ["## By outcome", ""]
-    for (sc, outcome), g in morris.groupby(["scenario", "outcome"], sort=False):
+    for (sc, outcome), g in morris.groupby(["scenario", "outcome"], sort=False):  # loss: the baseline's
         lines += [f"### {sc}: {outcome}", ""]
         rows = [[f"`{r.parameter}`", f"{r.mu_star:.3g} ± {r.mu_star_conf:.2g}", f"{r.sigma:.3g}",
                  f"{r.mu_star_rel:.2f}"] for r in g.sort_values("mu_star", ascending=False).head(5).itertuples()]
