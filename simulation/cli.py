@@ -472,7 +472,7 @@ def _validate_report_path(args) -> Path:
 
 def cmd_validate(args) -> int:
     from simulation.calibration import TOLERANCE, table, validate, write_report
-    from simulation.validation import results_table, run_test_set
+    from simulation.validation import report_lines, results_table, run_test_set
 
     path = _validate_report_path(args)
     checks = validate(n_seeds=args.seeds)
@@ -483,7 +483,7 @@ def cmd_validate(args) -> int:
     print("Test set (episodes of the record; never read by calibration; bands written before the runs):")
     for line in results_table(tests):
         print(line)
-    write_report(checks, path, args.seeds, tests=tests)
+    write_report(checks, path, args.seeds, test_set=report_lines(tests))
     failed = [c for c in checks if not c.ok]
     counts = {k: sum(r.status == k for r in tests) for k in ("pass", "FAIL", "not expressible")}
     print(f"fit set: {len(checks) - len(failed)} passed, {len(failed)} failed; test set: {counts['pass']} passed, "

@@ -214,3 +214,8 @@ def heldout_section(results: list[EpisodeResult]) -> list[str]:
         why = f" Not expressible: {c.reason}" if not c.expressible else ""
         lines.append(f"- `{c.name}`: {c.label or c.measure}. Source: {c.source}{why}")
     return lines + [""]
+
+
+def report_lines(results: list[EpisodeResult]) -> list[str]:
+    """The test set's section of the calibration report: notes, then the table."""
+    return heldout_section(results) + results_table(results)

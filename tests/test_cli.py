@@ -269,7 +269,7 @@ def test_validate_refuses_a_used_out_before_running(here, capsys, monkeypatch):
 
 
 FIT = {"induced_multiplier": 1.75, "inventory_days_scale": 0.55, "residuals": {"case": 0.01},
-       "max_abs_log_residual": 0.02, "missed": []}
+       "max_abs_error": 0.02, "missed": []}
 
 
 @pytest.fixture
