@@ -28,20 +28,20 @@ world's policy in both views). Three parameters are fitted, jointly, once:
 Degrees of freedom: 3 fitted parameters against 4 independent figures (NRI 3 months, NRI
 12 months, Daiwa rare earths, Daiwa rare metals), leaving 1. Each case's yen and % of GDP
 figures are one estimate on two scales and count as one figure: a case's modelled /
-published ratio is the geometric mean of its two. The jobs figures are GDP share times employment and add no
-evidence: they are reported, not fitted and not counted.
+published ratio is the geometric mean of its two. The jobs figures are GDP share times
+employment and add no evidence: they are reported, not fitted and not counted.
 
 The inventory scale and the rerouting share are found by a deterministic grid search
 (refined three times around the best point) minimizing the largest case error, model /
 published - 1 (the measure validation checks at +-25%; a case in which the model loses
 nothing at all counts -100%), then the root-mean-square error, with the multiplier in closed
-form at each point. Everything else is data with a source or a
-documented setting of the view. The fit uses seeds 1 to 4 (``--seeds``); validation uses 20
+form at each point. Everything else is data with a source or a documented setting of the
+view. The fit uses seeds 1 to 4 (``--seeds``); validation uses 20
 other seeds (101-120) and reports each published figure beside the model's mean and 90%
 interval, passing within +-25%.
 
 Validation out of sample: ``simulation validate`` also runs the test set
-(``configs/validation/``, see :mod:`simulation.validation`), episodes from the record that
+(``configs/validation/``, run by ``simulation/validation.py``), episodes from the record that
 calibration never reads (:func:`load_cases` refuses that folder), with pass bands written
 before the model was run on them. The test set is reported pass / fail; only the fit set
 decides the exit code.

@@ -472,9 +472,10 @@ def _validate_report_path(args) -> Path:
 
 def cmd_validate(args) -> int:
     from simulation.calibration import TOLERANCE, table, validate, write_report
-    from simulation.validation import report_lines, results_table, run_test_set
+    from simulation.validation import load_test_set, report_lines, results_table, run_test_set
 
     path = _validate_report_path(args)
+    load_test_set()  # a bad test-set file is refused before anything runs
     checks = validate(n_seeds=args.seeds)
     print(f"Fit set (the calibration cases; pass within +-{TOLERANCE:.0%}):")
     for line in table(checks):

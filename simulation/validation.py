@@ -163,10 +163,10 @@ def run_test_set(directory: Path | None = None, n_seeds: int | None = None) -> l
     """
     directory = directory or validation_dir()
     results = []
-    for ep in load_test_set(directory):
+    for i, ep in enumerate(load_test_set(directory)):
         seeds = range(ep.first_seed, ep.first_seed + (n_seeds or ep.seeds))
         runs: dict[str, list] = {}
-        for check in ep.checks:
+        for j, check in enumerate(ep.checks):
             if not check.expressible:
                 results.append(EpisodeResult(ep, check))
                 continue
@@ -176,8 +176,11 @@ def run_test_set(directory: Path | None = None, n_seeds: int | None = None) -> l
                     cfg = load_config(directory / check.scenario, seed=s)
                     res = run(cfg)
                     runs[check.scenario].append((res.country_commodity, res.summary, cfg.scenario.start_date))
-            vals = np.array([measure(check, ep.calm_until, cc, summ, start)
-                             for cc, summ, start in runs[check.scenario]])
+            try:
+                vals = np.array([measure(check, ep.calm_until, cc, summ, start)
+                                 for cc, summ, start in runs[check.scenario]])
+            except ValueError as exc:  # a window outside the scenario's weeks
+                raise ConfigError(directory / "cases.toml", f"episodes.{i}.checks.{j}", str(exc)) from None
             results.append(EpisodeResult(ep, check, float(vals.mean()), float(np.percentile(vals, 5)),
                                       float(np.percentile(vals, 95))))
     return results

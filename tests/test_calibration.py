@@ -219,3 +219,32 @@ def test_the_test_set_runs_with_one_seed():
             assert r.status in ("pass", "FAIL") and r.low <= r.mean <= r.high
         else:
             assert r.status == "not expressible" and r.mean is None
+
+
+def test_a_bad_test_set_stops_validate_before_anything_runs(tmp_path, monkeypatch, capsys):
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    cases = tmp_path / "configs" / "validation" / "cases.toml"
+    cases.write_text(cases.read_text().replace('set = "test"', 'set = "fit"'))
+    monkeypatch.chdir(tmp_path)  # the working directory's configs/ are the ones the commands use
+
+    def no_call(**_):
+        raise AssertionError("the fit set ran")
+
+    monkeypatch.setattr(calibration, "validate", no_call)
+    assert main(["validate", "--out", "v"]) == 2
+    err = capsys.readouterr().err
+    assert "cases.toml: set: a test-set file says set = \"test\"" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "v").exists()
+
+
+def test_a_check_window_outside_its_scenario_is_one_line(tmp_path):
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    cases = tmp_path / "configs" / "validation" / "cases.toml"
+    text = cases.read_text()
+    start = text.index('name = "kr_urea_price_peak"')
+    head, tail = text[:start], text[start:]
+    tail = tail.replace("start = 2021-10-15", "start = 2030-01-01", 1)
+    tail = tail.replace("end = 2022-03-31", "end = 2030-12-31", 1)
+    cases.write_text(head + tail)
+    with pytest.raises(ConfigError, match=r"cases.toml: episodes.1.checks.0: kr_urea_price_peak: no weeks"):
+        validation.run_test_set(tmp_path / "configs" / "validation", n_seeds=1)
