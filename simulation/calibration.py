@@ -242,7 +242,7 @@ def write_shared(path: Path, fit: dict, cases: list[Case], seeds, all_missed: li
         f"# Fitted values shared by every profile, written by `simulation calibrate` on {date.today().isoformat()}.",
         f"# One fit to {', '.join(c.name for c in cases)} with seeds {list(seeds)};",
         f"# largest case error (model / published - 1, both scales as one): {fit['max_abs_error']:.3f}"
-        + (f"; no loss at all in {', '.join(missed)}." if (missed := all_missed) else "."),
+        + (f"; no loss at all in {', '.join(all_missed)}." if all_missed else "."),
         "# See docs/calibration.md.",
         "",
         "[world.output]",
