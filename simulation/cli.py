@@ -121,15 +121,20 @@ the most influential parameters, by outcome, with the quality of their evidence.
   simulation validate                                # report in runs/validate-<time>/calibration.md
   simulation validate --seeds 5 --out runs/validation
   simulation validate --docs                         # the project's docs/calibration.md (shipped)
+  simulation validate --test-seeds 2                 # fewer seeds for the test set's long episodes
 
-Exit code 1 when a published figure is missed by more than 25%.""",
+Prints the fit set (the calibration cases) and the test set (configs/validation/: episodes of the
+record that calibration never reads, reported pass / fail / not expressible). Exit code 1 only when
+a fit-set figure is missed by more than 25%.""",
     "calibrate": """examples:
   simulation calibrate                               # proposes profiles in runs/calibrate-<time>/
   simulation calibrate --out runs/refit              # then compare with configs/calibration/profiles/
   simulation calibrate --write                       # replaces the shipped fitted profiles
 
-The shipped scenarios include configs/calibration/profiles/adaptive_fitted.toml: after --write,
-run `simulation validate --docs` and regenerate the regression baseline.""",
+Fits the fit set only (configs/calibration/; the test set in configs/validation/ is refused).
+The shipped scenarios include the whole adaptive profile (configs/calibration/profiles/adaptive.toml,
+its settings and fitted values): after --write, run `simulation validate --docs` and regenerate the
+regression baseline.""",
 }
 
 
@@ -205,7 +210,9 @@ def _sweep_parser(sw: Parser) -> None:
 
 
 def _validate_parser(va: Parser) -> None:
-    va.add_argument("--seeds", type=_positive_int, default=20, help="seeds per case (default 20)")
+    va.add_argument("--seeds", type=_positive_int, default=20, help="seeds per fit-set case (default 20)")
+    va.add_argument("--test-seeds", type=_positive_int,
+                    help="seeds per test-set episode (default: each episode's own, configs/validation/cases.toml)")
     where = va.add_mutually_exclusive_group()
     where.add_argument("--out", type=Path,
                        help="folder for calibration.md and calibration.png (default runs/validate-<time>)")
@@ -539,15 +546,24 @@ def _validate_report_path(args) -> Path:
 
 
 def cmd_validate(args) -> int:
-    from simulation.calibration import table, validate, write_report
+    from simulation.calibration import TOLERANCE, table, validate, write_report
+    from simulation.validation import load_test_set, report_lines, results_table, run_test_set
 
     path = _validate_report_path(args)
+    load_test_set()  # a bad test-set file is refused before anything runs
     checks = validate(n_seeds=args.seeds)
+    print(f"Fit set (the calibration cases; pass within +-{TOLERANCE:.0%}):")
     for line in table(checks):
         print(line)
-    write_report(checks, path, args.seeds)
+    tests = run_test_set(n_seeds=args.test_seeds)
+    print("Test set (episodes of the record; never read by calibration; bands written before the runs):")
+    for line in results_table(tests):
+        print(line)
+    write_report(checks, path, args.seeds, test_set=report_lines(tests))
     failed = [c for c in checks if not c.ok]
-    print(f"{len(checks) - len(failed)} passed, {len(failed)} failed; report: {path}")
+    counts = {k: sum(r.status == k for r in tests) for k in ("pass", "FAIL", "not expressible")}
+    print(f"fit set: {len(checks) - len(failed)} passed, {len(failed)} failed; test set: {counts['pass']} passed, "
+          f"{counts['FAIL']} failed, {counts['not expressible']} not expressible; report: {path}")
     return 1 if failed else 0
 
 
@@ -584,7 +600,8 @@ def cmd_calibrate(args) -> int:
         old = before.get(profile, {})
         values = ", ".join(f"{k} {fit[k]:.4g}" + (f" (shipped {old[k]:.4g})" if old.get(k) is not None else "")
                            for k in keys if k in fit)
-        print(f"{profile}: {values}; residuals {res}")
+        missed = f"; NO LOSS AT ALL in {', '.join(fit['missed'])}" if fit.get("missed") else ""
+        print(f"{profile}: {values}; residuals {res}{missed}")
     if args.write:
         print(f"profiles written to {shipped}; run `simulation validate --docs` to check them "
               "and regenerate the regression baseline")

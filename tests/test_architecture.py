@@ -29,8 +29,9 @@ LAYERS: list[tuple[str, tuple[str, ...], str]] = [
      "the Mesa model: builds the world, steps the mechanisms, records the tables"),
     ("run", ("runner", "rundir", "figures"),
      "one run: results and summary, its folder (the one run writer) and its figures"),
-    ("studies", ("calibration", "compare", "sweep/*"),
-     "many runs: calibration against published figures, two runs compared, sweeps and their analysis"),
+    ("studies", ("calibration", "validation", "compare", "sweep/*"),
+     "many runs: calibration against published figures, the test set of the record, two runs compared, sweeps "
+     "and their analysis"),
     ("view", ("viz/*",),
      "the browser view: reads a model, never imported by it"),
     ("entry", ("cli", "__main__", "__init__", "warmup"),

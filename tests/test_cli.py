@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import simulation
-from simulation import calibration, cli
+from simulation import calibration, cli, validation
 from simulation.cli import build_parser, main
 from simulation.sweep.design import design, run_seed
 from tests.conftest import refused
@@ -242,8 +242,16 @@ def fake_checks(**_kwargs) -> list[calibration.Check]:
                               case.gdp_pct * 1.1)]
 
 
+def fake_tests(**_kwargs) -> list[validation.EpisodeResult]:
+    """The test set's results without running it: its first check, at its record's figure."""
+    ep = validation.load_test_set()[0]
+    check = ep.checks[0]
+    return [validation.EpisodeResult(ep, check, check.published, check.published, check.published)]
+
+
 def test_validate_writes_under_a_run_folder_by_default(here, capsys, monkeypatch):
     monkeypatch.setattr(calibration, "validate", fake_checks)
+    monkeypatch.setattr(validation, "run_test_set", fake_tests)
     assert main(["validate", "--seeds", "1"]) == 0
     written = files_under(here)
     assert len(written) == 4 and written[0] == "runs" and written[1].startswith("runs/validate-")
@@ -258,6 +266,7 @@ def test_validate_writes_under_a_run_folder_by_default(here, capsys, monkeypatch
 
 def test_validate_docs_writes_the_projects_report(tmp_path, here, monkeypatch):
     monkeypatch.setattr(calibration, "validate", fake_checks)
+    monkeypatch.setattr(validation, "run_test_set", fake_tests)
     monkeypatch.setattr(cli, "PROJECT_ROOT", tmp_path / "project")
     assert main(["validate", "--docs"]) == 0
     assert files_under(tmp_path / "project") == ["docs", "docs/calibration.md", "docs/calibration.png"]
@@ -274,14 +283,14 @@ def test_validate_refuses_a_used_out_before_running(here, capsys, monkeypatch):
 
 
 FIT = {"induced_multiplier": 1.75, "inventory_days_scale": 0.55, "residuals": {"case": 0.01},
-       "max_abs_log_residual": 0.02}
+       "max_abs_error": 0.02, "missed": []}
 
 
 @pytest.fixture
 def configs_copy(here, monkeypatch) -> Path:
     """A copy of configs/ in the working directory (the one the commands use); the fit is faked."""
     shutil.copytree(ROOT / "configs", here / "configs")
-    monkeypatch.setattr(calibration, "_fit", lambda cases, seeds, directory: {
+    monkeypatch.setattr(calibration, "_fit", lambda cases, seeds, directory, *grid: {
         "adaptive": {**FIT, "max_reroute_share": 0.35}, "fixed_coefficient": dict(FIT)})
     return here / "configs" / "calibration" / "profiles"
 
@@ -293,8 +302,10 @@ def test_calibrate_proposes_under_out_and_changes_nothing_shipped(configs_copy, 
     out = capsys.readouterr().out
     assert "proposed profiles: runs/calibrate-" in out and "unchanged" in out and "(shipped " in out
     proposed = sorted((here / "runs").glob("calibrate-*/*_fitted.toml"))
-    assert [p.name for p in proposed] == ["adaptive_fitted.toml", "fixed_coefficient_fitted.toml"]
-    assert "induced_multiplier = 1.75" in proposed[0].read_text()
+    assert [p.name for p in proposed] == ["adaptive_fitted.toml", "fixed_coefficient_fitted.toml",
+                                          "shared_fitted.toml"]
+    assert "induced_multiplier = 1.75" in proposed[2].read_text()  # one multiplier, shared by both views
+    assert all('include = "shared_fitted.toml"' in p.read_text() for p in proposed[:2])
     assert main(["calibrate", "--out", "refit"]) == 0
     assert sorted(p.name for p in (here / "refit").iterdir()) == [p.name for p in proposed]
     assert {p.name: p.read_bytes() for p in configs_copy.iterdir()} == shipped
@@ -304,7 +315,7 @@ def test_calibrate_proposes_under_out_and_changes_nothing_shipped(configs_copy, 
 def test_calibrate_write_replaces_the_shipped_profiles(configs_copy, here, capsys):
     assert main(["calibrate", "--write"]) == 0
     assert "profiles written to" in capsys.readouterr().out
-    assert "induced_multiplier = 1.75" in (configs_copy / "adaptive_fitted.toml").read_text()
+    assert "induced_multiplier = 1.75" in (configs_copy / "shared_fitted.toml").read_text()
     assert "max_reroute_share = 0.35" in (configs_copy / "adaptive_fitted.toml").read_text()
     assert not (here / "runs").exists()
 
