@@ -129,7 +129,7 @@ def build_parser() -> Parser:
         return sub.add_parser(name, help=text, description=text, epilog=EPILOGS[name], allow_abbrev=False)
 
     _run_parser(command("run", "run one scenario and write a run directory"))
-    _view_parser(command("view", "serve the browser view (Mesa SolaraViz) on this machine, offline"))
+    _view_parser(command("view", "serve the browser view (Mesa controls, vega-lite charts) on this machine, offline"))
     _sweep_parser(command("sweep", "run an experiment: scenarios x strategies x uncertainties x seeds"))
     cp = command("compare", "(re)build a sweep's comparison: report.md, tables, figures")
     cp.add_argument("sweep_dir", type=Path, help="a sweep directory (the report is written into it)")

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import pytest
 
 from simulation.viz.charts import CHARTS
-from simulation.viz.server import apply_offline_env
+from simulation.viz.server import COMPARE_ENV, CONFIG_ENV, STEPS_ENV, STRATEGY_ENV, apply_offline_env
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -29,6 +29,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 N_STEPS = 8  # weeks stepped one by one (timed); then Play runs the rest
 HORIZON = 52  # --steps (Korea's firms lose output from week 45)
 VIEWPORT = {"width": 1024, "height": 768}
+VIEW_ENV = (CONFIG_ENV, STEPS_ENV, STRATEGY_ENV, COMPARE_ENV)
 COMMODITY = "High-purity manganese sulphate"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -73,7 +74,8 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60)
 def start_view(port: int, log: Path, *args: str) -> subprocess.Popen:
     """``simulation view ARGS --port PORT`` in a subprocess (offline settings), output to ``log``."""
     env = apply_offline_env(dict(os.environ))
-    env.pop("PYTEST_CURRENT_TEST", None)  # solara changes behaviour under pytest
+    for key in ("PYTEST_CURRENT_TEST", *VIEW_ENV):  # solara changes behaviour under pytest; only ARGS set the page
+        env.pop(key, None)
     cmd = [sys.executable, "-m", "simulation", "view", *args, "--port", str(port)]
     with log.open("wb") as fh:
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)

@@ -255,6 +255,11 @@ def test_the_binding_commodity_is_the_one_losing_most_output_else_the_most_short
     rec.loss_by_commodity[:] = 0.0
     rec.series["supplied_t"][:] = rec.series["demand_t"]
     assert charts.binding_commodity(model, k) is None  # nothing short
+    assert charts.binding_text(model, k) == "none short yet"
+    rec.loss_by_commodity[0, k, -1] = 1.0  # a loss from trade measures only (the last column)
+    assert charts.binding_commodity(model, k) is None
+    assert charts.binding_text(model, k) == "no commodity short (its loss: China's trade measures)"
+    rec.loss_by_commodity[:] = 0.0
     pairs = [(c, j) for (country, c), j in charts.pair_index(model).items() if country == k]
     (c1, j1), (c2, j2) = pairs[:2]
     rec.series["supplied_t"][:2, j1] = 0.9 * rec.series["demand_t"][:2, j1]  # 10% short
@@ -273,11 +278,14 @@ def test_the_binding_card_names_full_commodity_names_per_country():
         model.step()
     _, rc = _render(model)
     html = _html(rc)
-    for k in charts.focus_countries(model):
-        com = charts.binding_commodity(model, k)
-        if com is not None:
-            assert charts.commodity_label(model, model.eco.commodities[com]) in html
-    assert "<th" in html and "stockpile_100" in html and "baseline" in html
+    named = 0
+    for _, run in model.runs():
+        for k in charts.focus_countries(model):
+            com = charts.binding_commodity(run, k)
+            if com is not None:
+                named += 1
+                assert f">{charts.commodity_label(run, run.eco.commodities[com])}<" in html
+    assert named and "<th" in html and "stockpile_100" in html and "baseline" in html
 
 
 def test_full_names_and_the_glossary():

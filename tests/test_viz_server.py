@@ -39,8 +39,9 @@ def no_server(monkeypatch) -> list[list[socket.socket]]:
 
     The environment ``serve`` sets is restored afterwards.
     """
-    for key in VIEW_ENV:
-        monkeypatch.delenv(key, raising=False)
+    for key in VIEW_ENV:  # set, then deleted: monkeypatch restores each one as it was, also when unset
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
     runs: list[list[socket.socket]] = []
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: runs.append(sockets))
     return runs

@@ -377,7 +377,8 @@ def RunCard(model: ViewModel, week: int):
         line(clock(model), **{"font-weight": "bold", "font-size": "15px"})
         if model.t >= cfg.n_steps:
             solara.Success(f"Run complete: all {cfg.n_steps} weeks done, to {cfg.date_of(model.t).isoformat()}. "
-                           "Change the settings and press Reset for another run.", dense=True)
+                           "Change the settings and press Reset for another run.", dense=True, text=True,
+                           style_="font-size: 13px; margin: 4px 0")
         line(f"Scenario {cfg.scenario.name}, strategy {cfg.strategy.name}, seed {cfg.run.seed}")
         line(f"China's level {model.level}: {model.stage}")
         solara.HTML(tag="div", unsafe_innerHTML=f"{escape(target)}'s output loss so far: "
@@ -413,9 +414,7 @@ def BindingCard(model: ViewModel, week: int):
     rows = []
     for k in charts.focus_countries(model):
         cells = [charts.country_label(model, k)]
-        for _, run in runs:
-            com = charts.binding_commodity(run, k)
-            cells.append("none short yet" if com is None else charts.commodity_label(run, run.eco.commodities[com]))
+        cells += [charts.binding_text(run, k) for _, run in runs]
         rows.append("<tr>" + "".join(f"<td {cell}>{escape(c)}</td>" for c in cells) + "</tr>")
     head = "".join(f"<th {cell}>{escape(c)}</th>" for c in ["country", *(name for name, _ in runs)])
     with solara.Column(style={**BOX, "gap": "4px"}):

@@ -158,6 +158,17 @@ def binding_commodity(model: CoercionModel, k: int) -> int | None:
     return int(np.argmax(share)) if share.max() > 1e-9 else None
 
 
+def binding_text(model: CoercionModel, k: int) -> str:
+    """The binding commodity of country ``k`` in words (full name), or why there is none."""
+    com = binding_commodity(model, k)
+    if com is not None:
+        return commodity_label(model, model.eco.commodities[com])
+    m = len(model.eco.commodities)
+    if model.t and model.recorder.loss_by_commodity[: model.t, k, m].sum() > 0:
+        return "no commodity short (its loss: China's trade measures)"
+    return "none short yet"
+
+
 def loss_pct_gdp(model: CoercionModel, k: int) -> np.ndarray:
     """Cumulative output loss of country ``k``, % of annual GDP, weeks 0..t-1."""
     gdp = model.config.world.countries[model.eco.countries[k]].gdp_lcu_per_year
