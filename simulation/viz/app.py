@@ -1,7 +1,7 @@
 """The browser view: watch an escalation unfold, and ask "what if" on one page.
 
 Open it with ``simulation view [SCENARIO] [--strategy S] [--compare C]`` (served offline by
-:mod:`simulation.viz.server`). The sidebar holds Mesa's ModelController (Reset, Play, Step),
+:mod:`simulation.viz.server`). The left column holds Mesa's ModelController (Reset, Play, Step),
 the commodity shown and the run settings; the main area the charts of
 :mod:`simulation.viz.charts` (vega-lite: each step sends their data, the browser redraws)
 and cards: the Run card (the clock, the end-of-run message, the target's loss, and in compare
@@ -89,7 +89,7 @@ LEVERS = (
           "enforcement", "secondary_boycott"),
     Lever("stockpile_target_days", "Target stockpile days", "state stockpile target, days of use, all commodities",
           "stockpile_target_days", min=0, max=360, step=10),
-)  # slider labels are short (the sidebar is narrow); the summary card says what each one is
+)  # slider labels are short (the controls column is narrow); the Run card says what each one is
 
 
 def find_measure(config: Config, lever: Lever) -> tuple[int, int] | None:
@@ -222,7 +222,7 @@ class ViewModel(CoercionModel):
 
 @dataclass
 class Controls:
-    """What the sidebar holds: the next Reset's model arguments (the :class:`ViewModel` keywords)."""
+    """What the left column holds: the next Reset's model arguments (the :class:`ViewModel` keywords)."""
 
     scenario_name: str
     strategy: str
@@ -434,7 +434,7 @@ def Glossary(model: ViewModel):
         items = [f"<li><b>{escape(com)}</b>: {escape(full_name(world.commodities[com].label))}</li>"
                  for com in model.eco.commodities]
         items += [f"<li><b>{escape(term)}</b>: {escape(meaning)}</li>" for term, meaning in GLOSSARY]
-        items.append("<li>The sidebar's <i>Reset</i> builds a new run from the settings, <i>Step</i> runs one "
+        items.append("<li>The left column's <i>Reset</i> builds a new run from the settings, <i>Step</i> runs one "
                      "week, <i>&#9654;</i> plays to the end.</li>")
         solara.HTML(tag="ul", unsafe_innerHTML="".join(items), style={"font-size": "13px", "padding-left": "18px"})
 
@@ -470,8 +470,8 @@ def Charts(model: ViewModel, commodity: str | None):
 def View(model: ViewModel | solara.Reactive[ViewModel]):
     """The page around ``model``, or around the model a reactive value holds (Reset replaces it).
 
-    Sidebar: Mesa's ModelController (Reset, Play, Step), the run settings, the commodity
-    shown. Main area: :func:`Charts`. The settings start from the first model's config.
+    Left column: Mesa's ModelController (Reset, Play, Step), the commodity shown, the run
+    settings. Main area: :func:`Charts`. The settings start from the first model's config.
     """
     if not isinstance(model, solara.Reactive):
         model = solara.use_reactive(model)  # noqa: SH102 (as SolaraViz does)

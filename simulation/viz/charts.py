@@ -305,14 +305,12 @@ def price_spec(runs: Runs, commodity: str | None) -> dict:
         color = {"field": "series", "type": "nominal", "title": None, "scale": {"domain": names, "scheme": "tableau20"},
                  "legend": {"orient": "right", "columns": 2, "labelLimit": 190}}
         title = "Prices outside China, relative to calm"
-        height = HEIGHT
     else:
         color = {"field": "series", "type": "nominal", "title": None,
                  "scale": {"domain": ["outside China", "inside China"], "range": ["#1565c0", "#c62828"]},
                  "legend": {"orient": "right"}}
         title = f"Price of {commodity_label(model, commodity)}, relative to the calm outside price"
-        height = HEIGHT
-    return _line_spec(model, title, "price", y, color, runs, height=height)
+    return _line_spec(model, title, "price", y, color, runs)
 
 
 def price_data(runs: Runs, commodity: str | None) -> dict:
