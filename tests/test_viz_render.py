@@ -118,6 +118,40 @@ def test_step_advances_both_runs_and_sends_every_chart_its_new_data():
     assert not rc.find(v.Tabs).widgets and not rc.find(v.Checkbox).widgets
 
 
+def _rows(sets: dict) -> dict[str, list[tuple]]:
+    return {name: sorted(zip(*cols.values(), strict=True)) for name, cols in sets.items()}
+
+
+def test_a_step_sends_the_last_weeks_and_the_browser_side_merge_gives_the_whole_data():
+    model = app.ViewModel(scenario_name="korea_coerced", strategy="stockpile_100", compare="baseline", steps=STEPS)
+    _, rc = _render(model)
+    held = {name: _rows(_data(w)["sets"]) for name, w in _charts(rc).items()}  # what a browser holds
+    assert all(_data(w)["since"] == 0 for w in _charts(rc).values())
+    step = rc.find(v.Btn, children=["Step"]).widget
+    for week in range(1, 8):
+        step.click()
+        for chart in charts.CHARTS:
+            sent = _data(_charts(rc)[chart.name])
+            assert sent["version"] == week
+            if not chart.timeseries:
+                assert sent["since"] == 0
+                held[chart.name] = _rows(sent["sets"])
+                continue
+            assert sent["since"] == max(week - app.TAIL_WEEKS, 0), chart.name
+            for name, cols in sent["sets"].items():  # as vega's changeset: remove i >= since, insert
+                i_at = list(cols).index("i")
+                kept = [r for r in held[chart.name][name] if r[i_at] < sent["since"]]
+                held[chart.name][name] = sorted(kept + _rows({name: cols})[name])
+    for chart in charts.CHARTS:
+        whole = chart.data(model.runs(), None, 0) if chart.timeseries else chart.data(model.runs(), None)
+        assert held[chart.name] == _rows(whole), chart.name
+        assert len(_charts(rc)[chart.name].chart_data) <= len(json.dumps(whole)) or not chart.timeseries
+    # a browser that lacks the earlier weeks asks for the whole data
+    widget = _charts(rc)["loss"]
+    widget.vue_request_full()
+    assert _data(widget)["since"] == 0 and _rows(_data(widget)["sets"]) == _rows(charts.loss_data(model.runs(), None))
+
+
 def test_the_run_card_says_when_the_run_is_over():
     model = app.ViewModel(steps=3)
     _, rc = _render(model)

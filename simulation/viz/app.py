@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import itertools
 import os
 import threading
 import time
@@ -151,6 +152,9 @@ def parse_seed(seed: int | str | None) -> int | None:
         raise ValueError(f"seed {seed!r}: not a whole number (leave it blank for the scenario's seed)") from None
 
 
+_SERIALS = itertools.count()
+
+
 class ViewModel(CoercionModel):
     """A :class:`CoercionModel` built from the page's controls (what Reset calls), with a compared run.
 
@@ -185,6 +189,7 @@ class ViewModel(CoercionModel):
                              boycott_enforcement=boycott_enforcement, stockpile_target_days=stockpile_target_days)
         super().__init__(config)
         self.closed = False
+        self.serial = next(_SERIALS)  # tells the page's charts one model from the next
         self.firm_loss_sum = np.zeros(self.eco.n_firms)
         self.other: CoercionModel | None = None
         if compare and compare != config.strategy.name:
@@ -318,15 +323,34 @@ def ControlsCard(controls: solara.Reactive[Controls]):
 ALL_COMMODITIES = "All commodities (worst of each country)"
 
 
+TAIL_WEEKS = 2  # a step re-sends a time series' rows from this many weeks back (see VegaChart)
+
+
 @solara.component
 def ChartView(model: ViewModel, chart: charts.Chart, commodity: str | None, week: int):
-    """One chart: its spec embedded once per model (and commodity), its data sent at every week."""
+    """One chart: its spec embedded once per model (and commodity), its data sent at every week.
+
+    A time series sends its whole data when its model or commodity is new, else only the rows
+    of the last weeks (from ``week - TAIL_WEEKS``), which the browser swaps in; a browser that
+    lacks the weeks before asks for the whole data (``on_request_full``).
+    """
     com = commodity if chart.uses_commodity else None
+    key = f"{model.serial}:{com}"
     spec = solara.use_memo(lambda: to_json(chart.spec(model.runs(), com)), dependencies=[model, com])
-    data = solara.use_memo(lambda: to_json({"version": week, "sets": chart.data(model.runs(), com)}),
-                           dependencies=[model, com, week])
+    last = solara.use_ref(None)  # the key of the data last sent
+
+    def payload(since: int) -> str:
+        sets = chart.data(model.runs(), com, since) if chart.timeseries else chart.data(model.runs(), com)
+        return to_json({"version": model.t, "key": key, "since": since, "sets": sets})
+
+    def tail() -> str:
+        whole = not chart.timeseries or last.current != key
+        last.current = key
+        return payload(0 if whole else max(week - TAIL_WEEKS, 0))
+
+    data = solara.use_memo(tail, dependencies=[model, com, week])
     with solara.Div(style={"grid-column": "1 / -1"} if chart.wide else {}) as main:
-        VegaChart.element(name=chart.name, spec=spec, chart_data=data)
+        VegaChart.element(name=chart.name, spec=spec, chart_data=data, on_request_full=lambda: payload(0))
     return main
 
 

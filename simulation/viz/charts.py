@@ -81,6 +81,14 @@ def _week_ms(start: dt.date, n_steps: int) -> np.ndarray:
     return out
 
 
+WEEK_MS = 7 * 24 * 3600 * 1000
+
+
+def _week_from_index(model: CoercionModel) -> dict:
+    """The transform that dates a row from its week index ``i`` (rows carry the index, not the date)."""
+    return {"calculate": f"{int(week_ms(model)[0])} + datum.i * {WEEK_MS}", "as": "week"}
+
+
 def _x(model: CoercionModel) -> dict:
     """The time axis: the whole run from week 0, whatever the week shown."""
     ms = week_ms(model)
@@ -113,12 +121,8 @@ def _line_spec(model: CoercionModel, title: str, dataset: str, y: dict, color: d
     encoding.update(extra or {})
     return {"$schema": SCHEMA, "title": title, "width": "container", "height": height,
             "autosize": {"type": "fit-x", "contains": "padding"}, "config": CONFIG,
-            "data": {"name": dataset}, "mark": {"type": "line", "interpolate": "linear", "clip": True},
-            "encoding": encoding}
-
-
-def _columns(rows: dict[str, list]) -> dict[str, list]:
-    return {k: list(v) for k, v in rows.items()}
+            "data": {"name": dataset}, "transform": [_week_from_index(model)],
+            "mark": {"type": "line", "interpolate": "linear", "clip": True}, "encoding": encoding}
 
 
 def pair_index(model: CoercionModel) -> dict[tuple[int, int], int]:
@@ -180,13 +184,18 @@ def loss_pct_gdp(model: CoercionModel, k: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Chart:
-    """One chart of the page: its name, spec and per-step data (functions of the runs and the commodity)."""
+    """One chart of the page: its name, spec and per-step data (functions of the runs and the commodity).
+
+    A time series' rows of past weeks do not change, so a step need only send the last weeks
+    (``since``); the others' data is small and sent whole.
+    """
 
     name: str
     spec: Callable[[Runs, str | None], dict]
-    data: Callable[[Runs, str | None], dict[str, dict[str, list]]]
+    data: Callable[..., dict[str, dict[str, list]]]  # (runs, commodity[, since]) -> data sets
     uses_commodity: bool = False
     wide: bool = False  # spans the page's two columns
+    timeseries: bool = True  # rows carry a week index ``i``; ``data(..., since)`` gives the weeks i >= since
 
 
 def loss_spec(runs: Runs, commodity: str | None) -> dict:
@@ -197,17 +206,23 @@ def loss_spec(runs: Runs, commodity: str | None) -> dict:
                       _color_country(model), runs, height=200)
 
 
-def loss_data(runs: Runs, commodity: str | None) -> dict:
-    rows: dict[str, list] = {"week": [], "value": [], "country": [], "strategy": []}
+def _add(rows: dict[str, list], i: np.ndarray, values: np.ndarray, since: int, digits: int, **labels: str) -> None:
+    """Append the rows of weeks ``i >= since`` to a table: week index, value and constant labels."""
+    keep = i >= since
+    n = int(keep.sum())
+    rows["i"] += i[keep].tolist()
+    rows["value"] += np.round(values[keep], digits).tolist()
+    for column, label in labels.items():
+        rows[column] += [label] * n
+
+
+def loss_data(runs: Runs, commodity: str | None, since: int = 0) -> dict:
+    rows: dict[str, list] = {"i": [], "value": [], "country": [], "strategy": []}
     for name, model in runs:
-        ms = week_ms(model)[1 : model.t + 1]  # the loss of week i is known at its end
+        i = np.arange(1, model.t + 1)  # the loss of week i-1 is known at its end, the start of week i
         for k in focus_countries(model):
-            y = loss_pct_gdp(model, k)
-            rows["week"] += ms.tolist()
-            rows["value"] += np.round(y, 5).tolist()
-            rows["country"] += [country_label(model, k)] * len(y)
-            rows["strategy"] += [name] * len(y)
-    return {"loss": _columns(rows)}
+            _add(rows, i, loss_pct_gdp(model, k), since, 5, country=country_label(model, k), strategy=name)
+    return {"loss": rows}
 
 
 def escalation_spec(runs: Runs, commodity: str | None) -> dict:
@@ -215,7 +230,7 @@ def escalation_spec(runs: Runs, commodity: str | None) -> dict:
     names = [lvl.name for lvl in model.config.escalation.levels]
     labels = "[" + ", ".join(repr(n) for n in names) + "][datum.value]"
     spec = _line_spec(model, "China's escalation level", "level",
-                      {"field": "level", "type": "quantitative", "title": None,
+                      {"field": "value", "type": "quantitative", "title": None,
                        "scale": {"domain": [0, len(names) - 1], "nice": False},
                        "axis": {"values": list(range(len(names))), "labelExpr": labels, "grid": True}},
                       {"value": "firebrick"}, runs)
@@ -223,18 +238,16 @@ def escalation_spec(runs: Runs, commodity: str | None) -> dict:
     return spec
 
 
-def escalation_data(runs: Runs, commodity: str | None) -> dict:
-    rows: dict[str, list] = {"week": [], "level": [], "strategy": []}
+def escalation_data(runs: Runs, commodity: str | None, since: int = 0) -> dict:
+    rows: dict[str, list] = {"i": [], "value": [], "strategy": []}
     for name, model in runs:
         t = model.t
         if not t:
             continue
         level = model.recorder.series["escalation_level"][:t]
-        ms = week_ms(model)[: t + 1]
-        rows["week"] += ms.tolist()
-        rows["level"] += [int(x) for x in level] + [int(level[-1])]  # the last week drawn to its end
-        rows["strategy"] += [name] * (t + 1)
-    return {"level": _columns(rows)}
+        # the last week drawn to its end: a point at week t with week t-1's level
+        _add(rows, np.arange(t + 1), np.append(level, level[-1]), since, 0, strategy=name)
+    return {"level": rows}
 
 
 def _per_country(model: CoercionModel, commodity: str | None, values: np.ndarray, worst) -> dict[int, np.ndarray]:
@@ -262,16 +275,13 @@ def shortage_spec(runs: Runs, commodity: str | None) -> dict:
                       _color_country(model), runs)
 
 
-def shortage_data(runs: Runs, commodity: str | None) -> dict:
-    rows: dict[str, list] = {"week": [], "value": [], "country": [], "strategy": []}
+def shortage_data(runs: Runs, commodity: str | None, since: int = 0) -> dict:
+    rows: dict[str, list] = {"i": [], "value": [], "country": [], "strategy": []}
     for name, model in runs:
-        ms = week_ms(model)[: model.t]
+        i = np.arange(model.t)
         for k, y in _per_country(model, commodity, shortage_share(model), np.max).items():
-            rows["week"] += ms.tolist()
-            rows["value"] += np.round(y, 5).tolist()
-            rows["country"] += [country_label(model, k)] * len(y)
-            rows["strategy"] += [name] * len(y)
-    return {"shortage": _columns(rows)}
+            _add(rows, i, y, since, 5, country=country_label(model, k), strategy=name)
+    return {"shortage": rows}
 
 
 def stockpile_spec(runs: Runs, commodity: str | None) -> dict:
@@ -283,17 +293,14 @@ def stockpile_spec(runs: Runs, commodity: str | None) -> dict:
                       _color_country(model), runs)
 
 
-def stockpile_data(runs: Runs, commodity: str | None) -> dict:
-    rows: dict[str, list] = {"week": [], "value": [], "country": [], "strategy": []}
+def stockpile_data(runs: Runs, commodity: str | None, since: int = 0) -> dict:
+    rows: dict[str, list] = {"i": [], "value": [], "country": [], "strategy": []}
     for name, model in runs:
-        ms = week_ms(model)[: model.t]
+        i = np.arange(model.t)
         days = model.recorder.series["stockpile_days"][: model.t]
         for k, y in _per_country(model, commodity, days, np.min).items():
-            rows["week"] += ms.tolist()
-            rows["value"] += np.round(y, 3).tolist()
-            rows["country"] += [country_label(model, k)] * len(y)
-            rows["strategy"] += [name] * len(y)
-    return {"stockpile": _columns(rows)}
+            _add(rows, i, y, since, 3, country=country_label(model, k), strategy=name)
+    return {"stockpile": rows}
 
 
 def price_spec(runs: Runs, commodity: str | None) -> dict:
@@ -313,30 +320,25 @@ def price_spec(runs: Runs, commodity: str | None) -> dict:
     return _line_spec(model, title, "price", y, color, runs)
 
 
-def price_data(runs: Runs, commodity: str | None) -> dict:
-    rows: dict[str, list] = {"week": [], "value": [], "series": [], "strategy": []}
+def price_data(runs: Runs, commodity: str | None, since: int = 0) -> dict:
+    rows: dict[str, list] = {"i": [], "value": [], "series": [], "strategy": []}
     for name, model in runs:
         rec, e, cfg, t = model.recorder, model.eco, model.config, model.t
         m = len(e.commodities)
-        ms = week_ms(model)[:t].tolist()
+        i = np.arange(t)
         first = {}
         for j, p in enumerate(rec.pairs):
             first.setdefault(int(p) % m, j)
         coms = range(m) if commodity is None else [e.commodities.index(commodity)]
-        for i in coms:
-            if i not in first:
+        for c in coms:
+            if c not in first:
                 continue
-            calm = cfg.world.commodities[e.commodities[i]].price_usd_per_t
-            where = ["price"] if commodity is None else ["price", "price_china"]
-            for series in where:
-                y = rec.series[series][:t, first[i]] / calm
-                label = (commodity_label(model, e.commodities[i]) if commodity is None
+            calm = cfg.world.commodities[e.commodities[c]].price_usd_per_t
+            for series in ["price"] if commodity is None else ["price", "price_china"]:
+                label = (commodity_label(model, e.commodities[c]) if commodity is None
                          else "outside China" if series == "price" else "inside China")
-                rows["week"] += ms
-                rows["value"] += np.round(y, 5).tolist()
-                rows["series"] += [label] * t
-                rows["strategy"] += [name] * t
-    return {"price": _columns(rows)}
+                _add(rows, i, rec.series[series][:t, first[c]] / calm, since, 5, series=label, strategy=name)
+    return {"price": rows}
 
 
 def _layout(model: CoercionModel) -> tuple[list[str], np.ndarray]:
@@ -495,8 +497,8 @@ CHARTS = (
     Chart("shortage", shortage_spec, shortage_data, uses_commodity=True),
     Chart("stockpile", stockpile_spec, stockpile_data, uses_commodity=True),
     Chart("price", price_spec, price_data, uses_commodity=True, wide=True),
-    Chart("trade", trade_spec, trade_data),
-    Chart("firms", firms_spec, firms_data, wide=True),
+    Chart("trade", trade_spec, trade_data, timeseries=False),
+    Chart("firms", firms_spec, firms_data, wide=True, timeseries=False),
 )
 CHART = {c.name: c for c in CHARTS}
 

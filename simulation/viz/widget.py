@@ -50,12 +50,15 @@ def vega_libs() -> dict[str, str]:
 
 
 class VegaChart(v.VuetifyTemplate):
-    """A vega-lite chart: ``spec`` is embedded when it changes; ``chart_data`` replaces its named data sets.
+    """A vega-lite chart: ``spec`` is embedded when it changes; ``chart_data`` updates its named data sets.
 
     Both are JSON text (:func:`to_json`), not dicts: a page re-renders at every step, and its
     renderer would otherwise walk every value of every data set. ``chart_data`` is
-    ``{"version": int, "sets": {name: {column: [values, ...]}}}``; the element shows the
-    version last drawn as ``data-week``.
+    ``{"version": week, "key": str, "since": int, "sets": {name: {column: [values, ...]}}}``:
+    with ``since`` 0, the whole data; else the rows whose week index ``i`` is ``since`` or
+    later, which replace those rows of the data the browser holds for the same ``key`` (if it
+    holds that key at version ``since`` or later; else it asks for the whole data, which
+    ``on_request_full`` returns). The element shows the version last drawn as ``data-week``.
     """
 
     template_file = str(Path(__file__).with_name("vega_chart.vue"))
@@ -63,6 +66,12 @@ class VegaChart(v.VuetifyTemplate):
     spec = traitlets.Unicode("{}").tag(sync=True)
     chart_data = traitlets.Unicode("{}").tag(sync=True)
     libs = traitlets.Dict().tag(sync=True)
+    on_request_full = traitlets.Callable(None, allow_none=True)  # () -> the whole data (JSON text)
+
+    def vue_request_full(self, *_args) -> None:
+        """The browser lacks the weeks before the data sent: send it the whole data."""
+        if self.on_request_full is not None:
+            self.chart_data = self.on_request_full()
 
     @traitlets.default("libs")
     def _libs(self) -> dict[str, str]:
