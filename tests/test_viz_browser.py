@@ -200,7 +200,13 @@ def test_view_compares_two_strategies_offline_and_redraws_every_chart_each_week(
 
             # Play to the end: one clock, and an end-of-run message
             page.get_by_role("button", name="\u25b6", exact=True).click()
-            page.get_by_text("Run complete", exact=False).wait_for(timeout=120_000)
+            try:
+                page.wait_for_function("() => document.body.innerText.includes('Run complete')", polling=250,
+                                       timeout=180_000)
+            except sync_api.TimeoutError:
+                clock = page.evaluate("() => document.body.innerText.match(/Week \\d+ of \\d+/)?.[0]")
+                raise AssertionError(f"Play did not reach the end: the page shows {clock!r}; server log:\n"
+                                     + server_log.read_text(errors="replace")[-3000:]) from None
             page.wait_for_function(CHARTS_AT, arg=HORIZON, timeout=30_000)
             assert f"Week {HORIZON} of {HORIZON}" in page.locator("body").inner_text()
             firms = page.locator('.coercion-chart[data-name="firms"]').screenshot()

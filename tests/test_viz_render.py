@@ -6,6 +6,7 @@ import functools
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import ipyvuetify as v
@@ -150,6 +151,28 @@ def test_a_step_sends_the_last_weeks_and_the_browser_side_merge_gives_the_whole_
     widget = _charts(rc)["loss"]
     widget.vue_request_full()
     assert _data(widget)["since"] == 0 and _rows(_data(widget)["sets"]) == _rows(charts.loss_data(model.runs(), None))
+
+
+def test_a_step_waits_while_the_page_reads_the_runs():
+    model = app.ViewModel(strategy="stockpile_100", compare="baseline", steps=3)
+    reading, done_reading = threading.Event(), threading.Event()
+
+    def page_reads():  # as a chart computing its data in the server's thread while Play steps
+        with model.lock:
+            reading.set()
+            done_reading.wait(30)
+
+    reader = threading.Thread(target=page_reads)
+    reader.start()
+    assert reading.wait(30)
+    stepper = threading.Thread(target=model.step)
+    stepper.start()
+    stepper.join(0.5)
+    assert stepper.is_alive() and (model.t, model.other.t) == (0, 0)  # it cannot step mid-read
+    done_reading.set()
+    stepper.join(30)
+    reader.join(30)
+    assert (model.t, model.other.t) == (1, 1)
 
 
 def test_the_run_card_says_when_the_run_is_over():

@@ -190,6 +190,9 @@ class ViewModel(CoercionModel):
         super().__init__(config)
         self.closed = False
         self.serial = next(_SERIALS)  # tells the page's charts one model from the next
+        # held while stepping and while the page reads the runs: Play steps in a thread of its own,
+        # while the page may also read them in the server's (a chart asking for its whole data)
+        self.lock = threading.RLock()
         self.firm_loss_sum = np.zeros(self.eco.n_firms)
         self.other: CoercionModel | None = None
         if compare and compare != config.strategy.name:
@@ -210,11 +213,12 @@ class ViewModel(CoercionModel):
         if self.closed:
             self.running = False
             return
-        for _, model in self.runs():
-            was = model.t
-            CoercionModel.step(model)
-            if model.t > was:
-                model.firm_loss_sum += model.state.firm_output_loss_share
+        with self.lock:
+            for _, model in self.runs():
+                was = model.t
+                CoercionModel.step(model)
+                if model.t > was:
+                    model.firm_loss_sum += model.state.firm_output_loss_share
 
     def close(self) -> None:
         """Its page's session has ended: step no more (a Play loop still running stops at its next step)."""
@@ -340,8 +344,9 @@ def ChartView(model: ViewModel, chart: charts.Chart, commodity: str | None, week
     last = solara.use_ref(None)  # the key of the data last sent
 
     def payload(since: int) -> str:
-        sets = chart.data(model.runs(), com, since) if chart.timeseries else chart.data(model.runs(), com)
-        return to_json({"version": model.t, "key": key, "since": since, "sets": sets})
+        with model.lock:
+            sets = chart.data(model.runs(), com, since) if chart.timeseries else chart.data(model.runs(), com)
+            return to_json({"version": model.t, "key": key, "since": since, "sets": sets})
 
     def tail() -> str:
         whole = not chart.timeseries or last.current != key
@@ -397,16 +402,18 @@ def RunCard(model: ViewModel, week: int):
     """What is running and where it stands: the clock, the end-of-run message, the target's loss."""
     cfg, e = model.config, model.eco
     target = charts.country_label(model, e.target)
+    with model.lock:
+        now, done, level, stage, loss = clock(model), model.t >= cfg.n_steps, model.level, model.stage, loss_of(model)
     with solara.Column(style={**BOX, "gap": "2px"}):
-        line(clock(model), **{"font-weight": "bold", "font-size": "15px"})
-        if model.t >= cfg.n_steps:
-            solara.Success(f"Run complete: all {cfg.n_steps} weeks done, to {cfg.date_of(model.t).isoformat()}. "
+        line(now, **{"font-weight": "bold", "font-size": "15px"})
+        if done:
+            solara.Success(f"Run complete: all {cfg.n_steps} weeks done, to {cfg.date_of(cfg.n_steps).isoformat()}. "
                            "Change the settings and press Reset for another run.", dense=True, text=True,
                            style_="font-size: 13px; margin: 4px 0")
         line(f"Scenario {cfg.scenario.name}, strategy {cfg.strategy.name}, seed {cfg.run.seed}")
-        line(f"China's level {model.level}: {model.stage}")
+        line(f"China's level {level}: {stage}")
         solara.HTML(tag="div", unsafe_innerHTML=f"{escape(target)}'s output loss so far: "
-                    f"<b>{loss_of(model):.3f}% of annual GDP</b>")
+                    f"<b>{loss:.3f}% of annual GDP</b>")
         if model.other is not None:
             DifferenceCard(model, week)
         with solara.Details(summary="Levers of this run", expand=False):
@@ -418,7 +425,8 @@ def RunCard(model: ViewModel, week: int):
 def DifferenceCard(model: ViewModel, week: int):
     """The target's loss under the chosen and the compared strategy, and the difference."""
     other = model.other
-    a, b = loss_of(model), loss_of(other)
+    with model.lock:
+        a, b = loss_of(model), loss_of(other)
     name_a, name_b = model.config.strategy.name, other.config.strategy.name
     diff = a - b
     rel = f" ({diff / b * 100:+.0f}%)" if b > 0 else ""
@@ -438,7 +446,8 @@ def BindingCard(model: ViewModel, week: int):
     rows = []
     for k in charts.focus_countries(model):
         cells = [charts.country_label(model, k)]
-        cells += [charts.binding_text(run, k) for _, run in runs]
+        with model.lock:
+            cells += [charts.binding_text(run, k) for _, run in runs]
         rows.append("<tr>" + "".join(f"<td {cell}>{escape(c)}</td>" for c in cells) + "</tr>")
     head = "".join(f"<th {cell}>{escape(c)}</th>" for c in ["country", *(name for name, _ in runs)])
     with solara.Column(style={**BOX, "gap": "4px"}):
