@@ -116,9 +116,9 @@ def _color_country(model: CoercionModel) -> dict:
 
 
 def _line_spec(model: CoercionModel, title: str, dataset: str, y: dict, color: dict, runs: Runs,
-               height: int = HEIGHT, extra: dict | None = None) -> dict:
+               height: int = HEIGHT) -> dict:
+    """A line chart of data set ``dataset`` over the run's weeks, dashed by strategy."""
     encoding = {"x": _x(model), "y": y, "color": color, "strokeDash": _dash(runs)}
-    encoding.update(extra or {})
     return {"$schema": SCHEMA, "title": title, "width": "container", "height": height,
             "autosize": {"type": "fit-x", "contains": "padding"}, "config": CONFIG,
             "data": {"name": dataset}, "transform": [_week_from_index(model)],
@@ -158,8 +158,9 @@ def binding_commodity(model: CoercionModel, k: int) -> int | None:
     for (country, com), j in pair_index(model).items():
         if country == k:
             d = demand[:, j].sum()
-            share[com] = max(d - supplied[:, j].sum(), 0.0) / d if d > 0 else 0.0
-    return int(np.argmax(share)) if share.max() > 1e-9 else None
+            unmet = np.maximum(demand[:, j] - supplied[:, j], 0.0).sum()
+            share[com] = unmet / d if d > 0 else 0.0
+    return int(np.argmax(share)) if share.max() > 0 else None
 
 
 def binding_text(model: CoercionModel, k: int) -> str:
