@@ -90,6 +90,7 @@ A scenario is a file or a name in configs/scenarios/; a strategy a name in confi
     "view": """examples:
   simulation view                                    # then open http://127.0.0.1:8765/
   simulation view korea_coerced --port 8800 --steps 104
+  simulation view korea_coerced --strategy stockpile_100    # drawn beside the baseline
   simulation view --host 0.0.0.0 --allow-remote      # reachable from other machines: no login!""",
     "sweep": """examples:
   simulation sweep configs/experiments/korea_strategies.toml --dry-run   # runs and time, nothing run
@@ -148,7 +149,7 @@ def build_parser() -> Parser:
         return sub.add_parser(name, help=text, description=text, epilog=EPILOGS[name], allow_abbrev=False)
 
     _run_parser(command("run", "run one scenario and write a run directory"))
-    _view_parser(command("view", "serve the browser view (Mesa SolaraViz) on this machine, offline"))
+    _view_parser(command("view", "serve the browser view (Mesa controls, vega-lite charts) on this machine, offline"))
     _sweep_parser(command("sweep", "run an experiment: scenarios x strategies x uncertainties x seeds"))
     cp = command("compare", "compare two runs (RUN_A RUN_B), or (re)build a sweep's report (SWEEP_DIR)")
     cp.usage = "%(prog)s [-h] SWEEP_DIR\n       %(prog)s [-h] RUN_A RUN_B [--out DIR] [--no-figures]"
@@ -189,6 +190,9 @@ def _view_parser(v: Parser) -> None:
     v.add_argument("--allow-remote", action="store_true",
                    help="allow a --host other machines can reach (the view has no login)")
     v.add_argument("--steps", type=_positive_int, help="weeks to run (<= horizon)")
+    v.add_argument("--strategy", help="strategy the page starts with (default: the scenario's)")
+    v.add_argument("--compare", help="strategy drawn beside it on the same scenario and seed "
+                                     "(default baseline; 'none': no comparison)")
 
 
 def _sweep_parser(sw: Parser) -> None:
@@ -272,12 +276,12 @@ def resolve_named(ref: str | None, what: str, kind: str, command: str) -> str | 
     return ref
 
 
-def check_strategy(name: str | None, config: str | None, command: str) -> None:
-    """An unknown ``--strategy`` is a usage error with 'did you mean' and the strategies' names."""
+def check_strategy(name: str | None, config: str | None, command: str, flag: str = "--strategy") -> None:
+    """An unknown ``--strategy`` (or ``flag``) is a usage error with 'did you mean' and the strategies' names."""
     from simulation.config import find_strategy
 
     if name is not None and find_strategy(name, Path(config) if config else None) is None:
-        raise UsageError(f"simulation {command}: --strategy: {_unknown('strategy', 'strategies', name)}")
+        raise UsageError(f"simulation {command}: {flag}: {_unknown('strategy', 'strategies', name)}")
 
 
 # --------------------------------------------------------------------- commands
@@ -355,9 +359,13 @@ def cmd_view(args) -> int:
     from simulation.viz.server import ViewError, serve  # solara is imported only by the server
 
     config_path = resolve_named(args.config, "scenario", "scenarios", "view")
-    load_config(config_path, steps=args.steps)  # a bad config stops here, in one line
+    check_strategy(args.strategy, config_path, "view")
+    if args.compare != "none":
+        check_strategy(args.compare, config_path, "view", "--compare")
+    load_config(config_path, steps=args.steps, strategy=args.strategy)  # a bad config stops here, in one line
     try:
-        serve(config_path, host=args.host, port=args.port, steps=args.steps, allow_remote=args.allow_remote)
+        serve(config_path, host=args.host, port=args.port, steps=args.steps, allow_remote=args.allow_remote,
+              strategy=args.strategy, compare=args.compare)
     except ViewError as exc:  # a refused host, a busy or forbidden port: before the server starts
         raise UsageError(f"simulation view: {exc}") from None
     return 0

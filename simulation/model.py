@@ -235,7 +235,8 @@ class CoercionModel(mesa.Model):
 
         Edges supplier country -> buyer country carry ``flow_usd`` (value shipped last
         week at outside prices) and ``status``: ``blocked`` (orders stopped by controls),
-        ``licensed``, ``transshipped`` (Chinese origin via a hub trader) or ``normal``.
+        ``licensed``, ``transshipped`` (Chinese material via a hub trader to a buyer position the
+        controls cover: evasion) or ``normal`` (including hub re-exports of uncontrolled material).
         Nodes carry ``gdp_usd`` and ``label``.
         """
         e, s = self.eco, self.state
@@ -251,7 +252,8 @@ class CoercionModel(mesa.Model):
         src = e.firm_country[e.edge_supplier]
         dst = e.pos_country[e.edge_pos]
         status = np.select(
-            [s.edge_controlled & ~s.edge_open, s.edge_licensed, e.edge_via_trader & (e.edge_origin == e.coercer)],
+            [s.edge_controlled & ~s.edge_open, s.edge_licensed,
+             e.edge_via_trader & (e.edge_origin == e.coercer) & s.pos_controlled[e.edge_pos]],
             [EDGE_STATUS.index("blocked"), EDGE_STATUS.index("licensed"), EDGE_STATUS.index("transshipped")],
             default=EDGE_STATUS.index("normal"))
         n_status = len(EDGE_STATUS)

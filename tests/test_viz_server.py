@@ -27,10 +27,10 @@ import uvicorn
 from simulation.cli import main
 from simulation.model import CoercionModel
 from simulation.viz import app, server
-from simulation.viz.server import CONFIG_ENV, STEPS_ENV
+from simulation.viz.server import COMPARE_ENV, CONFIG_ENV, STEPS_ENV, STRATEGY_ENV
 from tests.conftest import ROOT, TINY
 
-VIEW_ENV = [CONFIG_ENV, STEPS_ENV, "SOLARA_APP", *server.OFFLINE_ENV, *server.SESSION_ENV]
+VIEW_ENV = [CONFIG_ENV, STEPS_ENV, STRATEGY_ENV, COMPARE_ENV, "SOLARA_APP", *server.OFFLINE_ENV, *server.SESSION_ENV]
 
 
 @pytest.fixture
@@ -39,8 +39,9 @@ def no_server(monkeypatch) -> list[list[socket.socket]]:
 
     The environment ``serve`` sets is restored afterwards.
     """
-    for key in VIEW_ENV:
-        monkeypatch.delenv(key, raising=False)
+    for key in VIEW_ENV:  # set, then deleted: monkeypatch restores each one as it was, also when unset
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
     runs: list[list[socket.socket]] = []
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: runs.append(sockets))
     return runs
@@ -98,6 +99,13 @@ def test_a_loopback_host_is_served_on_the_socket_bound_before_the_server_starts(
     assert sock.fileno() == -1  # closed when the server returned
     out, err = capsys.readouterr()
     assert out.startswith("coercion-sim view on http://") and err == ""
+
+
+def test_the_strategy_and_the_compared_one_reach_the_page(capsys, no_server):
+    assert main(["view", "korea_coerced", "--strategy", "stockpile_100", "--compare", "none", "--port", "0"]) == 0
+    assert (os.environ[STRATEGY_ENV], os.environ[COMPARE_ENV]) == ("stockpile_100", "none")
+    assert os.environ[CONFIG_ENV].endswith("korea_coerced.toml")
+    assert app.initial_kwargs()["strategy"] == "stockpile_100" and app.initial_kwargs()["compare"] is None
 
 
 def test_allow_remote_says_where_it_listens_and_that_there_is_no_login(monkeypatch, capsys, no_server):
@@ -161,7 +169,7 @@ def play_then_close_a_session() -> None:
         weeks[0] += 1
         step(self)
 
-    spy_init.__signature__ = inspect.signature(init)  # SolaraViz reads it for Reset
+    spy_init.__signature__ = inspect.signature(init)  # Mesa's ModelController reads it for Reset
     app.ViewModel.__init__, CoercionModel.step = spy_init, counting_step
     context = kernel_context.VirtualKernelContext(id=f"test-{uuid.uuid4()}", kernel=kernel.Kernel(),
                                                   session_id="test")

@@ -1,38 +1,44 @@
-"""The browser view: a Mesa SolaraViz page to watch an escalation unfold and ask "what if".
+"""The browser view: watch an escalation unfold, and ask "what if" on one page.
 
-Open it with ``simulation view [CONFIG]`` (served offline by :mod:`simulation.viz.server`).
-The page shows five charts (:mod:`simulation.viz.charts`) and a summary; the sidebar holds
-SolaraViz's Step, Play and Reset buttons and the controls below. Reset builds a new
-:class:`ViewModel` from the controls.
+Open it with ``simulation view [SCENARIO] [--strategy S] [--compare C]`` (served offline by
+:mod:`simulation.viz.server`). The left column holds Mesa's ModelController (Reset, Play, Step),
+the commodity shown and the run settings; the main area the charts of
+:mod:`simulation.viz.charts` (vega-lite: each step sends their data, the browser redraws)
+and cards: the Run card (the clock, the end-of-run message, the target's loss, and in compare
+mode the difference), the binding commodity per country, and a glossary.
 
-Controls: scenario, strategy, seed, and the levers in :data:`LEVERS`. Every default shown
-is read from the config the page starts with (never written here), so Reset with untouched
-controls rebuilds exactly that config. Changing the scenario or strategy keeps the lever
-values shown; a stockpile target of 0 days leaves the scenario's and strategy's own target.
+Compare mode runs the same scenario and seed under a second strategy (the baseline by
+default) beside the chosen one, stepped together (:class:`ViewModel`). Settings take effect
+at Reset. Their starting values are read from the config (never written here): choosing a
+scenario or strategy moves the sliders to its values; a blank seed follows the scenario's.
 """
 
 from __future__ import annotations
 
 import ctypes
 import gc
+import itertools
 import os
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from html import escape
 from pathlib import Path
 from typing import Any
 
-import ipywidgets
+import numpy as np
 import solara
-from mesa.visualization import SolaraViz
+from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 from solara.server import kernel_context
 
 from simulation.config import DEFAULT_SCENARIO, Config, configs_root, load_config
+from simulation.display import GLOSSARY, full_name
 from simulation.model import CoercionModel
 from simulation.viz import charts
-from simulation.viz.server import CONFIG_ENV, STEPS_ENV
+from simulation.viz.server import COMPARE_ENV, CONFIG_ENV, STEPS_ENV, STRATEGY_ENV
+from simulation.viz.widget import VegaChart, to_json
 
 TITLE = "coercion-sim: export controls, escalation and responses"
 
@@ -84,7 +90,7 @@ LEVERS = (
           "enforcement", "secondary_boycott"),
     Lever("stockpile_target_days", "Target stockpile days", "state stockpile target, days of use, all commodities",
           "stockpile_target_days", min=0, max=360, step=10),
-)  # slider labels are short (the sidebar is narrow); the summary card says what each one is
+)  # slider labels are short (the controls column is narrow); the Run card says what each one is
 
 
 def find_measure(config: Config, lever: Lever) -> tuple[int, int] | None:
@@ -126,44 +132,93 @@ def view_config(scenario: str | None = None, strategy: str | None = None, seed: 
                 steps: int | None = None, **levers: float | None) -> Config:
     """The config of a :class:`ViewModel` (arguments as there)."""
     path = scenario_path(scenario)
-    seed = None if seed is None or str(seed).strip() == "" else int(str(seed).strip())
+    seed = parse_seed(seed)
     base = load_config(path, seed=seed, steps=steps, strategy=strategy)
     params = lever_params(base, levers)
     return load_config(path, seed=seed, steps=steps, strategy=strategy, params=params) if params else base
 
 
+def parse_seed(seed: int | str | None) -> int | None:
+    """A seed from the page: None or blank text follow the scenario's seed.
+
+    Raises:
+        ValueError: text that is not a whole number.
+    """
+    if seed is None or str(seed).strip() == "":
+        return None
+    try:
+        return int(str(seed).strip())
+    except ValueError:
+        raise ValueError(f"seed {seed!r}: not a whole number (leave it blank for the scenario's seed)") from None
+
+
+_SERIALS = itertools.count()
+
+
 class ViewModel(CoercionModel):
-    """A :class:`CoercionModel` built from the page's controls (what Reset calls).
+    """A :class:`CoercionModel` built from the page's controls (what Reset calls), with a compared run.
 
     Args:
         scenario_name: a scenario of ``configs/scenarios/`` or a config path; None: the
             default scenario (not ``scenario``: Mesa's Model owns that name).
         strategy: a strategy of ``configs/strategies/``; None: the config's own.
-        seed: the run's seed (text from the page is accepted); None: the config's.
+        seed: the run's seed (text from the page is accepted); None or blank: the scenario's.
         approval_probability: licence approval probability of the first dual-use export
-            control for all end uses; None: as configured.
+            control for all end uses; None: as configured. Applies to both runs.
         boycott_enforcement: enforcement of the first secondary-boycott measure; None: as
-            configured.
+            configured. Applies to both runs.
         stockpile_target_days: the target state's stockpile target, days of use, all
-            commodities; None or 0: as configured.
+            commodities; None or 0: as configured. Applies to the chosen strategy only (it is
+            one of its levers).
         steps: weeks to run; None: the scenario's horizon.
+        compare: a second strategy run beside the chosen one on the same scenario and seed
+            (stepped together, drawn dashed); None, "" or the chosen strategy itself: none.
+
+    Attributes:
+        other: the compared run (a :class:`CoercionModel`), or None.
+        firm_loss_sum: per firm, the weekly output-loss shares summed (the firms chart);
+            ``other.firm_loss_sum`` likewise.
     """
 
     def __init__(self, scenario_name: str | None = None, strategy: str | None = None, seed: int | str | None = None,
                  approval_probability: float | None = None, boycott_enforcement: float | None = None,
-                 stockpile_target_days: float | None = None, steps: int | None = None):
+                 stockpile_target_days: float | None = None, steps: int | None = None,
+                 compare: str | None = None):
         self.scenario_name = scenario_name if scenario_name is not None else Path(DEFAULT_SCENARIO).stem
         config = view_config(scenario_name, strategy, seed, steps, approval_probability=approval_probability,
                              boycott_enforcement=boycott_enforcement, stockpile_target_days=stockpile_target_days)
         super().__init__(config)
         self.closed = False
+        self.serial = next(_SERIALS)  # tells the page's charts one model from the next
+        # held while stepping and while the page reads the runs: Play steps in a thread of its own,
+        # while the page may also read them in the server's (a chart asking for its whole data)
+        self.lock = threading.RLock()
+        self.firm_loss_sum = np.zeros(self.eco.n_firms)
+        self.other: CoercionModel | None = None
+        if compare and compare != config.strategy.name:
+            other = view_config(scenario_name, compare, config.run.seed, steps,
+                                approval_probability=approval_probability, boycott_enforcement=boycott_enforcement)
+            self.other = CoercionModel(other)
+            self.other.firm_loss_sum = np.zeros(self.other.eco.n_firms)
+
+    def runs(self) -> list[tuple[str, CoercionModel]]:
+        """(strategy name, model): the chosen run, then the compared one if any."""
+        runs: list[tuple[str, CoercionModel]] = [(self.config.strategy.name, self)]
+        if self.other is not None:
+            runs.append((self.other.config.strategy.name, self.other))
+        return runs
 
     def step(self) -> None:
-        """One week, as :meth:`CoercionModel.step`; nothing once :meth:`close` has been called."""
+        """One week of both runs, as :meth:`CoercionModel.step`; nothing once :meth:`close` has been called."""
         if self.closed:
             self.running = False
             return
-        super().step()
+        with self.lock:
+            for _, model in self.runs():
+                was = model.t
+                CoercionModel.step(model)
+                if model.t > was:
+                    model.firm_loss_sum += model.state.firm_output_loss_share
 
     def close(self) -> None:
         """Its page's session has ended: step no more (a Play loop still running stops at its next step)."""
@@ -171,41 +226,149 @@ class ViewModel(CoercionModel):
         self.running = False
 
 
-def model_params(model: ViewModel) -> dict[str, Any]:
-    """SolaraViz's ``model_params``: the controls, with defaults read from ``model.config``."""
+# ------------------------------------------------------------------------------ controls
+
+
+@dataclass
+class Controls:
+    """What the left column holds: the next Reset's model arguments (the :class:`ViewModel` keywords)."""
+
+    scenario_name: str
+    strategy: str
+    seed: str  # blank: the scenario's
+    compare: str  # NO_COMPARE: none
+    levers: dict[str, float]
+    steps: int | None
+
+    def kwargs(self) -> dict[str, Any]:
+        """The :class:`ViewModel` keywords."""
+        return {"scenario_name": self.scenario_name, "strategy": self.strategy, "seed": self.seed,
+                "compare": None if self.compare == NO_COMPARE else self.compare, "steps": self.steps,
+                **self.levers}
+
+
+NO_COMPARE = "none"
+DEFAULT_COMPARE = "baseline"  # the do-nothing strategy: compare mode's default partner
+
+
+def default_compare(strategy: str) -> str:
+    """Compare with the baseline, unless the chosen strategy is the baseline itself."""
+    return NO_COMPARE if strategy == DEFAULT_COMPARE else DEFAULT_COMPARE
+
+
+def lever_defaults(scenario_name: str, strategy: str, steps: int | None) -> dict[str, float]:
+    """The levers' values in the config of this scenario and strategy (what the sliders start at)."""
+    cfg = view_config(scenario_name, strategy, None, steps)
+    values = {lever.name: lever_value(cfg, lever) for lever in LEVERS}
+    return {k: float(v) for k, v in values.items() if v is not None}
+
+
+def initial_controls(model: ViewModel) -> Controls:
+    """The controls that rebuild ``model`` (Reset with nothing touched)."""
     cfg = model.config
+    levers = {lever.name: float(v) for lever in LEVERS if (v := lever_value(cfg, lever)) is not None}
+    compare = model.other.config.strategy.name if model.other is not None else NO_COMPARE
+    return Controls(model.scenario_name, cfg.strategy.name, "", compare, levers, cfg.run.steps)
+
+
+def controls_after(controls: Controls, **changes: Any) -> Controls:
+    """``controls`` with ``changes``; a new scenario or strategy moves the sliders to its values
+    (a new strategy also its default partner in compare mode, unless that was set); the seed is kept."""
+    new = replace(controls, **changes)
+    if "scenario_name" in changes or "strategy" in changes:
+        new = replace(new, levers=lever_defaults(new.scenario_name, new.strategy, new.steps))
+    if "strategy" in changes and "compare" not in changes and controls.compare == default_compare(controls.strategy):
+        new = replace(new, compare=default_compare(new.strategy))
+    return new
+
+
+def scenario_seed(scenario_name: str) -> int:
+    """The seed the scenario's file sets."""
+    return load_config(scenario_path(scenario_name)).run.seed
+
+
+@solara.component
+def ControlsCard(controls: solara.Reactive[Controls]):
+    """Scenario, strategy, compare, seed and the levers; they take effect at Reset."""
+    c = controls.value
     scenarios = list(scenario_files())
-    if model.scenario_name not in scenarios:
-        scenarios.append(model.scenario_name)
+    if c.scenario_name not in scenarios:
+        scenarios.append(c.scenario_name)
     strategies = strategy_names()
-    if cfg.strategy.name not in strategies:
-        strategies.append(cfg.strategy.name)
-    params: dict[str, Any] = {
-        "scenario_name": {"type": "Select", "label": "Scenario", "value": model.scenario_name, "values": scenarios},
-        "strategy": {"type": "Select", "label": "Strategy", "value": cfg.strategy.name, "values": strategies},
-        "seed": {"type": "InputText", "label": "Seed", "value": str(cfg.run.seed)},
-    }
-    for lever in LEVERS:
-        value = lever_value(cfg, lever)
-        if value is None:  # this ladder has no such measure
-            continue
-        params[lever.name] = {"type": "SliderFloat", "label": lever.label, "value": float(value),
-                              "min": lever.min, "max": max(lever.max, value), "step": lever.step}
-    if cfg.run.steps is not None:
-        params["steps"] = cfg.run.steps  # fixed: not a control
-    return params
+    for name in (c.strategy, c.compare):
+        if name not in strategies and name != NO_COMPARE:
+            strategies.append(name)
+    seed_hint = solara.use_memo(lambda: scenario_seed(c.scenario_name), dependencies=[c.scenario_name])
+
+    def change(**kw):
+        controls.value = controls_after(controls.value, **kw)
+
+    with solara.Column(style={"gap": "2px"}):
+        line("Run settings (applied at Reset)", **{"font-weight": "bold", "margin-top": "6px"})
+        solara.Select("Scenario", values=scenarios, value=c.scenario_name,
+                      on_value=lambda v: change(scenario_name=v))
+        solara.Select("Strategy", values=strategies, value=c.strategy, on_value=lambda v: change(strategy=v))
+        solara.Select("Compare with", values=[NO_COMPARE, *strategies], value=c.compare,
+                      on_value=lambda v: change(compare=v))
+        solara.InputText("Seed", value=c.seed, message=f"blank: the scenario's ({seed_hint})",
+                         on_value=lambda v: change(seed=(v or "").strip()))
+        for lever in LEVERS:
+            if lever.name not in c.levers:
+                continue
+            value = c.levers[lever.name]
+            shown = f"{value:.0f}" if lever.step >= 1 else f"{value:.2f}"
+            line(f"{lever.label}: {shown}", **{"font-size": "13px", "margin-top": "6px"})
+            solara.SliderFloat("", value=value, min=lever.min, max=max(lever.max, value), step=lever.step,
+                               on_value=lambda v, n=lever.name: change(levers={**controls.value.levers, n: v}))
 
 
 # --------------------------------------------------------------------------- components
 
+ALL_COMMODITIES = "All commodities (worst of each country)"
+
+
+TAIL_WEEKS = 2  # a step re-sends a time series' rows from this many weeks back (see VegaChart)
+
 
 @solara.component
-def Chart(model: CoercionModel, draw):
-    """One chart as a PNG image, redrawn when the model steps or is replaced."""
-    update_counter.get()  # SolaraViz bumps it after Step, Play and Reset
-    data = solara.use_memo(lambda: charts.png(draw(model)), dependencies=[model, model.t])
-    return ipywidgets.Image.element(value=data, format="png",
-                                    layout=ipywidgets.Layout(max_height="380px", width="auto"))
+def ChartView(model: ViewModel, chart: charts.Chart, commodity: str | None, week: int):
+    """One chart: its spec embedded once per model (and commodity), its data sent at every week.
+
+    A time series sends its whole data when its model or commodity is new, else only the rows
+    of the last weeks (from ``week - TAIL_WEEKS``), which the browser swaps in; a browser that
+    lacks the weeks before asks for the whole data (``on_request_full``).
+    """
+    com = commodity if chart.uses_commodity else None
+    key = f"{model.serial}:{com}"
+    spec = solara.use_memo(lambda: to_json(chart.spec(model.runs(), com)), dependencies=[model, com])
+    last = solara.use_ref(None)  # the key of the data last sent
+
+    def payload(since: int) -> str:
+        with model.lock:
+            sets = chart.data(model.runs(), com, since) if chart.timeseries else chart.data(model.runs(), com)
+            return to_json({"version": model.t, "key": key, "since": since, "sets": sets})
+
+    def tail() -> str:
+        whole = not chart.timeseries or last.current != key
+        last.current = key
+        return payload(0 if whole else max(week - TAIL_WEEKS, 0))
+
+    data = solara.use_memo(tail, dependencies=[model, com, week])
+    with solara.Div(style={"grid-column": "1 / -1"} if chart.wide else {}) as main:
+        VegaChart.element(name=chart.name, spec=spec, chart_data=data, on_request_full=lambda: payload(0))
+    return main
+
+
+def line(text: str, **style: str):
+    """A line of text (a block: one per line)."""
+    return solara.Div(children=[text], style=style)
+
+
+def loss_of(model: CoercionModel) -> float:
+    """The target's cumulative output loss so far, % of its annual GDP."""
+    e = model.eco
+    loss = charts.loss_pct_gdp(model, e.target)
+    return float(loss[-1]) if len(loss) else 0.0
 
 
 def describe_levers(config: Config) -> list[str]:
@@ -218,7 +381,7 @@ def describe_levers(config: Config) -> list[str]:
         if lever.kind is None:
             label = f"{lever.label} ({config.scenario.target})"
             if getattr(config.policy_of(config.scenario.target), lever.field) is None:
-                lines.append(f"{label} = 0: as configured (none set: the starting stock is the target)")
+                lines.append(f"{label}: none set (the starting stock is the target)")
                 continue
             where = ""
         else:
@@ -228,53 +391,157 @@ def describe_levers(config: Config) -> list[str]:
     return lines
 
 
-def chart_component(draw):
-    """A SolaraViz component (a function of the model) for one chart of :mod:`charts`."""
-
-    def component(model):
-        return Chart(model, draw)
-
-    component.__name__ = draw.__name__
-    return component
+def clock(model: CoercionModel) -> str:
+    """The page's one clock: the week done and its date."""
+    cfg = model.config
+    return f"Week {model.t} of {cfg.n_steps} ({cfg.date_of(model.t).isoformat()})"
 
 
 @solara.component
-def Summary(model: CoercionModel):
-    """What is running and where it stands, in words."""
+def RunCard(model: ViewModel, week: int):
+    """What is running and where it stands: the clock, the end-of-run message, the target's loss."""
+    cfg, e = model.config, model.eco
+    target = charts.country_label(model, e.target)
+    with model.lock:
+        now, done, level, stage, loss = clock(model), model.t >= cfg.n_steps, model.level, model.stage, loss_of(model)
+    with solara.Column(style={**BOX, "gap": "2px"}):
+        line(now, **{"font-weight": "bold", "font-size": "15px"})
+        if done:
+            solara.Success(f"Run complete: all {cfg.n_steps} weeks done, to {cfg.date_of(cfg.n_steps).isoformat()}. "
+                           "Change the settings and press Reset for another run.", dense=True, text=True,
+                           style_="font-size: 13px; margin: 4px 0")
+        line(f"Scenario {cfg.scenario.name}, strategy {cfg.strategy.name}, seed {cfg.run.seed}")
+        line(f"China's level {level}: {stage}")
+        solara.HTML(tag="div", unsafe_innerHTML=f"{escape(target)}'s output loss so far: "
+                    f"<b>{loss:.3f}% of annual GDP</b>")
+        if model.other is not None:
+            DifferenceCard(model, week)
+        with solara.Details(summary="Levers of this run", expand=False):
+            for text in describe_levers(cfg):
+                line(text, **{"font-size": "12px"})
+
+
+@solara.component
+def DifferenceCard(model: ViewModel, week: int):
+    """The target's loss under the chosen and the compared strategy, and the difference."""
+    other = model.other
+    with model.lock:
+        a, b = loss_of(model), loss_of(other)
+    name_a, name_b = model.config.strategy.name, other.config.strategy.name
+    diff = a - b
+    rel = f" ({diff / b * 100:+.0f}%)" if b > 0 else ""
+    with solara.Column(style={**BOX, "gap": "0", "background": "#f5f7fb", "margin-top": "6px"}):
+        line("Difference", **{"font-weight": "bold"})
+        line(f"{name_a} (solid): {a:.3f}% of GDP")
+        line(f"{name_b} (dashed): {b:.3f}% of GDP")
+        solara.HTML(tag="div", unsafe_innerHTML=f"{escape(name_a)} minus {escape(name_b)}: "
+                    f"<b>{diff:+.3f} points</b>{rel}")
+
+
+@solara.component
+def BindingCard(model: ViewModel, week: int):
+    """The binding commodity of each country shown, under each strategy."""
+    runs = model.runs()
+    cell = 'style="padding: 2px 8px 2px 0; text-align: left; vertical-align: top"'
+    rows = []
+    for k in charts.focus_countries(model):
+        cells = [charts.country_label(model, k)]
+        with model.lock:
+            cells += [charts.binding_text(run, k) for _, run in runs]
+        rows.append("<tr>" + "".join(f"<td {cell}>{escape(c)}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th {cell}>{escape(c)}</th>" for c in ["country", *(name for name, _ in runs)])
+    with solara.Column(style={**BOX, "gap": "4px"}):
+        line("Binding commodity", **{"font-weight": "bold"})
+        solara.HTML(tag="table", unsafe_innerHTML=f"<tr>{head}</tr>{''.join(rows)}",
+                    style={"font-size": "13px", "border-collapse": "collapse"})
+        line("The commodity each country's lost output comes from most (before any loss: the largest "
+             "shortage share).", **{"font-size": "12px", "color": "#555"})
+
+
+@solara.component
+def Glossary(model: ViewModel):
+    """Commodity names and the terms the charts use."""
+    world = model.config.world
+    with solara.Column(style={**BOX, "gap": "4px"}):
+        line("Glossary", **{"font-weight": "bold"})
+        items = [f"<li><b>{escape(com)}</b>: {escape(full_name(world.commodities[com].label))}</li>"
+                 for com in model.eco.commodities]
+        items += [f"<li><b>{escape(term)}</b>: {escape(meaning)}</li>" for term, meaning in GLOSSARY]
+        items.append("<li>The left column's <i>Reset</i> builds a new run from the settings, <i>Step</i> runs one "
+                     "week, <i>&#9654;</i> plays to the end.</li>")
+        solara.HTML(tag="ul", unsafe_innerHTML="".join(items), style={"font-size": "13px", "padding-left": "18px"})
+
+
+BOX = {"border": "1px solid #ddd", "border-radius": "6px", "padding": "8px 10px", "font-size": "14px"}
+GRID = {"display": "grid", "grid-template-columns": "minmax(0, 1fr) minmax(0, 1fr)", "gap": "10px",
+        "align-items": "start", "width": "100%"}
+TOP = {**GRID, "grid-template-columns": "minmax(0, 1fr) 270px"}
+
+
+@solara.component
+def Charts(model: ViewModel, commodity: str | None):
+    """The page's main area: the loss chart and the Run card first (above the fold at 1024x768).
+
+    The only component that listens to Mesa's ``update_counter`` (bumped after Step, Play
+    and Reset): its children get the week as a prop, so one step is one render.
+    """
     update_counter.get()
-    cfg, e, rec, t = model.config, model.eco, model.recorder, model.t
-    target = e.target
-    gdp = cfg.world.countries[e.countries[target]].gdp_lcu_per_year
-    loss = rec.series["output_loss"][:t, target].sum() / gdp * 100.0
-    lines = [
-        f"Scenario {cfg.scenario.name}, strategy {cfg.strategy.name}, seed {cfg.run.seed}",
-        f"Week {t} of {cfg.n_steps} ({cfg.date_of(t).isoformat()})",
-        f"China's level {model.level}: {model.stage}",
-        f"Target {e.countries[target]}: cumulative output loss {loss:.3f}% of GDP",
-        *describe_levers(cfg),
-    ]
-    with solara.Column(style={"padding": "12px"}):
-        solara.Text("Run", style={"font-weight": "bold"})
-        for line in lines:
-            solara.Text(line)
-
-
-COMPONENTS = [(chart_component(draw), 0) for draw in charts.CHARTS] + [(Summary, 0)]
+    week = model.t
+    chart = charts.CHART
+    with solara.Column(style={"padding": "8px", "gap": "10px", "width": "100%"}):
+        with solara.Div(style=TOP):
+            ChartView(model, chart["loss"], commodity, week)
+            RunCard(model, week)
+        with solara.Div(style=GRID):
+            BindingCard(model, week)
+            for name in ("escalation", "shortage", "stockpile", "price", "firms", "trade"):
+                ChartView(model, chart[name], commodity, week)
+            Glossary(model)
 
 
 @solara.component
 def View(model: ViewModel | solara.Reactive[ViewModel]):
-    """The SolaraViz page around ``model``, or around the model a reactive value holds (Reset replaces it).
+    """The page around ``model``, or around the model a reactive value holds (Reset replaces it).
 
-    The controls' defaults are read from the first model's config.
+    Left column: Mesa's ModelController (Reset, Play, Step), the commodity shown, the run
+    settings. Main area: :func:`Charts`. The settings start from the first model's config.
     """
-    first = model.peek() if isinstance(model, solara.Reactive) else model
-    params = solara.use_memo(lambda: model_params(first), dependencies=[model])
-    return SolaraViz(model, components=COMPONENTS, model_params=params, name=TITLE)
+    if not isinstance(model, solara.Reactive):
+        model = solara.use_reactive(model)  # noqa: SH102 (as SolaraViz does)
+    first = model.peek()
+    controls = solara.use_reactive(solara.use_memo(lambda: initial_controls(first), dependencies=[]))
+    commodity = solara.use_reactive(ALL_COMMODITIES)
+    # Mesa's ModelController reads these as reactive values (SolaraViz shows them as sliders
+    # and a checkbox, which this page does not: one week per Play step, drawn at once)
+    play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
+    render_interval = solara.use_reactive(1)
+    use_threads = solara.use_reactive(False)
+    current = model.value
+    names = {charts.commodity_label(current, c): c for c in current.eco.commodities}
+    with solara.AppBar():
+        solara.AppBarTitle(TITLE)
+    # no solara.Sidebar: Solara's is at least 400 px wide, too much at 1024x768
+    with solara.Div(style=PAGE):
+        solara.Style(CSS)
+        with solara.Column(style={"gap": "6px", "padding": "10px 4px 10px 12px"}, classes=["coercion-controls"]):
+            ModelController(model, model_parameters=controls.value.kwargs(), play_interval=play_interval,
+                            render_interval=render_interval, use_threads=use_threads)
+            solara.Select("Commodity shown", values=[ALL_COMMODITIES, *names], value=commodity)
+            ControlsCard(controls)
+        Charts(current, names.get(commodity.value))
+
+
+CSS = """
+.coercion-controls .v-btn { min-width: 0 !important; padding: 0 14px !important; }
+.coercion-controls .v-input__slider { margin-top: 0; }
+"""
+PAGE = {"display": "grid", "grid-template-columns": "240px minmax(0, 1fr)", "width": "100%", "align-items": "start"}
+PLAY_INTERVAL_MS = 20  # pause between weeks while playing
 
 
 def initial_kwargs() -> dict[str, Any]:
-    """The first model's arguments: the config named by ``CONFIG_ENV`` (else the default)."""
+    """The first model's arguments: the config named by ``CONFIG_ENV`` (else the default), the
+    strategy and compared strategy of ``STRATEGY_ENV`` and ``COMPARE_ENV``."""
     kwargs: dict[str, Any] = {}
     config = os.environ.get(CONFIG_ENV)
     if config:
@@ -283,6 +550,12 @@ def initial_kwargs() -> dict[str, Any]:
         kwargs["scenario_name"] = names.get(path, str(path))
     if os.environ.get(STEPS_ENV):
         kwargs["steps"] = int(os.environ[STEPS_ENV])
+    strategy = os.environ.get(STRATEGY_ENV) or None
+    kwargs["strategy"] = strategy
+    compare = os.environ.get(COMPARE_ENV)
+    if compare is None:
+        compare = default_compare(strategy or load_config(scenario_path(kwargs.get("scenario_name"))).strategy.name)
+    kwargs["compare"] = None if compare in ("", NO_COMPARE) else compare
     return kwargs
 
 

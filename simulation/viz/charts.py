@@ -1,254 +1,509 @@
-"""The browser view's charts: pure functions from a model to a matplotlib ``Figure``.
+"""The browser view's charts: vega-lite specs, and the data sets each step sends them.
 
-Each function reads the model's recorder (weeks ``0..model.t-1``) and its last week's state;
-none changes the model. Figures are built with ``matplotlib.figure.Figure`` (no pyplot, no
-global state), so they can be drawn from the server's worker threads; :func:`png` turns one
-into PNG bytes.
+A chart is a :class:`Chart`: ``spec(runs, commodity)`` is built once per model (and again
+when the commodity selector changes), ``data(runs, commodity)`` at every step; the browser
+swaps the data into the running chart (:class:`~simulation.viz.widget.VegaChart`). All are
+pure functions of the runs: ``runs`` is a list of ``(strategy name, model)``, the chosen
+strategy first and the compared one (if any) second, both at the same week. Each reads the
+model's recorder (weeks ``0..model.t-1``) and its last week's state; none changes a model.
+``commodity`` is a commodity id, or None for "all commodities" (the worst one).
 """
 
 from __future__ import annotations
 
-import io
-from typing import TYPE_CHECKING
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-import matplotlib.dates as mdates
 import networkx as nx
 import numpy as np
-from matplotlib.collections import LineCollection, PolyCollection
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
-from simulation.display import FOCUS
+from simulation.display import FOCUS, full_name
 
 if TYPE_CHECKING:
     from simulation.model import CoercionModel
 
-FIGSIZE = (5.6, 3.6)  # inches; at DPI this fits a half-width cell of the SolaraViz grid
-DPI = 100
+Runs = list[tuple[str, "CoercionModel"]]
+
+SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"  # an identifier: nothing is fetched from it
+HEIGHT = 190  # px, every time chart
 STATUS_COLORS = {  # trade-graph edge colours, by CoercionModel.country_graph() status
     "normal": "#9e9e9e",
     "licensed": "#f57c00",
     "transshipped": "#8e24aa",
     "blocked": "#d32f2f",
 }
+LOSS_BINS = (0.0, 0.01, 0.05, 0.2, 0.5)  # lower edges of the firm-loss classes, share of output
+LOSS_BIN_LABELS = ("none", "under 1%", "1-5%", "5-20%", "20-50%", "50% or more")
+LOSS_BIN_COLORS = ("#e0e0e0", "#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000")  # none in grey
+CONFIG = {  # text at least 11 px: readable at 1024x768
+    "axis": {"labelFontSize": 11, "titleFontSize": 11, "titleFontWeight": "normal"},
+    "legend": {"labelFontSize": 11, "titleFontSize": 11, "labelLimit": 260},
+    "title": {"fontSize": 13, "anchor": "start", "offset": 6},
+    "view": {"stroke": None},
+    "line": {"strokeWidth": 2},
+}
 
 
-def png(fig: Figure, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes (light compression: redrawn every step, sent over localhost)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
-    return buf.getvalue()
+# ------------------------------------------------------------------------------ helpers
 
 
 def focus_countries(model: CoercionModel) -> list[int]:
-    """Indices of the countries the line charts show: the target first, then ``FOCUS``."""
+    """Indices of the countries the charts show: the target first, then ``FOCUS`` (never the coercer)."""
     e = model.eco
     names = [e.countries[e.target]] + [c for c in FOCUS if c in e.countries]
     return [e.countries.index(c) for c in dict.fromkeys(names) if c != e.countries[e.coercer]]
 
 
-def _weeks(model: CoercionModel) -> np.ndarray:
-    """Start dates of all weeks of the run (the x axis spans the whole run from week 0)."""
-    cfg = model.config
-    return np.array([cfg.date_of(i) for i in range(cfg.n_steps + 1)], dtype="datetime64[D]")
+def country_label(model: CoercionModel, k: int) -> str:
+    """The country's name from the world config (e.g. ``Korea``)."""
+    return model.config.world.countries[model.eco.countries[k]].label
 
 
-def _time_axis(ax, dates: np.ndarray, n_ticks: int = 6) -> None:
-    """A date axis over the whole run, ticked on the first of every 1, 2, 3, 6 or 12 months."""
-    start, end = dates[0], dates[-1]
-    ax.set_xlim(start, end)
-    span = (end - start).astype(int)
-    step = next((m for m in (1, 2, 3, 6) if span / 30.4 / m <= n_ticks), 12)
-    one = np.timedelta64(1, "M")
-    months = np.arange(start.astype("datetime64[M]") + one, end.astype("datetime64[M]") + one, one)
-    months = months[(months.astype(int) % 12) % step == 0].astype("datetime64[D]")
-    months = months[months < end - np.timedelta64(int(0.07 * span), "D")]  # no label over the right edge
-    ax.xaxis.set_major_locator(FixedLocator(mdates.date2num(months)))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
-    ax.tick_params(labelsize=7)
-    ax.grid(alpha=0.3)
+def commodity_label(model: CoercionModel, com: str) -> str:
+    """The commodity's full name (e.g. ``High-purity manganese sulphate`` for ``hpmsm``)."""
+    return full_name(model.config.world.commodities[com].label)
 
 
-def _title(model: CoercionModel, what: str) -> str:
-    return f"{what} - week {model.t} ({model.config.date_of(model.t).isoformat()})"
+def week_ms(model: CoercionModel) -> np.ndarray:
+    """Start of every week of the run (0..n_steps) in ms since 1970 (UTC), as vega-lite reads time."""
+    return _week_ms(model.config.date_of(0), model.config.n_steps)
 
 
-def _curved_edges(p0: np.ndarray, p1: np.ndarray, r0: np.ndarray, r1: np.ndarray, bend: float = 0.12,
-                  n: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Quadratic curves from p0 to p1 (rows), bent to the left, trimmed by the radii r0, r1.
-
-    Returns the polylines (edges, n, 2), their end points and unit tangents there (for the
-    arrow heads). Drawing them as one LineCollection is several times faster than one
-    FancyArrowPatch per edge.
-    """
-    d = p1 - p0
-    length = np.linalg.norm(d, axis=1, keepdims=True)
-    ctrl = (p0 + p1) / 2 + bend * np.column_stack([-d[:, 1], d[:, 0]])
-    s0 = np.clip(r0[:, None] / length, 0, 0.45)
-    s1 = 1 - np.clip(r1[:, None] / length, 0, 0.45)
-    u = s0 + (s1 - s0) * np.linspace(0, 1, n)[None, :]  # (edges, n)
-    pts = (((1 - u) ** 2)[..., None] * p0[:, None] + (2 * (1 - u) * u)[..., None] * ctrl[:, None]
-           + (u**2)[..., None] * p1[:, None])
-    tangent = 2 * (1 - s1) * (ctrl - p0) + 2 * s1 * (p1 - ctrl)
-    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
-    return pts, pts[:, -1], tangent
+@lru_cache(maxsize=32)
+def _week_ms(start: dt.date, n_steps: int) -> np.ndarray:
+    days = np.datetime64(start, "D") + 7 * np.arange(n_steps + 1)
+    out = days.astype("datetime64[ms]").astype(np.int64)
+    out.flags.writeable = False
+    return out
 
 
-def trade_graph_figure(model: CoercionModel) -> Figure:
-    """Country-level trade of last week: nodes sized by GDP, edges by value, coloured by status.
-
-    The coercer sits in the middle, the others on a circle in the world's order. Edge widths
-    are relative to the largest flow of the week.
-    """
-    e = model.eco
-    g = model.country_graph()
-    fig = Figure(figsize=FIGSIZE)
-    box = (0.0, 0.0, 0.78, 0.9)  # figure fractions: the legend sits on the right
-    ax = fig.add_axes(box)
-    ax.set_axis_off()
-    span = 2.3  # data units across the smaller side of the axes (equal aspect)
-    ax.set_xlim(-span / 2, span / 2)
-    ax.set_ylim(-span / 2, span / 2)
-    ax.set_aspect("equal")
-    points_per_unit = min(box[2] * FIGSIZE[0], box[3] * FIGSIZE[1]) * 72 / span
-    coercer, target = e.countries[e.coercer], e.countries[e.target]
-    nodes = list(g.nodes)
-    pos = nx.shell_layout(g, nlist=[[coercer], [c for c in nodes if c != coercer]])
-    xy = np.array([pos[c] for c in nodes])
-    xy /= np.abs(xy).max()  # the outer shell on the unit circle
-    gdp = np.array([g.nodes[c]["gdp_usd"] for c in nodes])
-    sizes = 60 + 1400 * np.sqrt(gdp / gdp.max())  # marker area, points^2
-    radius = np.sqrt(sizes) / 2 / points_per_unit  # in data units
-    edges = list(g.edges(data=True))
-    if edges:
-        a = np.array([nodes.index(u) for u, _, _ in edges])
-        b = np.array([nodes.index(v) for _, v, _ in edges])
-        flow = np.array([d["flow_usd"] for *_, d in edges])
-        widths = 0.4 + 5.0 * np.sqrt(flow / (flow.max() or 1.0))
-        colors = [STATUS_COLORS[d["status"]] for *_, d in edges]
-        lines, tips, tangent = _curved_edges(xy[a], xy[b], radius[a], radius[b] + 0.01)
-        ax.add_collection(LineCollection(lines, linewidths=widths, colors=colors, alpha=0.8, capstyle="butt"))
-        size = (0.028 + 0.005 * widths)[:, None]  # arrow heads grow with the line
-        normal = np.column_stack([-tangent[:, 1], tangent[:, 0]])
-        heads = np.stack([tips, tips - size * (tangent * 1.6 + normal), tips - size * (tangent * 1.6 - normal)], 1)
-        ax.add_collection(PolyCollection(heads, facecolors=colors, edgecolors="none", alpha=0.9))
-    node_colors = ["#c62828" if c == coercer else "#1565c0" if c == target else "#90a4ae" for c in nodes]
-    ax.scatter(xy[:, 0], xy[:, 1], s=sizes, c=node_colors, linewidths=0.5, edgecolors="white", zorder=3)
-    for c, (x, y) in zip(nodes, xy, strict=True):
-        ax.text(x, y, c, fontsize=7, ha="center", va="center", zorder=4)
-    handles = [Line2D([], [], color=c, lw=3, label=s) for s, c in STATUS_COLORS.items()]
-    fig.legend(handles=handles, loc="center right", fontsize=7, frameon=False, title="edge status",
-               title_fontsize=7)
-    note = "no shipments yet" if not edges else "width: value ordered last week"
-    fig.suptitle(_title(model, "Trade between countries"), fontsize=9)
-    fig.text(0.99, 0.02, f"node size: GDP\n{note}", fontsize=6, ha="right", va="bottom", color="0.35")
-    return fig
+WEEK_MS = 7 * 24 * 3600 * 1000
 
 
-def escalation_figure(model: CoercionModel) -> Figure:
-    """China's level on the ladder over time, labelled with the stage names."""
-    names = [lvl.name for lvl in model.config.escalation.levels]
-    dates = _weeks(model)
-    t = model.t
-    fig = Figure(figsize=FIGSIZE)
-    ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.25, right=0.97, top=0.9, bottom=0.1)
-    if t:
-        x = dates[: t + 1]
-        y = np.append(model.recorder.series["escalation_level"][:t], model.recorder.series["escalation_level"][t - 1])
-        ax.step(x, y, where="post", color="firebrick", lw=2)
-    ax.set_yticks(range(len(names)), names, fontsize=7)
-    ax.set_ylim(-0.3, len(names) - 0.7)
-    _time_axis(ax, dates)
-    ax.set_title(_title(model, f"Escalation: {model.stage}"), fontsize=9)
-    return fig
+def _week_from_index(model: CoercionModel) -> dict:
+    """The transform that dates a row from its week index ``i`` (rows carry the index, not the date)."""
+    return {"calculate": f"{int(week_ms(model)[0])} + datum.i * {WEEK_MS}", "as": "week"}
 
 
-def shortage_figure(model: CoercionModel) -> Figure:
-    """By country: the worst commodity's shortage share, and state stockpile days."""
-    rec, e = model.recorder, model.eco
-    t, m = model.t, len(e.commodities)
-    dates = _weeks(model)
-    fig = Figure(figsize=FIGSIZE)
-    a1, a2 = fig.subplots(2, 1, sharex=True)
-    fig.subplots_adjust(left=0.15, right=0.97, top=0.9, bottom=0.1, hspace=0.08)
-    country_of_pair = rec.pairs // m
+def _x(model: CoercionModel) -> dict:
+    """The time axis: the whole run from week 0, whatever the week shown."""
+    ms = week_ms(model)
+    return {"field": "week", "type": "temporal", "title": None,
+            "scale": {"type": "utc", "domain": [int(ms[0]), int(ms[-1])]},
+            "axis": {"format": "%b %Y", "labelOverlap": True, "tickCount": 6, "grid": True}}
+
+
+def _dash(runs: Runs) -> dict:
+    """Strategy as the line's dash: the chosen one solid, the compared one dashed."""
+    names = [name for name, _ in runs]
+    return {"field": "strategy", "type": "nominal", "title": "strategy",
+            "scale": {"domain": names, "range": [[1, 0], [6, 3]][: len(names)]},
+            "legend": None if len(names) == 1 else {"orient": "top", "direction": "horizontal", "title": None,
+                                                    "symbolStrokeWidth": 2}}
+
+
+def _countries(model: CoercionModel) -> list[str]:
+    return [country_label(model, k) for k in focus_countries(model)]
+
+
+def _color_country(model: CoercionModel) -> dict:
+    return {"field": "country", "type": "nominal", "title": None, "scale": {"domain": _countries(model)},
+            "legend": {"orient": "bottom", "direction": "horizontal", "columns": 3}}
+
+
+def _line_spec(model: CoercionModel, title: str, dataset: str, y: dict, color: dict, runs: Runs,
+               height: int = HEIGHT) -> dict:
+    """A line chart of data set ``dataset`` over the run's weeks, dashed by strategy."""
+    encoding = {"x": _x(model), "y": y, "color": color, "strokeDash": _dash(runs)}
+    return {"$schema": SCHEMA, "title": title, "width": "container", "height": height,
+            "autosize": {"type": "fit-x", "contains": "padding"}, "config": CONFIG,
+            "data": {"name": dataset}, "transform": [_week_from_index(model)],
+            "mark": {"type": "line", "interpolate": "linear", "clip": True}, "encoding": encoding}
+
+
+def pair_index(model: CoercionModel) -> dict[tuple[int, int], int]:
+    """(country, commodity) -> column of the recorder's per-pair series."""
+    m = len(model.eco.commodities)
+    return {(int(p) // m, int(p) % m): j for j, p in enumerate(model.recorder.pairs)}
+
+
+def shortage_share(model: CoercionModel) -> np.ndarray:
+    """Weeks x pairs: unmet share of demand."""
+    rec, t = model.recorder, model.t
     demand = rec.series["demand_t"][:t]
-    short = np.divide(np.maximum(demand - rec.series["supplied_t"][:t], 0.0), demand,
-                      out=np.zeros_like(demand), where=demand > 0)
-    days = rec.series["stockpile_days"][:t]
-    for k in focus_countries(model):
-        sel = country_of_pair == k
-        if not sel.any():
-            continue
-        a1.plot(dates[:t], short[:, sel].max(axis=1) if t else [], label=e.countries[k])
-        a2.plot(dates[:t], days[:, sel].mean(axis=1) if t else [], label=e.countries[k])
-    a1.set_ylabel("worst shortage\nshare", fontsize=7)
-    a1.set_ylim(bottom=0)
-    a2.set_ylabel("state stockpile,\ndays (mean)", fontsize=7)
-    a2.set_ylim(bottom=0)
-    for ax in (a1, a2):
-        _time_axis(ax, dates)
-    a1.legend(fontsize=6, ncols=4, loc="upper left")
-    a1.set_title(_title(model, "Shortages and stockpiles"), fontsize=9)
-    return fig
+    short = np.maximum(demand - rec.series["supplied_t"][:t], 0.0)
+    return np.divide(short, demand, out=np.zeros_like(demand), where=demand > 0)
 
 
-def price_figure(model: CoercionModel) -> Figure:
-    """Price per commodity outside and inside China, relative to the calm outside price."""
-    rec, e, cfg = model.recorder, model.eco, model.config
-    t, m = model.t, len(e.commodities)
-    dates = _weeks(model)
-    fig = Figure(figsize=FIGSIZE)
-    axes = fig.subplots(1, 2, sharey=True)
-    fig.subplots_adjust(left=0.11, right=0.98, top=0.85, bottom=0.1, wspace=0.05)
-    tab20 = matplotlib.colormaps["tab20"]
-    colors = [tab20(i) for i in (*range(0, 20, 2), *range(1, 20, 2))]  # dark tones first
-    commodity_of_pair = rec.pairs % m
-    for i, com in enumerate(e.commodities):
-        hit = np.flatnonzero(commodity_of_pair == i)
-        if not len(hit):
-            continue
-        calm = cfg.world.commodities[com].price_usd_per_t
-        for ax, name in zip(axes, ("price", "price_china"), strict=True):
-            ax.plot(dates[:t], rec.series[name][:t, hit[0]] / calm, color=colors[i % 20], lw=1.2, label=com)
-    for ax, where in zip(axes, ("outside China", "inside China"), strict=True):
-        _time_axis(ax, dates, n_ticks=3)
-        ax.set_title(where, fontsize=8)
+def binding_commodity(model: CoercionModel, k: int) -> int | None:
+    """The commodity binding country ``k`` so far (index), or None while nothing is short.
+
+    The commodity its firms' lost output is attributed to most (the output mechanism gives
+    each firm's loss to its worst-short input); before any loss, the one with the largest
+    shortage share of demand so far (all weeks' unmet tonnes over all weeks' demand).
+    """
+    rec, t = model.recorder, model.t
     if not t:
-        axes[0].set_ylim(0.5, 2.0)  # nothing drawn yet: a log axis needs positive limits
-    axes[0].set_yscale("log")  # shared: set the scale once, then the tickers of both axes
-    lo, hi = axes[0].get_ylim()
-    subs = (1.0, 2.0, 5.0) if hi / lo > 10 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
-    for ax in axes:
-        ax.yaxis.set_major_locator(LogLocator(subs=subs))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_locator(NullLocator())  # minor log ticks cost more than they show
-    axes[0].set_ylabel("price / calm outside price", fontsize=7)
-    axes[1].legend(fontsize=5, loc="upper left", ncols=2)
-    fig.suptitle(_title(model, "Prices"), fontsize=9)
-    return fig
+        return None
+    m = len(model.eco.commodities)
+    lost = rec.loss_by_commodity[:t, k, :m].sum(axis=0)
+    if lost.max() > 0:
+        return int(np.argmax(lost))
+    share = np.zeros(m)
+    demand, supplied = rec.series["demand_t"][:t], rec.series["supplied_t"][:t]
+    for (country, com), j in pair_index(model).items():
+        if country == k:
+            d = demand[:, j].sum()
+            unmet = np.maximum(demand[:, j] - supplied[:, j], 0.0).sum()
+            share[com] = unmet / d if d > 0 else 0.0
+    return int(np.argmax(share)) if share.max() > 0 else None
 
 
-def output_loss_figure(model: CoercionModel) -> Figure:
-    """Cumulative output lost by country, % of annual GDP."""
-    rec, e, cfg = model.recorder, model.eco, model.config
-    t = model.t
-    dates = _weeks(model)
-    fig = Figure(figsize=FIGSIZE)
-    ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.11, right=0.97, top=0.9, bottom=0.1)
+def binding_text(model: CoercionModel, k: int) -> str:
+    """The binding commodity of country ``k`` in words (full name), or why there is none."""
+    com = binding_commodity(model, k)
+    if com is not None:
+        return commodity_label(model, model.eco.commodities[com])
+    m = len(model.eco.commodities)
+    if model.t and model.recorder.loss_by_commodity[: model.t, k, m].sum() > 0:
+        return "no commodity short (its loss: China's trade measures)"
+    return "none short yet"
+
+
+def loss_pct_gdp(model: CoercionModel, k: int) -> np.ndarray:
+    """Cumulative output loss of country ``k``, % of annual GDP, weeks 0..t-1."""
+    gdp = model.config.world.countries[model.eco.countries[k]].gdp_lcu_per_year
+    return np.cumsum(model.recorder.series["output_loss"][: model.t, k]) / gdp * 100.0
+
+
+# ------------------------------------------------------------------------------- charts
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the page: its name, spec and per-step data (functions of the runs and the commodity).
+
+    A time series' rows of past weeks do not change, so a step need only send the last weeks
+    (``since``); the others' data is small and sent whole.
+    """
+
+    name: str
+    spec: Callable[[Runs, str | None], dict]
+    data: Callable[..., dict[str, dict[str, list]]]  # (runs, commodity[, since]) -> data sets
+    uses_commodity: bool = False
+    wide: bool = False  # spans the page's two columns
+    timeseries: bool = True  # rows carry a week index ``i``; ``data(..., since)`` gives the weeks i >= since
+
+
+def loss_spec(runs: Runs, commodity: str | None) -> dict:
+    model = runs[0][1]
+    return _line_spec(model, "Cumulative output loss, % of annual GDP", "loss",
+                      {"field": "value", "type": "quantitative", "title": "% of annual GDP",
+                       "scale": {"domain": {"unionWith": [0, 0.01]}}},
+                      _color_country(model), runs, height=200)
+
+
+def _add(rows: dict[str, list], i: np.ndarray, values: np.ndarray, since: int, digits: int, **labels: str) -> None:
+    """Append the rows of weeks ``i >= since`` to a table: week index, value and constant labels."""
+    keep = i >= since
+    n = int(keep.sum())
+    rows["i"] += i[keep].tolist()
+    rows["value"] += np.round(values[keep], digits).tolist()
+    for column, label in labels.items():
+        rows[column] += [label] * n
+
+
+def loss_data(runs: Runs, commodity: str | None, since: int = 0) -> dict:
+    rows: dict[str, list] = {"i": [], "value": [], "country": [], "strategy": []}
+    for name, model in runs:
+        i = np.arange(1, model.t + 1)  # the loss of week i-1 is known at its end, the start of week i
+        for k in focus_countries(model):
+            _add(rows, i, loss_pct_gdp(model, k), since, 5, country=country_label(model, k), strategy=name)
+    return {"loss": rows}
+
+
+def escalation_spec(runs: Runs, commodity: str | None) -> dict:
+    model = runs[0][1]
+    names = [lvl.name for lvl in model.config.escalation.levels]
+    labels = "[" + ", ".join(repr(n) for n in names) + "][datum.value]"
+    spec = _line_spec(model, "China's escalation level", "level",
+                      {"field": "value", "type": "quantitative", "title": None,
+                       "scale": {"domain": [0, len(names) - 1], "nice": False},
+                       "axis": {"values": list(range(len(names))), "labelExpr": labels, "grid": True}},
+                      {"value": "firebrick"}, runs)
+    spec["mark"]["interpolate"] = "step-after"
+    return spec
+
+
+def escalation_data(runs: Runs, commodity: str | None, since: int = 0) -> dict:
+    rows: dict[str, list] = {"i": [], "value": [], "strategy": []}
+    for name, model in runs:
+        t = model.t
+        if not t:
+            continue
+        level = model.recorder.series["escalation_level"][:t]
+        # the last week drawn to its end: a point at week t with week t-1's level
+        _add(rows, np.arange(t + 1), np.append(level, level[-1]), since, 0, strategy=name)
+    return {"level": rows}
+
+
+def _per_country(model: CoercionModel, commodity: str | None, values: np.ndarray, worst) -> dict[int, np.ndarray]:
+    """Country -> weekly values of the chosen commodity, or ``worst`` over commodities for None."""
+    pairs = pair_index(model)
+    com = None if commodity is None else model.eco.commodities.index(commodity)
+    out = {}
     for k in focus_countries(model):
-        gdp = cfg.world.countries[e.countries[k]].gdp_lcu_per_year
-        ax.plot(dates[:t], np.cumsum(rec.series["output_loss"][:t, k]) / gdp * 100.0, label=e.countries[k])
-    ax.set_ylabel("% of annual GDP", fontsize=7)
-    ax.set_ylim(bottom=0)
-    _time_axis(ax, dates)
-    ax.legend(fontsize=6, loc="upper left")
-    ax.set_title(_title(model, "Cumulative output loss"), fontsize=9)
-    return fig
+        cols = [j for (c, i), j in pairs.items() if c == k and (com is None or i == com)]
+        if cols:
+            out[k] = worst(values[:, cols], axis=1)
+    return out
 
 
-CHARTS = (trade_graph_figure, escalation_figure, shortage_figure, price_figure, output_loss_figure)
+def _commodity_title(model: CoercionModel, commodity: str | None, all_text: str) -> str:
+    return all_text if commodity is None else commodity_label(model, commodity)
+
+
+def shortage_spec(runs: Runs, commodity: str | None) -> dict:
+    model = runs[0][1]
+    what = _commodity_title(model, commodity, "each country's worst commodity")
+    return _line_spec(model, f"Shortage share: {what}", "shortage",
+                      {"field": "value", "type": "quantitative", "title": "share of demand unmet",
+                       "axis": {"format": ".0%"}, "scale": {"domain": {"unionWith": [0, 0.05]}}},
+                      _color_country(model), runs)
+
+
+def shortage_data(runs: Runs, commodity: str | None, since: int = 0) -> dict:
+    rows: dict[str, list] = {"i": [], "value": [], "country": [], "strategy": []}
+    for name, model in runs:
+        i = np.arange(model.t)
+        for k, y in _per_country(model, commodity, shortage_share(model), np.max).items():
+            _add(rows, i, y, since, 5, country=country_label(model, k), strategy=name)
+    return {"shortage": rows}
+
+
+def stockpile_spec(runs: Runs, commodity: str | None) -> dict:
+    model = runs[0][1]
+    what = _commodity_title(model, commodity, "each country's lowest")
+    return _line_spec(model, f"Stockpile days: {what}", "stockpile",
+                      {"field": "value", "type": "quantitative", "title": "days of use",
+                       "scale": {"domain": {"unionWith": [0, 10]}}},
+                      _color_country(model), runs)
+
+
+def stockpile_data(runs: Runs, commodity: str | None, since: int = 0) -> dict:
+    rows: dict[str, list] = {"i": [], "value": [], "country": [], "strategy": []}
+    for name, model in runs:
+        i = np.arange(model.t)
+        days = model.recorder.series["stockpile_days"][: model.t]
+        for k, y in _per_country(model, commodity, days, np.min).items():
+            _add(rows, i, y, since, 3, country=country_label(model, k), strategy=name)
+    return {"stockpile": rows}
+
+
+def price_spec(runs: Runs, commodity: str | None) -> dict:
+    model = runs[0][1]
+    y = {"field": "value", "type": "quantitative", "title": "price / calm outside price",
+         "scale": {"type": "log", "domain": {"unionWith": [0.8, 1.25]}}, "axis": {"format": "~g"}}
+    if commodity is None:
+        names = [commodity_label(model, c) for c in model.eco.commodities]
+        color = {"field": "series", "type": "nominal", "title": None, "scale": {"domain": names, "scheme": "tableau20"},
+                 "legend": {"orient": "right", "columns": 2, "labelLimit": 190}}
+        title = "Prices outside China, relative to calm"
+    else:
+        color = {"field": "series", "type": "nominal", "title": None,
+                 "scale": {"domain": ["outside China", "inside China"], "range": ["#1565c0", "#c62828"]},
+                 "legend": {"orient": "right"}}
+        title = f"Price of {commodity_label(model, commodity)}, relative to the calm outside price"
+    return _line_spec(model, title, "price", y, color, runs)
+
+
+def price_data(runs: Runs, commodity: str | None, since: int = 0) -> dict:
+    rows: dict[str, list] = {"i": [], "value": [], "series": [], "strategy": []}
+    for name, model in runs:
+        rec, e, cfg, t = model.recorder, model.eco, model.config, model.t
+        m = len(e.commodities)
+        i = np.arange(t)
+        first = {}
+        for j, p in enumerate(rec.pairs):
+            first.setdefault(int(p) % m, j)
+        coms = range(m) if commodity is None else [e.commodities.index(commodity)]
+        for c in coms:
+            if c not in first:
+                continue
+            calm = cfg.world.commodities[e.commodities[c]].price_usd_per_t
+            for series in ["price"] if commodity is None else ["price", "price_china"]:
+                label = (commodity_label(model, e.commodities[c]) if commodity is None
+                         else "outside China" if series == "price" else "inside China")
+                _add(rows, i, rec.series[series][:t, first[c]] / calm, since, 5, series=label, strategy=name)
+    return {"price": rows}
+
+
+def _layout(model: CoercionModel) -> tuple[list[str], np.ndarray]:
+    """Countries and their positions: the coercer in the middle, the others on a circle."""
+    e = model.eco
+    coercer = e.countries[e.coercer]
+    others = [c for c in e.countries if c != coercer]
+    g = nx.DiGraph()
+    g.add_nodes_from(e.countries)
+    pos = nx.shell_layout(g, nlist=[[coercer], others])
+    xy = np.array([pos[c] for c in e.countries])
+    return list(e.countries), xy / np.abs(xy).max()
+
+
+def trade_spec(runs: Runs, commodity: str | None) -> dict:
+    model = runs[0][1]
+    e = model.eco
+    countries, xy = _layout(model)
+    gdp = np.array([model.config.world.countries[c].gdp_lcu_per_year / model.config.world.countries[c].lcu_per_usd
+                    for c in countries])
+    role = ["China (coercer)" if i == e.coercer else "target" if i == e.target else "other"
+            for i in range(len(countries))]
+    nodes = {"x": xy[:, 0].round(4).tolist(), "y": xy[:, 1].round(4).tolist(), "code": countries,
+             "name": [model.config.world.countries[c].label for c in countries],
+             "gdp": (gdp / 1e9).round(0).tolist(), "role": role}
+    scale = {"domain": [-1.25, 1.25], "nice": False, "zero": False}
+    ax = {"type": "quantitative", "axis": None, "scale": scale}
+    statuses = list(STATUS_COLORS)
+    return {
+        "$schema": SCHEMA, "title": "Trade between countries last week", "width": "container", "height": 270,
+        "autosize": {"type": "fit-x", "contains": "padding"}, "config": CONFIG,
+        "resolve": {"scale": {"color": "independent", "size": "independent", "strokeWidth": "independent"},
+                    "legend": {"color": "independent"}},
+        "layer": [
+            {"data": {"name": "edges"}, "mark": {"type": "rule", "opacity": 0.75},
+             "encoding": {"x": {"field": "x", **ax}, "y": {"field": "y", **ax},
+                          "x2": {"field": "x2"}, "y2": {"field": "y2"},
+                          "color": {"field": "status", "type": "nominal", "title": "trade",
+                                    "scale": {"domain": statuses, "range": list(STATUS_COLORS.values())},
+                                    "legend": {"orient": "right"}},
+                          "strokeWidth": {"field": "flow", "type": "quantitative", "legend": None,
+                                          "scale": {"range": [0.5, 7], "domain": {"unionWith": [0, 1]}}},
+                          "tooltip": [{"field": "pair", "title": "from-to"}, {"field": "status"},
+                                      {"field": "flow", "title": "USD million", "format": ",.0f"}]}},
+            {"data": {"name": "edges"}, "mark": {"type": "point", "shape": "wedge", "filled": True, "size": 70},
+             "encoding": {"x": {"field": "hx", **ax}, "y": {"field": "hy", **ax},
+                          "angle": {"field": "angle", "type": "quantitative", "scale": None},
+                          "color": {"field": "status", "type": "nominal", "legend": None,
+                                    "scale": {"domain": statuses, "range": list(STATUS_COLORS.values())}}}},
+            {"data": {"values": [dict(zip(nodes, vals, strict=True)) for vals in zip(*nodes.values(), strict=True)]},
+             "mark": {"type": "circle", "opacity": 1, "stroke": "white", "strokeWidth": 1},
+             "encoding": {"x": {"field": "x", **ax}, "y": {"field": "y", **ax},
+                          "size": {"field": "gdp", "type": "quantitative", "legend": None,
+                                   "scale": {"type": "sqrt", "range": [60, 1100], "zero": True}},
+                          "color": {"field": "role", "type": "nominal", "title": "country",
+                                    "scale": {"domain": ["China (coercer)", "target", "other"],
+                                              "range": ["#c62828", "#1565c0", "#90a4ae"]},
+                                    "legend": {"orient": "right"}},
+                          "tooltip": [{"field": "name"}, {"field": "gdp", "title": "GDP, USD bn", "format": ",.0f"}]}},
+            {"data": {"values": [dict(zip(nodes, vals, strict=True)) for vals in zip(*nodes.values(), strict=True)]},
+             "mark": {"type": "text", "fontSize": 11, "fontWeight": "bold"},
+             "encoding": {"x": {"field": "x", **ax}, "y": {"field": "y", **ax}, "text": {"field": "code"}}},
+        ],
+    }
+
+
+def trade_data(runs: Runs, commodity: str | None) -> dict:
+    model = runs[0][1]  # the chosen strategy's trade
+    countries, xy = _layout(model)
+    at = {c: i for i, c in enumerate(countries)}
+    g = model.country_graph()
+    rows: dict[str, list] = {k: [] for k in ("x", "y", "x2", "y2", "hx", "hy", "angle", "status", "flow", "pair")}
+    for a, b, d in g.edges(data=True):
+        p0, p1 = xy[at[a]], xy[at[b]]
+        delta = p1 - p0
+        length = float(np.hypot(*delta)) or 1.0
+        normal = np.array([-delta[1], delta[0]]) / length * 0.025  # a->b and b->a side by side
+        s0, s1 = p0 + normal + delta * 0.08, p0 + normal + delta * 0.86
+        head = p0 + normal + delta * 0.88
+        rows["x"].append(round(float(s0[0]), 4))
+        rows["y"].append(round(float(s0[1]), 4))
+        rows["x2"].append(round(float(s1[0]), 4))
+        rows["y2"].append(round(float(s1[1]), 4))
+        rows["hx"].append(round(float(head[0]), 4))
+        rows["hy"].append(round(float(head[1]), 4))
+        rows["angle"].append(round(math.degrees(math.atan2(delta[0], delta[1])), 1))
+        rows["status"].append(d["status"])
+        rows["flow"].append(round(d["flow_usd"] / 1e6, 3))
+        rows["pair"].append(f"{a}-{b}")
+    return {"edges": rows}
+
+
+def firm_loss_share(model: CoercionModel) -> np.ndarray:
+    """Per firm: the mean share of its output lost over the weeks run (0 before the first week).
+
+    Read from ``model.firm_loss_sum`` (the weekly ``state.firm_output_loss_share`` summed by
+    the view's models, see :class:`simulation.viz.app.ViewModel`).
+    """
+    total = getattr(model, "firm_loss_sum", None)
+    if total is None or not model.t:
+        return np.zeros(model.eco.n_firms)
+    return total / model.t
+
+
+def firms_spec(runs: Runs, commodity: str | None) -> dict:
+    model = runs[0][1]
+    e = model.eco
+    target = model.config.world.countries[e.countries[e.target]].label
+    y_title = None if len(runs) == 1 else "sector, strategy"
+    return {
+        "$schema": SCHEMA, "title": f"How {target}'s firms fare: share of firms by output lost so far",
+        "width": "container", "height": {"step": 16 if len(runs) > 1 else 24},
+        "autosize": {"type": "fit-x", "contains": "padding"}, "config": CONFIG,
+        "data": {"name": "firms"}, "mark": {"type": "bar"},
+        "encoding": {
+            "y": {"field": "row", "type": "nominal", "title": y_title, "sort": None,
+                  "axis": {"labelLimit": 220}},
+            "x": {"field": "share", "type": "quantitative", "stack": "zero", "title": "share of the sector's firms",
+                  "axis": {"format": ".0%"}, "scale": {"domain": [0, 1]}},
+            "color": {"field": "lost", "type": "ordinal", "title": "output lost",
+                      "scale": {"domain": list(LOSS_BIN_LABELS), "range": list(LOSS_BIN_COLORS)},
+                      "legend": {"orient": "bottom", "direction": "horizontal", "columns": 3}},
+            "order": {"field": "bin", "type": "quantitative"},
+            "tooltip": [{"field": "row", "title": "sector"}, {"field": "lost"}, {"field": "firms"},
+                        {"field": "share", "format": ".1%"}],
+        },
+    }
+
+
+def firms_data(runs: Runs, commodity: str | None) -> dict:
+    rows: dict[str, list] = {"row": [], "lost": [], "bin": [], "share": [], "firms": []}
+    for sector_no in range(len(runs[0][1].eco.sectors)):
+        for name, model in runs:
+            e = model.eco
+            sel = (e.firm_sector == sector_no) & (e.firm_country == e.target)
+            n = int(sel.sum())
+            if not n:
+                continue
+            loss = firm_loss_share(model)[sel]
+            bins = np.where(loss <= 0, 0, np.searchsorted(LOSS_BINS, loss, side="right"))
+            counts = np.bincount(bins, minlength=len(LOSS_BIN_LABELS))
+            label = full_name(model.config.world.sectors[e.sectors[sector_no]].label)
+            row = label if len(runs) == 1 else f"{label} ({name})"
+            for b, count in enumerate(counts):
+                rows["row"].append(row)
+                rows["lost"].append(LOSS_BIN_LABELS[b])
+                rows["bin"].append(b)
+                rows["share"].append(round(count / n, 5))
+                rows["firms"].append(int(count))
+    return {"firms": rows}
+
+
+CHARTS = (
+    Chart("loss", loss_spec, loss_data),
+    Chart("escalation", escalation_spec, escalation_data),
+    Chart("shortage", shortage_spec, shortage_data, uses_commodity=True),
+    Chart("stockpile", stockpile_spec, stockpile_data, uses_commodity=True),
+    Chart("price", price_spec, price_data, uses_commodity=True, wide=True),
+    Chart("trade", trade_spec, trade_data, timeseries=False),
+    Chart("firms", firms_spec, firms_data, wide=True, timeseries=False),
+)
+CHART = {c.name: c for c in CHARTS}
+
+
+def all_data(runs: Runs, commodity: str | None) -> dict[str, dict[str, Any]]:
+    """Every chart's data sets (what one step sends), by chart name."""
+    return {c.name: c.data(runs, commodity) for c in CHARTS}

@@ -25,6 +25,8 @@ from pathlib import Path
 APP = "simulation.viz.app"  # the module solara serves (its ``Page`` component)
 CONFIG_ENV = "COERCION_VIEW_CONFIG"  # the config the page starts with (``simulation view CONFIG``)
 STEPS_ENV = "COERCION_VIEW_STEPS"  # weeks to run (``simulation view --steps N``); default: the horizon
+STRATEGY_ENV = "COERCION_VIEW_STRATEGY"  # the strategy the page starts with (``--strategy``); default: the config's
+COMPARE_ENV = "COERCION_VIEW_COMPARE"  # the compared strategy (``--compare``; "none": none); default: baseline
 
 OFFLINE_ENV = {
     # serve /_solara/cdn/... from the local solara-assets copy, not cdn.jsdelivr.net
@@ -58,12 +60,15 @@ def apply_offline_env(env: dict | None = None) -> dict:
 
 
 def check_assets() -> None:
-    """Fail early, in words, when Solara's front-end files are not installed locally."""
+    """Fail early, in words, when Solara's front-end files (or the charts' vega files) are not installed locally."""
     try:
         metadata.version("solara-assets")
     except metadata.PackageNotFoundError:
         raise RuntimeError("the package solara-assets is not installed: the view serves Solara's "
                            "front-end files from it (pip install -e .)") from None
+    from simulation.viz.widget import vega_libs  # imports ipyvuetify, not solara
+
+    vega_libs()
 
 
 # ------------------------------------------------------------------------------ listening
@@ -179,7 +184,8 @@ def listen(host: str, port: int, allow_remote: bool = False) -> socket.socket:
 
 
 def serve(config: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 8765,
-          steps: int | None = None, allow_remote: bool = False) -> None:
+          steps: int | None = None, allow_remote: bool = False, strategy: str | None = None,
+          compare: str | None = None) -> None:
     """Serve the view until interrupted.
 
     Args:
@@ -188,6 +194,9 @@ def serve(config: str | Path | None = None, *, host: str = "127.0.0.1", port: in
         port: the port (default 8765; 0: any free port).
         steps: weeks to run (default: the scenario's horizon).
         allow_remote: listen on a non-loopback ``host`` (else refused); says who can reach it.
+        strategy: the strategy the page starts with (default: the config's).
+        compare: the strategy drawn beside it ("none": none; default: the baseline, or none
+            when the strategy is the baseline).
 
     Raises:
         ViewError: before anything starts, as :func:`listen`.
@@ -200,6 +209,10 @@ def serve(config: str | Path | None = None, *, host: str = "127.0.0.1", port: in
             os.environ[CONFIG_ENV] = str(Path(config).resolve())
         if steps is not None:
             os.environ[STEPS_ENV] = str(steps)
+        if strategy is not None:
+            os.environ[STRATEGY_ENV] = strategy
+        if compare is not None:
+            os.environ[COMPARE_ENV] = compare
         os.environ["SOLARA_APP"] = APP  # read when solara.server.app is imported
         import uvicorn  # solara and the app are imported by the server, after the env is set
 
