@@ -62,6 +62,8 @@ class Signals:
         china_choice: the level China chooses for this week after the script, or None (no
             choice: the script, or the level held) [states: China's ``decide()``].
         target_concedes: the target chooses to concede this week [states: the target's ``decide()``].
+        stockpile_add_days: per country, days of use added to its stockpile targets after a crisis
+            (empty: none) [states: the target's ``decide()``].
     """
 
     level: int = 0
@@ -84,3 +86,4 @@ class Signals:
     cn_world_share0: float = 0.0
     china_choice: int | None = None
     target_concedes: bool = False
+    stockpile_add_days: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)

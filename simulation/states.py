@@ -14,6 +14,11 @@ it by ``resolve_rally_share`` (an event, not a weekly redraw). In an endogenous 
 concedes when its pain -- output loss over the last ``pain_window_weeks``, annualized, % of
 GDP -- exceeds its resolve.
 
+Its stockpile agency, if its policy sets ``crisis_stockpile_add_days``, raises every stockpile
+target by that many days of use ``crisis_response_lag_weeks`` after a crisis (the first week
+of the analysis with the ladder's export controls on it), through
+``signals.stockpile_add_days`` (the inventories mechanism adds them to its targets).
+
 **China** (:class:`CoercerRole`) weighs, each endogenous week:
 
 - the pressure on the target: its pain ``P`` against China's estimate of its resolve ``R``
@@ -136,10 +141,35 @@ class TargetRole(Role):
         self.resolve0_pct_gdp = self.resolve_pct_gdp  # as drawn, before events
         self._levels, self._first_free, self._endogenous = scripted_levels(model.config)
         self._level_seen = 0
+        pol = model.config.policy_of(code)
+        self._add_days, self._lag = pol.crisis_stockpile_add_days, pol.crisis_response_lag_weeks
+        self.crisis_week: int | None = None  # the first week of the analysis with the ladder's controls on it
+        self.raised = False
+
+    def _agency(self, week: int) -> None:
+        """The stockpile agency after a crisis: raises its targets ``crisis_stockpile_add_days``,
+        ``crisis_response_lag_weeks`` after the crisis began."""
+        m = self.model
+        sig = m.signals
+        if self.crisis_week is None:
+            if week >= m.history and sig.level > 0 and any(d == self.code for d, _ in sig.controls):
+                self.crisis_week = week
+            return
+        if not self.raised and week - self.crisis_week >= self._lag:
+            self.raised = True
+            add = np.zeros(len(m.eco.countries)) if len(sig.stockpile_add_days) == 0 else sig.stockpile_add_days.copy()
+            add[self.index] += self._add_days
+            sig.stockpile_add_days = add
+            m.decisions.add(week, self.code, "raise_stockpile_target", sig.level,
+                            f"{self._add_days:g} days of use added to every stockpile target, "
+                            f"{week - self.crisis_week} weeks after the crisis began (week "
+                            f"{self.crisis_week - m.history})")
 
     def decide(self, week: int) -> None:
         m = self.model
         sig, esc = m.signals, m.config.escalation
+        if self._add_days > 0 and not self.raised:
+            self._agency(week)
         if sig.level > self._level_seen:  # China climbed: the public rallies
             self.resolve_pct_gdp *= (1.0 + esc.resolve_rally_share) ** (sig.level - self._level_seen)
         self._level_seen = sig.level

@@ -9,6 +9,7 @@ import pytest
 from simulation import run
 from simulation.config import config_from_dict, config_to_dict, load_config
 from simulation.model import CoercionModel, schedule
+from simulation.population import POS_STOCKPILE
 from simulation.states import DECISION_COLUMNS, CoercerRole, TargetRole
 
 from .conftest import TINY
@@ -155,3 +156,26 @@ def test_scripted_moves_are_logged_and_the_states_decide_only_after_the_script()
     assert len(jp) and jp.step.min() == script_week + 1
     held = run(load_config(TINY))  # after_script = hold: no one decides
     assert set(held.decisions.decision) == {"script"}
+
+
+def test_a_strategys_crisis_lever_is_a_logged_decision_of_the_agency_and_raises_its_stockpile():
+    data = config_to_dict(load_config(TINY))
+    base = CoercionModel(config_from_dict(data))
+    data["strategy"] = {"name": "crisis_response",
+                        "levers": {"JP": {"crisis_stockpile_add_days": 60.0, "crisis_response_lag_weeks": 4.0}}}
+    model = CoercionModel(config_from_dict(data))
+    base.run_model()
+    model.run_model()
+    log = model.decisions.frame()
+    raised = log[log.decision == "raise_stockpile_target"]
+    crisis = model.config.step_of(model.config.escalation.script[0].date)  # the tiny world's controls
+    # the agency sees the controls the week after they come into force, and decides 4 weeks later
+    assert list(raised.state) == ["JP"] and list(raised.step) == [crisis + 1 + 4]
+    assert "raise_stockpile_target" not in set(base.decisions.frame().decision)
+    jp = model.states["JP"]
+    # the agency buys toward the higher target when prices allow: never less stock than without it
+    assert jp.stockpile_t("ree") >= base.states["JP"].stockpile_t("ree")
+    e = model.eco
+    stock = (e.pos_kind == POS_STOCKPILE) & (e.pos_country == jp.index)
+    assert np.all(model.state.stock_target[stock] >= base.state.stock_target[stock])
+    assert np.any(model.state.stock_target[stock] > base.state.stock_target[stock])

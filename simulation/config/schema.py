@@ -193,6 +193,14 @@ class Policy(Strict):
         0.0, description="R&D for alternatives: substitution pace and reach times (1 + boost)."
     )
     substitution_rd_usd_per_year: NonNeg = Field(0.0, description="Yearly cost of that R&D programme.")
+    crisis_stockpile_add_days: NonNeg = Field(
+        0.0, description="After a crisis (the first week China's export controls are in force on this state as "
+        "the target), its stockpile agency raises every stockpile target by this many days of use, decided "
+        "crisis_response_lag_weeks later (0: no response). Assumption (range 0-90): Japan built its rare-earth "
+        "strategy after 2010 (JOGMEC's 60-day target).")
+    crisis_response_lag_weeks: NonNeg = Field(
+        26.0, description="Weeks from the crisis to the agency's decision to raise its targets. Assumption "
+        "(range 13-104).")
     source: str = ""
 
 
