@@ -28,7 +28,7 @@ from simulation.states import DecisionLog, make_states
 
 #: The mechanisms, in the order they are built and stepped each week.
 MECHANISMS: tuple[type[Mechanism], ...] = (
-    Escalation,  # the target may concede; China moves on the ladder; the measures in force are published
+    Escalation,  # the states' choices (concession, China's level) or the script; the measures in force are published
     ExportControls,  # licences are applied for, decided, renewed; which supply edges are open
     Transshipment,  # blocked buyers reroute through hub traders; under the boycott China detects and blacklists
     NewSupply,  # projects come online, investment is decided and arrives, unprotected capacity exits
@@ -158,8 +158,8 @@ class CoercionModel(mesa.Model):
         0. ``states`` -- the state agents' ``decide()`` through ``state_agents`` (an AgentSet):
            the target (concede or refuse), China (escalate, hold or step down; the script
            before), then the other states. They act through the signals only.
-        1. ``escalation`` -- the target may concede; China moves on the ladder (script,
-           then rules); the measures in force are published.
+        1. ``escalation`` -- carries out the states' choices (the target's concession,
+           China's level) or the script; the measures in force are published.
         2. ``export_controls`` -- licences are applied for, decided, renewed; which supply
            edges are open.
         3. ``transshipment`` -- blocked buyers reroute through hub traders; under the

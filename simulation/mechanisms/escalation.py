@@ -8,9 +8,9 @@ measures of levels 1..L. The dated record (``escalation.record``) adds its measu
 their effective and lifted dates, whatever the level (announced from their announcement).
 
 Endogenous weeks (``mode = "endogenous"``, or after the script with
-``after_script = "endogenous"``; never in the history before the analysis): the states decide before the mechanisms run
-(:mod:`simulation.states`), and this mechanism carries out what they chose through the
-signals:
+``after_script = "endogenous"``; never in the history before the analysis): the states
+decide before the mechanisms run (:mod:`simulation.states`), and this mechanism carries out
+what they chose through the signals:
 
 1. **The target concedes** if it chose to (``signals.target_concedes``): China returns to
    calm and stays there.
