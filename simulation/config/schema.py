@@ -548,7 +548,8 @@ class Escalation(Strict):
     mode: Literal["scripted", "endogenous"] = "scripted"
     after_script: Literal["hold", "endogenous"] = Field(
         "hold", description="What follows the last scripted move: hold the level, or the states decide "
-        "(China's calculus, the target's concession; see simulation/states.py)."
+        "(China's calculus, the target's concession; see simulation/states.py). Without a script there is "
+        "no campaign to continue: calm (mode = \"endogenous\" lets China decide from the start)."
     )
     levels: list[Level]
     script: list[ScriptEvent] = Field(default_factory=list)

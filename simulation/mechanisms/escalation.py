@@ -7,7 +7,7 @@ bring are published as announced. Measures are cumulative: level L puts in force
 measures of levels 1..L. The dated record (``escalation.record``) adds its measures between
 their effective and lifted dates, whatever the level (announced from their announcement).
 
-Endogenous weeks (``mode = "endogenous"``, or after the script with
+Endogenous weeks (``mode = "endogenous"``, or after a non-empty script with
 ``after_script = "endogenous"``; never in the history before the analysis): the states
 decide before the mechanisms run (:mod:`simulation.states`), and this mechanism carries out
 what they chose through the signals:
@@ -44,7 +44,8 @@ def scripted_levels(cfg) -> tuple[list[int | None], int, bool]:
     for i, s in enumerate(steps):
         move[max(s, 0):] = i  # a later move in the script overrides the earlier ones
     levels = [None if i < 0 else int(esc.script[i].level) for i in move]
-    endogenous = esc.mode == "endogenous" or esc.after_script == "endogenous"
+    # after_script needs a script to come after: without one there is no campaign to continue
+    endogenous = esc.mode == "endogenous" or (esc.after_script == "endogenous" and bool(steps))
     return levels, max(max(steps, default=-1) + 1, cfg.history_steps), endogenous
 
 
