@@ -586,8 +586,9 @@ class Escalation(Strict):
         1.0, description="Weight of the share of calm export revenue (outside buyers, inside prices) lost in "
         "China's cost index (the unit of the index). Assumption (range 0.5-2).")
     producer_loss_weight: NonNeg = Field(
-        0.5, description="Weight of its producers' revenue lost (production at inside prices, share of calm) "
-        "in China's cost index. Assumption (range 0-1): part of it is the export revenue already counted.")
+        0.5, description="Weight of its producers' margin lost (the fall of inside prices below calm, weighted "
+        "by Chinese capacity at calm inside prices) in China's cost index. Assumption (range 0-1): part of the "
+        "producers' loss is the export revenue already counted.")
     diversification_weight: NonNeg = Field(
         1.0, description="Weight of the diversification its pressure triggers abroad (share of the Chinese "
         "origin share of outside buyers' sourcing lost since calm) in China's cost index. Assumption "
