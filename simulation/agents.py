@@ -37,6 +37,13 @@ class StateAgent(mesa.Agent):
         self.index = model.eco.countries.index(code)
         self.is_coercer = code == cfg.scenario.coercer
         self.is_target = code == cfg.scenario.target
+        self.role = None  # its decision rule (simulation.states): the target's, China's, or none yet
+
+    def decide(self, week: int) -> None:
+        """Choose this week's levers from what the state observes (clock week ``week``), by its
+        ``role`` (:mod:`simulation.states`); a state with no role yet does nothing."""
+        if self.role is not None:
+            self.role.decide(week)
 
     @property
     def forge_member(self) -> bool:

@@ -6,7 +6,7 @@ import mesa
 import networkx as nx
 import numpy as np
 
-from simulation.agents import LazyFirms, StateAgent, StateReadout
+from simulation.agents import LazyFirms, StateReadout
 from simulation.config import Config
 from simulation.mechanisms.base import Context, Mechanism
 from simulation.mechanisms.diversification import Diversification
@@ -24,10 +24,11 @@ from simulation.metrics import PreStartCosts, Recorder
 from simulation.population import FIRM_KINDS, POS_TRADER, build_economy
 from simulation.signals import Signals
 from simulation.state import Streams, initial_state
+from simulation.states import DecisionLog, make_states
 
 #: The mechanisms, in the order they are built and stepped each week.
 MECHANISMS: tuple[type[Mechanism], ...] = (
-    Escalation,  # the target may concede; China moves on the ladder; the measures in force are published
+    Escalation,  # the states' choices (concession, China's level) or the script; the measures in force are published
     ExportControls,  # licences are applied for, decided, renewed; which supply edges are open
     Transshipment,  # blocked buyers reroute through hub traders; under the boycott China detects and blacklists
     NewSupply,  # projects come online, investment is decided and arrives, unprotected capacity exits
@@ -45,8 +46,8 @@ EDGE_STATUS = ("normal", "licensed", "transshipped", "blocked")
 
 
 def schedule() -> list[str]:
-    """The weekly order: the mechanisms' names, then the recorder."""
-    return [m.name for m in MECHANISMS] + ["record"]
+    """The weekly order: the states decide, the mechanisms' names, then the recorder."""
+    return ["states"] + [m.name for m in MECHANISMS] + ["record"]
 
 
 class CoercionModel(mesa.Model):
@@ -76,7 +77,12 @@ class CoercionModel(mesa.Model):
         state: the mutable arrays (:class:`~simulation.state.State`).
         signals: what the mechanisms publish to one another (:class:`~simulation.signals.Signals`).
         mechanisms: name -> mechanism, in the order of :data:`MECHANISMS`.
-        states: country code -> :class:`~simulation.agents.StateAgent`.
+        states: country code -> :class:`~simulation.agents.StateAgent` (the target's and China's
+            ``role`` decide: :class:`~simulation.states.TargetRole`, :class:`~simulation.states.CoercerRole`).
+        state_agents: the states as a ``mesa.agent.AgentSet`` in their decision order (the target,
+            China, the rest), stepped every week before the mechanisms.
+        decisions: every state decision with its reason (:class:`~simulation.states.DecisionLog`;
+            ``latest_decisions()`` gives each state's latest).
         firms: the firms as Mesa agents, created on first access (a sequence over the firm rows).
         recorder: the per-step outputs (:class:`~simulation.metrics.Recorder`), the source
             of the run tables.
@@ -106,11 +112,12 @@ class CoercionModel(mesa.Model):
         ctx = Context(self.eco, self.state, self.signals, config, self.streams)
         self.mechanisms: dict[str, Mechanism] = {cls.name: cls(ctx) for cls in MECHANISMS}
         self.history = config.history_steps  # weeks run before the analysis (scenario.history_from)
+        self.decisions = DecisionLog(self)
+        self.states, self.state_agents = make_states(self)
         pre_start = PreStartCosts(self.eco)  # the history is not recorded; what it costs the states is
         for week in range(self.history):
             self._advance(week)
             pre_start.add(self.state)
-        self.states = {c: StateAgent(self, c) for c in self.eco.countries}
         self.firms = LazyFirms(self)
         self.recorder = Recorder(self.eco, self.state, self.signals, config, pre_start)
         self.readout = StateReadout(self)
@@ -142,11 +149,19 @@ class CoercionModel(mesa.Model):
         step = self.signals.concession_step
         return None if step is None else step - self.history
 
-    def step(self) -> None:
-        """Advance one week: every mechanism of :data:`MECHANISMS` in order, then the recorder.
+    def latest_decisions(self) -> dict[str, dict]:
+        """Per state code, its latest logged decision (the columns of ``decisions.csv``)."""
+        return self.decisions.latest()
 
-        1. ``escalation`` -- the target may concede; China moves on the ladder (script,
-           then rules); the measures in force are published.
+    def step(self) -> None:
+        """Advance one week: the states decide, every mechanism of :data:`MECHANISMS` in order,
+        then the recorder.
+
+        0. ``states`` -- the state agents' ``decide()`` through ``state_agents`` (an AgentSet):
+           the target (concede or refuse), China (escalate, hold or step down; the script
+           before), then the other states. They act through the signals only.
+        1. ``escalation`` -- carries out the states' choices (the target's concession,
+           China's level) or the script; the measures in force are published.
         2. ``export_controls`` -- licences are applied for, decided, renewed; which supply
            edges are open.
         3. ``transshipment`` -- blocked buyers reroute through hub traders; under the
@@ -182,8 +197,9 @@ class CoercionModel(mesa.Model):
             self.running = False
 
     def _advance(self, week: int) -> None:
-        """Every mechanism of :data:`MECHANISMS`, in order, for the mechanisms' week ``week`` (the
-        history's weeks first, then the analysis's: ``history + t``)."""
+        """The states' decisions, then every mechanism of :data:`MECHANISMS`, in order, for the
+        clock week ``week`` (the history's weeks first, then the analysis's: ``history + t``)."""
+        self.state_agents.do("decide", week)
         self.state.policy_cost_usd[:] = 0.0
         for mechanism in self.mechanisms.values():
             mechanism.step(week)

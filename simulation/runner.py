@@ -17,6 +17,7 @@ from simulation.config import Config, dump_config
 from simulation.model import CoercionModel
 from simulation.provenance import environment
 from simulation.rundir import commit_dir, timestamped_dir
+from simulation.states import DECISION_COLUMNS
 
 TABLE_FILES = {"model": "model.csv", "country": "country.csv",
                "country_commodity": "country_commodity.csv"}
@@ -24,7 +25,7 @@ TABLE_FILES = {"model": "model.csv", "country": "country.csv",
 
 @dataclass
 class Results:
-    """What one run produced: the three tables, the summary and the run's metadata."""
+    """What one run produced: the three tables, the summary, the states' decisions and the run's metadata."""
 
     config: Config
     model: pd.DataFrame
@@ -33,6 +34,8 @@ class Results:
     summary: dict
     wall_time_s: float = 0.0
     ledger: dict = field(default_factory=dict, repr=False)
+    decisions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(DECISION_COLUMNS)),
+                                    repr=False)  # every state decision (written as decisions.csv)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The three tables by name (``model``, ``country``, ``country_commodity``)."""
@@ -127,7 +130,8 @@ def run(config: Config) -> Results:
         config: a validated config (``load_config``).
 
     Returns:
-        :class:`Results` with ``model``, ``country``, ``country_commodity`` tables.
+        :class:`Results` with ``model``, ``country``, ``country_commodity`` tables and the
+        states' ``decisions``.
     """
     t0 = time.perf_counter()
     model = CoercionModel(config)
@@ -135,7 +139,8 @@ def run(config: Config) -> Results:
     tables = model.recorder.tables()
     summary = summarize(model, tables)
     return Results(config=config, summary=summary, wall_time_s=time.perf_counter() - t0,
-                   ledger={k: v[: model.t] for k, v in model.recorder.ledger.items()}, **tables)
+                   ledger={k: v[: model.t] for k, v in model.recorder.ledger.items()},
+                   decisions=model.decisions.frame(), **tables)
 
 
 def manifest(results: Results) -> dict:
@@ -207,6 +212,7 @@ def output_dir_problem(out: str | Path, *, existing: bool = False) -> str | None
 def write_tables(results: Results, directory: Path) -> None:
     for name, fname in TABLE_FILES.items():
         getattr(results, name).to_csv(directory / fname, index=False, float_format="%.10g")
+    results.decisions.to_csv(directory / "decisions.csv", index=False, float_format="%.10g")
 
 
 def finite(data):

@@ -3,7 +3,8 @@
 Mechanisms share two things only: the mutable arrays of :class:`~simulation.state.State`
 (stocks, flows, prices, edge status) and this record of scalar decisions and references.
 Each field says who writes it; everyone else only reads it. No mechanism reads another
-mechanism's attributes or the recorder.
+mechanism's attributes or the recorder. The state agents (:mod:`simulation.states`) act
+only through their fields here (``[states: ...]``), set before the mechanisms run.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ class Signals:
             target and China observe [output].
         cn_export0_usd: China's calm export revenue at inside prices, USD/week [market, at build].
         cn_world_share0: China's calm share of world shipments by value [market, at build].
+        china_choice: the level China chooses for this week after the script, or None (no
+            choice: the script, or the level held) [states: China's ``decide()``].
+        target_concedes: the target chooses to concede this week [states: the target's ``decide()``].
+        stockpile_add_days: per country, days of use added to its stockpile targets after a crisis
+            (empty: none) [states: the target's ``decide()``].
     """
 
     level: int = 0
@@ -78,3 +84,6 @@ class Signals:
     output_loss: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
     cn_export0_usd: float = 0.0
     cn_world_share0: float = 0.0
+    china_choice: int | None = None
+    target_concedes: bool = False
+    stockpile_add_days: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)

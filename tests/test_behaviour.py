@@ -15,7 +15,9 @@ from tests.conftest import JAPAN
 
 @pytest.fixture(scope="module")
 def japan():
-    return run(load_config(JAPAN))
+    """The record held to the horizon (the shipped scenario lets the states decide after it:
+    tests/test_states.py; here the mechanisms' response to the record is checked)."""
+    return run(load_config(JAPAN, params={"escalation.after_script": "hold"}))
 
 
 @pytest.fixture(scope="module")

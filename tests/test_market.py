@@ -150,8 +150,9 @@ def test_the_record_adds_its_measures_between_their_dates():
 def test_chinas_domestic_price_stays_near_calm_while_outside_prices_of_controlled_commodities_rise():
     """In the 2025-26 campaign against Japan, whose calm of 2025-11-07 already holds the controls
     of the record: China's inside prices stay within 15% of where the campaign starts, every
-    week, while the outside prices of the commodities the campaign controls rise."""
-    model = CoercionModel(load_config(JAPAN, steps=104))
+    week, while the outside prices of the commodities the campaign controls rise (the record
+    held: after it the shipped scenario lets the states decide, and China may climb further)."""
+    model = CoercionModel(load_config(JAPAN, steps=104, params={"escalation.after_script": "hold"}))
     e, s = model.eco, model.state
     start_in, start_out = s.price_cn.copy(), s.price.copy()
     inside, outside = [], []

@@ -19,7 +19,7 @@ MECHANISM_DIR = ROOT / "simulation" / "mechanisms"
 
 def test_the_order_is_one_tuple_and_the_docs_say_the_same(tiny):
     names = [m.name for m in MECHANISMS]
-    assert schedule() == names + ["record"]
+    assert schedule() == ["states"] + names + ["record"]
     model = CoercionModel(tiny)
     assert list(model.mechanisms) == names  # built in that order, and stepped in it
     odd = (ROOT / "docs" / "ODD.md").read_text()

@@ -225,6 +225,14 @@ class Policy(Strict):
         0.0, description="R&D for alternatives: substitution pace and reach times (1 + boost)."
     )
     substitution_rd_usd_per_year: NonNeg = Field(0.0, description="Yearly cost of that R&D programme.")
+    crisis_stockpile_add_days: NonNeg = Field(
+        0.0, description="After a crisis (the first week China's export controls are in force on this state as "
+        "the target), its stockpile agency raises every stockpile target by this many days of use, decided "
+        "crisis_response_lag_weeks later (0: no response). Assumption (range 0-90): Japan built its rare-earth "
+        "strategy after 2010 (JOGMEC's 60-day target).")
+    crisis_response_lag_weeks: NonNeg = Field(
+        26.0, description="Weeks from the crisis to the agency's decision to raise its targets. Assumption "
+        "(range 13-104).")
     source: str = ""
 
 
@@ -577,30 +585,71 @@ class Escalation(Strict):
 
     mode: Literal["scripted", "endogenous"] = "scripted"
     after_script: Literal["hold", "endogenous"] = Field(
-        "hold", description="What follows the last scripted move."
+        "hold", description="What follows the last scripted move: hold the level, or the states decide "
+        "(China's calculus, the target's concession; see simulation/states.py). Without a script there is "
+        "no campaign to continue: calm (mode = \"endogenous\" lets China decide from the start)."
     )
     levels: list[Level]
     script: list[ScriptEvent] = Field(default_factory=list)
     record: list[RecordMeasure] = Field(
         default_factory=list, description="Dated measures in force between their dates, beside the ladder "
         "(China's record: configs/record/).")
-    escalation_hazard_per_week: Share = Field(
-        0.08, description="Chance per week that China climbs a level while the target refuses."
-    )
-    min_weeks_per_level: Annotated[Whole, Field(ge=1)] = 4
+    min_weeks_per_level: Annotated[Whole, Field(ge=1)] = Field(
+        4, description="China holds a level at least this many weeks before it moves again, weeks. Assumption "
+        "(range 2-8): the 2025-26 campaign moved within days at first, then held for weeks.")
     max_level: Annotated[Whole, Field(ge=0)] | None = Field(None, description="Highest level (None: top).")
     target_resolve_pct_gdp: NonNeg = Field(
-        3.0, description="The target concedes when its loss rate (annualized, % of GDP) exceeds this."
-    )
-    resolve_noise_share: NonNeg = Field(0.3, description="Weekly noise on resolve (log-normal sigma).")
-    pain_window_weeks: Annotated[Whole, Field(ge=1)] = 8
-    china_cost_tolerance_share: Share = Field(
-        0.25, description="China steps down when its cost index exceeds this (see escalation)."
-    )
-    deescalation_hazard_per_week: Share = Field(0.15, description="Chance per week of stepping down then.")
+        3.0, description="The target's resolve: it concedes when its loss rate (annualized, % of GDP) exceeds "
+        "its resolve, drawn once per run around this median, %/yr of GDP. Assumption (range 0.1-10): Japan "
+        "2010 conceded within days (resolve near 0 for the captain's release); Japan 2025-26 refused at a loss "
+        "the paper puts near 2% of GDP.")
+    resolve_noise_share: NonNeg = Field(
+        0.3, description="Log-normal sigma of the target's resolve, drawn once per run (not weekly). "
+        "Assumption (range 0-0.8).")
+    resolve_rally_share: NonNeg = Field(
+        0.05, description="Each step up the ladder raises the target's resolve by this share (rally round the "
+        "flag). Assumption (range 0-0.2): Japanese public support for the government rose after the 2025-11 "
+        "measures (paper).")
+    pain_window_weeks: Annotated[Whole, Field(ge=1)] = Field(
+        8, description="Weeks of output loss the target and China average to gauge pain, weeks. Assumption "
+        "(range 4-13).")
+    china_cost_tolerance_share: NonNeg = Field(
+        0.25, description="China accepts a cost index up to this without any pressure in return, and climbs "
+        "only while its projected cost index is below it. Assumption (range 0.1-0.5).")
     market_share_weight: NonNeg = Field(
-        2.0, description="Weight of world market share lost to non-Chinese supply in China's cost index."
-    )
+        2.0, description="Weight of world market share lost to non-Chinese supply (the most lost so far: "
+        "capacity persists once built) in China's cost index, per share point. Assumption (range 0.5-4): "
+        "dominance is China's lasting asset, a share point outweighs a point of one year's revenue.")
+    revenue_weight: NonNeg = Field(
+        1.0, description="Weight of the share of calm export revenue (outside buyers, inside prices) lost in "
+        "China's cost index (the unit of the index). Assumption (range 0.5-2).")
+    producer_loss_weight: NonNeg = Field(
+        0.5, description="Weight of its producers' margin lost (the fall of inside prices below calm, weighted "
+        "by Chinese capacity at calm inside prices) in China's cost index. Assumption (range 0-1): part of the "
+        "producers' loss is the export revenue already counted.")
+    diversification_weight: NonNeg = Field(
+        1.0, description="Weight of the diversification its pressure triggers abroad (share of the Chinese "
+        "origin share of outside buyers' sourcing lost since calm) in China's cost index. Assumption "
+        "(range 0.5-3).")
+    china_horizon_weeks: NonNeg = Field(
+        13.0, description="China projects its cost index this many weeks ahead along its trend over the pain "
+        "window, weeks. Assumption (range 4-26): a quarter of planning.")
+    concession_value: NonNeg = Field(
+        0.5, description="What a concession is worth to China, in cost-index units: China holds while its "
+        "projected cost is below its tolerance plus this times its estimated chance of a concession. "
+        "Assumption (range 0.1-1.5).")
+    china_resolve_estimate_pct_gdp: NonNeg = Field(
+        1.0, description="China's prior estimate of the target's resolve, %/yr of GDP (raised to the pain the "
+        "target has endured without conceding). Assumption (range 0.3-3): China expected Japan to yield as in "
+        "2010.")
+    china_resolve_uncertainty: Positive = Field(
+        0.5, description="China's uncertainty about the target's resolve, log-normal sigma: its chance of a "
+        "concession is Phi(ln(pain / estimate) / sigma), and its prior estimate is drawn once per run with "
+        "it. Assumption (range 0.2-1).")
+    min_pain_gain_pct_gdp: NonNeg = Field(
+        0.05, description="China climbs again only if the target's pain rose at least this much since its last "
+        "move, %/yr of GDP: a step that hurts no one is not repeated (a target that cannot be hurt does not "
+        "see the whole ladder). Assumption (range 0-0.3).")
 
 
 # ------------------------------------------------------------------ scenario & run

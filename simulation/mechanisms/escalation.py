@@ -7,23 +7,18 @@ bring are published as announced. Measures are cumulative: level L puts in force
 measures of levels 1..L. The dated record (``escalation.record``) adds its measures between
 their effective and lifted dates, whatever the level (announced from their announcement).
 
-Endogenous weeks (``mode = "endogenous"``, or after the script with
-``after_script = "endogenous"``):
+Endogenous weeks (``mode = "endogenous"``, or after a non-empty script with
+``after_script = "endogenous"``; never in the history before the analysis): the states
+decide before the mechanisms run (:mod:`simulation.states`), and this mechanism carries out
+what they chose through the signals:
 
-1. **The target decides.** Its pain is its output loss over the last
-   ``pain_window_weeks``, annualized, in % of GDP. It concedes when the pain exceeds its
-   resolve ``target_resolve_pct_gdp`` times a weekly log-normal draw (sigma
-   ``resolve_noise_share``). On a concession China returns to calm and stays there.
-2. **China weighs its costs.** Its cost index is the share of its calm export revenue
-   (outside buyers, inside prices) it lost plus ``market_share_weight`` times the world
-   market share (by value) it lost to non-Chinese supply. Above
-   ``china_cost_tolerance_share`` it steps down a level with probability
-   ``deescalation_hazard_per_week``.
-3. **Otherwise it climbs** a level with probability ``escalation_hazard_per_week`` per
-   week once it has held its level ``min_weeks_per_level`` weeks, up to ``max_level``.
+1. **The target concedes** if it chose to (``signals.target_concedes``): China returns to
+   calm and stays there.
+2. **Otherwise China moves** to the level it chose (``signals.china_choice``), clamped to
+   the ladder and ``max_level``.
 
-Every week draws the same three numbers from the escalation stream (common random
-numbers), whatever is decided.
+The mechanism draws no random numbers: the states' choices carry the randomness of the run
+(each from its own stream).
 """
 
 from __future__ import annotations
@@ -35,11 +30,31 @@ from simulation.mechanisms.base import Context, Mechanism
 from simulation.signals import ControlSpec
 
 
-def _normal(u: float) -> float:
-    """Standard normal quantile of a uniform draw (keeps one draw per decision)."""
-    from statistics import NormalDist
+def scripted_levels(cfg) -> tuple[list[int | None], int, bool]:
+    """The script as a schedule: the level it sets for each week of the clock (None before its
+    first move), the first week the states decide (after the last scripted move, and not in the
+    history: the campaign starts with the analysis), and whether they decide at all.
 
-    return NormalDist().inv_cdf(min(max(u, 1e-12), 1 - 1e-12))
+    Args:
+        cfg: the config (its ``escalation`` and clock).
+    """
+    esc = cfg.escalation
+    steps = [cfg.step_of(ev.effective_date or ev.date) for ev in esc.script]
+    move = np.full(cfg.clock_steps, -1)
+    for i, s in enumerate(steps):
+        move[max(s, 0):] = i  # a later move in the script overrides the earlier ones
+    levels = [None if i < 0 else int(esc.script[i].level) for i in move]
+    # after_script needs a script to come after: without one there is no campaign to continue
+    endogenous = esc.mode == "endogenous" or (esc.after_script == "endogenous" and bool(steps))
+    return levels, max(max(steps, default=-1) + 1, cfg.history_steps), endogenous
+
+
+def pain_pct_gdp(output_loss: np.ndarray, gdp_lcu: float, country: int, t: int, window: int) -> float:
+    """A country's output loss over the ``window`` weeks before week ``t``, annualized, % of GDP."""
+    lost = output_loss[max(0, t - window):t, country]
+    if len(lost) == 0:
+        return 0.0
+    return float(lost.mean() * 52.0 / gdp_lcu * 100.0)
 
 
 def measures_in_force(levels, level: int) -> list[Measure]:
@@ -116,14 +131,7 @@ class Escalation(Mechanism):
         esc = cfg.escalation
         self.levels = esc.levels
         self.script_steps = np.array([cfg.step_of(ev.effective_date or ev.date) for ev in esc.script], dtype=int)
-        self.script_levels = np.array([ev.level for ev in esc.script], dtype=int)
-        self.script_end = int(self.script_steps.max()) if len(self.script_steps) else -1
-        self.endogenous = esc.mode == "endogenous" or esc.after_script == "endogenous"
-        # the scripted level of each week (None before the first move), looked up by step
-        move = np.full(cfg.clock_steps, -1)
-        for i, s in enumerate(self.script_steps):
-            move[max(s, 0):] = i  # a later move in the script overrides the earlier ones
-        self._scripted = [None if i < 0 else int(self.script_levels[i]) for i in move]
+        self._scripted, self.first_free, self.endogenous = scripted_levels(cfg)
         # commodities announced and not yet in force, by week; the record's measures in force
         self._announced: list[frozenset[str]] = [frozenset()] * cfg.clock_steps
         for ev, eff in zip(esc.script, self.script_steps, strict=True):
@@ -151,51 +159,30 @@ class Escalation(Mechanism):
 
     def step(self, t: int) -> None:
         sig = self.signals
-        draws = self.rng.random(3)
         if self._record_at[t] != self._record_now:
             self._record_now = self._record_at[t]
             self._publish(t)
         if self._announced[t] is not self._announced[t - 1]:  # the announcements change (rarely)
             sig.announced = self._announced[t] - self._controlled()
             sig.alert = self._controlled() | sig.announced
-        if not self.endogenous or t <= self.script_end:
+        if not self.endogenous or t < self.first_free:
             lvl = self.scripted_level(t)
             if lvl is not None and lvl != sig.level:
                 self._apply(lvl, t)
             return
         if sig.conceded:
             return
-        esc = self.config.escalation
-        if self.pain(t) > esc.target_resolve_pct_gdp * np.exp(esc.resolve_noise_share * _normal(draws[0])):
+        if sig.target_concedes:
             sig.conceded = True
             sig.concession_step = t
             self._apply(0, t)
             return
-        top = len(self.levels) - 1 if esc.max_level is None else esc.max_level
-        if self.china_cost() > esc.china_cost_tolerance_share and sig.level > 0:
-            if draws[1] < esc.deescalation_hazard_per_week:
-                self._apply(sig.level - 1, t)
-        elif t - self.since >= esc.min_weeks_per_level and sig.level < top:
-            if draws[2] < esc.escalation_hazard_per_week:
-                self._apply(sig.level + 1, t)
-
-    def pain(self, t: int) -> float:
-        """The target's output loss over the last weeks, annualized, % of GDP."""
-        e = self.eco
-        w = self.config.escalation.pain_window_weeks
-        lost = self.signals.output_loss[max(0, t - w):t, e.target]
-        if len(lost) == 0:
-            return 0.0
-        return float(lost.mean() * 52.0 / e.gdp_lcu[e.target] * 100.0)
-
-    def china_cost(self) -> float:
-        """Export revenue lost (share of calm) plus weighted world market share lost."""
-        s, sig = self.state, self.signals
-        if s.cn_export_usd is None or sig.cn_export0_usd <= 0:
-            return 0.0
-        lost_revenue = max(0.0, 1.0 - s.cn_export_usd / sig.cn_export0_usd)
-        lost_share = max(0.0, sig.cn_world_share0 - s.cn_world_share)
-        return lost_revenue + self.config.escalation.market_share_weight * lost_share
+        esc = self.config.escalation
+        top = len(self.levels) - 1 if esc.max_level is None else min(esc.max_level, len(self.levels) - 1)
+        if sig.china_choice is not None:
+            lvl = min(max(int(sig.china_choice), 0), top)
+            if lvl != sig.level:
+                self._apply(lvl, t)
 
     def _controlled(self) -> frozenset[str]:
         """The commodities under an export control (licensing, ban or quota) toward any destination."""
@@ -204,7 +191,6 @@ class Escalation(Mechanism):
 
     def _apply(self, level: int, t: int) -> None:
         """Move to ``level`` in week ``t`` and publish what is then in force."""
-        self.since = t
         self.signals.level = level
         self.signals.stage = self.levels[level].name
         self._publish(t)

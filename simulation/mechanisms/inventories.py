@@ -14,7 +14,9 @@ Each week, for every buyer position:
    ``precautionary_days`` for a commodity while an export control on it is announced or in
    force toward any destination (``signals.alert``): precautionary buying.
    A stockpile aims at its policy target (days of the country's use), reached linearly by
-   ``stockpile_target_date`` if set; it buys only in calm (no shortage of that commodity
+   ``stockpile_target_date`` if set, plus ``signals.stockpile_add_days`` days of the
+   country's use once its agency has raised its targets after a crisis (the states decide
+   it); it buys only in calm (no shortage of that commodity
    in the country last week, outside price at most ``stockpile_refill_max_price_multiple``
    of calm) at ``stockpile_refill_share_per_week`` of the gap.
 5. **Holding cost** of each stockpile, per week (USD): its tonnes times the state's
@@ -328,5 +330,9 @@ class Inventories(Mechanism):
             e = self.eco
             mask = np.array([c in self._alert for c in e.commodities], bool)
             self._extra[:] = np.where(self._outside_mf & mask[self._com_mf], self._days, 0.0)
+        goal = self._goal.at(t)
+        add = self.signals.stockpile_add_days
+        if len(add):  # a state's agency raised its targets after a crisis (days of use on top)
+            goal = goal + add[self.fixed.stock_country] * self.use_cc_day[self.cc_stock]
         s.arrived, s.arrived_cn, s.use, _released, s.holding_cost_usd = self._kernel(
-            self.fixed, week, t % s.ring.shape[0], self._goal.at(t))
+            self.fixed, week, t % s.ring.shape[0], goal)

@@ -1,0 +1,324 @@
+"""States that decide: China (the coercer) and the target, as Mesa agents, and their log.
+
+Every week, before the mechanisms, the model steps its states through one AgentSet
+(``model.state_agents``) in this order: the target, China, then the other states (whose
+``decide()`` does nothing yet). A state reads only what it can observe -- its own economy,
+the target's output loss of past weeks, prices, what others did last week (the signals) --
+and acts only through its fields of :class:`~simulation.signals.Signals`
+(``target_concedes``, ``china_choice``); the escalation mechanism carries the choices out.
+Each state draws from its own random stream (``state:<code>``), once per run.
+
+**The target** (:class:`TargetRole`, the ``role`` of its state agent) draws its resolve once per run,
+``target_resolve_pct_gdp * exp(resolve_noise_share * z)``; each step China climbs raises
+it by ``resolve_rally_share`` (an event, not a weekly redraw). In an endogenous week it
+concedes when its pain -- output loss over the last ``pain_window_weeks``, annualized, % of
+GDP -- exceeds its resolve.
+
+Its stockpile agency, if its policy sets ``crisis_stockpile_add_days``, raises every stockpile
+target by that many days of use ``crisis_response_lag_weeks`` after a crisis (the first week
+of the analysis with the ladder's export controls on it), through
+``signals.stockpile_add_days`` (the inventories mechanism adds them to its targets).
+
+**China** (:class:`CoercerRole`) weighs, each endogenous week:
+
+- the pressure on the target: its pain ``P`` against China's estimate of its resolve ``R``
+  (a prior ``china_resolve_estimate_pct_gdp`` drawn once per run with sigma
+  ``china_resolve_uncertainty``, raised to the highest pain the target has endured without
+  conceding); the chance of a concession is ``p = Phi(ln(P / R) / sigma)``, worth
+  ``concession_value * p``;
+- the cost of its campaign ``C``: its cost index above its value in the last week before the
+  ladder first left calm (what the dated record's measures cost it is not the campaign's),
+  the index being ``revenue_weight`` x the share of calm export revenue lost (outside
+  buyers, inside prices) + ``market_share_weight`` x the most world market share (by value)
+  lost so far (capacity built abroad persists) + ``producer_loss_weight`` x its producers'
+  margin lost (the fall of inside prices, weighted by Chinese capacity at calm prices) +
+  ``diversification_weight`` x the share of the Chinese-origin share of outside buyers'
+  sourcing lost since calm; projected ``china_horizon_weeks`` ahead along its rise over the
+  pain window: ``C_h = C + horizon * max(0, slope)``.
+
+It then, having held its level ``min_weeks_per_level`` weeks:
+
+1. **steps down** a level when ``C_h > china_cost_tolerance_share + concession_value * p``
+   (and does not climb back to the level it left: it learned what it costs);
+2. **climbs** a level when ``C_h < china_cost_tolerance_share`` and its last move raised the
+   target's pain by at least ``min_pain_gain_pct_gdp`` (the first move needs no proof), up
+   to ``max_level``;
+3. otherwise **holds**.
+
+In scripted weeks it follows the script (each scripted move is logged). After a concession
+it stays calm. Every decision goes to :class:`DecisionLog` with the figures it weighed.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import mesa
+import numpy as np
+import pandas as pd
+from mesa.agent import AgentSet
+
+from simulation.agents import StateAgent
+from simulation.mechanisms.escalation import pain_pct_gdp, scripted_levels
+from simulation.population import POS_TRADER, PRODUCER
+
+_PHI = NormalDist().cdf
+
+#: The columns of ``decisions.csv``: the figures a decision weighed (NaN where a state does not weigh one).
+DECISION_COLUMNS = (
+    "step", "date", "state", "decision", "level", "reason", "pain_pct_gdp", "resolve_pct_gdp",
+    "concession_chance", "cost_before_campaign", "cost_index", "cost_projected", "lost_revenue_share",
+    "lost_market_share", "producer_loss_share", "diversification_share",
+)
+_FIGURES = DECISION_COLUMNS[6:]
+
+
+class DecisionLog:
+    """Every state decision of the analysis weeks, with its reason and the figures it weighed.
+
+    Args:
+        model: the model (its config gives the dates; ``history`` the weeks before the analysis).
+    """
+
+    def __init__(self, model: mesa.Model):
+        self._model = model
+        self.rows: list[tuple] = []  # (step, state, decision, level, reason, figures)
+        self._latest: dict[str, int] = {}
+
+    def add(self, week: int, state: str, decision: str, level: int, reason: str, **figures: float) -> None:
+        """Log a decision of clock week ``week`` (weeks of the history are not logged)."""
+        step = week - self._model.history
+        if step < 0:
+            return
+        self._latest[state] = len(self.rows)
+        self.rows.append((step, state, decision, level, reason, figures))
+
+    def _row(self, i: int) -> tuple:
+        step, state, decision, level, reason, figures = self.rows[i]
+        return (step, self._model.config.date_of(step).isoformat(), state, decision, level, reason,
+                *(float(figures.get(k, math.nan)) for k in _FIGURES))
+
+    def latest(self) -> dict[str, dict]:
+        """Per state, its latest logged decision as a dict of :data:`DECISION_COLUMNS`."""
+        return {s: dict(zip(DECISION_COLUMNS, self._row(i), strict=True)) for s, i in self._latest.items()}
+
+    def frame(self) -> pd.DataFrame:
+        """The log as a table of :data:`DECISION_COLUMNS`, one row per decision."""
+        return pd.DataFrame([self._row(i) for i in range(len(self.rows))], columns=list(DECISION_COLUMNS))
+
+
+class Role:
+    """A state's decision rule: the ``decide()`` of its :class:`~simulation.agents.StateAgent`
+    (``agent.role``). One Mesa agent type for every state keeps Mesa's tools (the collector's
+    per-type reporters) seeing them all.
+
+    Args:
+        agent: the state agent it decides for.
+    """
+
+    def __init__(self, agent: StateAgent):
+        self.agent, self.model, self.code, self.index = agent, agent.model, agent.code, agent.index
+
+    def decide(self, week: int) -> None:  # pragma: no cover - each role defines it
+        raise NotImplementedError
+
+
+class TargetRole(Role):
+    """The target: draws its resolve once, raises it when China climbs, concedes when its pain
+    exceeds it (in endogenous weeks).
+
+    Args:
+        agent: the target's state agent.
+    """
+
+    def __init__(self, agent: StateAgent):
+        super().__init__(agent)
+        model, code = agent.model, agent.code
+        esc = model.config.escalation
+        rng = model.streams[f"state:{code}"]
+        self.resolve_pct_gdp = esc.target_resolve_pct_gdp * math.exp(esc.resolve_noise_share * rng.standard_normal())
+        self.resolve0_pct_gdp = self.resolve_pct_gdp  # as drawn, before events
+        self._levels, self._first_free, self._endogenous = scripted_levels(model.config)
+        self._level_seen = 0
+        pol = model.config.policy_of(code)
+        self._add_days, self._lag = pol.crisis_stockpile_add_days, pol.crisis_response_lag_weeks
+        self.crisis_week: int | None = None  # the first week of the analysis with the ladder's controls on it
+        self.raised = False
+
+    def _agency(self, week: int) -> None:
+        """The stockpile agency after a crisis: raises its targets ``crisis_stockpile_add_days``,
+        ``crisis_response_lag_weeks`` after the crisis began."""
+        m = self.model
+        sig = m.signals
+        if self.crisis_week is None:
+            if week >= m.history and sig.level > 0 and any(d == self.code for d, _ in sig.controls):
+                self.crisis_week = week
+            return
+        if not self.raised and week - self.crisis_week >= self._lag:
+            self.raised = True
+            add = np.zeros(len(m.eco.countries)) if len(sig.stockpile_add_days) == 0 else sig.stockpile_add_days.copy()
+            add[self.index] += self._add_days
+            sig.stockpile_add_days = add
+            m.decisions.add(week, self.code, "raise_stockpile_target", sig.level,
+                            f"{self._add_days:g} days of use added to every stockpile target, "
+                            f"{week - self.crisis_week} weeks after the crisis began (week "
+                            f"{self.crisis_week - m.history})")
+
+    def decide(self, week: int) -> None:
+        m = self.model
+        sig, esc = m.signals, m.config.escalation
+        if self._add_days > 0 and not self.raised:
+            self._agency(week)
+        if sig.level > self._level_seen:  # China climbed: the public rallies
+            self.resolve_pct_gdp *= (1.0 + esc.resolve_rally_share) ** (sig.level - self._level_seen)
+        self._level_seen = sig.level
+        if sig.conceded or not self._endogenous or week < self._first_free:
+            return
+        pain = pain_pct_gdp(sig.output_loss, m.eco.gdp_lcu[self.index], self.index, week, esc.pain_window_weeks)
+        concede = pain > self.resolve_pct_gdp
+        sig.target_concedes = concede
+        m.decisions.add(week, self.code, "concede" if concede else "refuse", sig.level,
+                        f"pain {pain:.3g} {'above' if concede else 'within'} resolve {self.resolve_pct_gdp:.3g} "
+                        "(%/yr of GDP)", pain_pct_gdp=pain, resolve_pct_gdp=self.resolve_pct_gdp)
+
+
+class CoercerRole(Role):
+    """China: follows the script, then weighs the pressure on the target against its own costs
+    each week (see the module docstring).
+
+    Args:
+        agent: China's state agent.
+    """
+
+    def __init__(self, agent: StateAgent):
+        super().__init__(agent)
+        model, code = agent.model, agent.code
+        cfg, e = model.config, model.eco
+        esc = cfg.escalation
+        rng = model.streams[f"state:{code}"]
+        self.resolve_estimate_pct_gdp = esc.china_resolve_estimate_pct_gdp * math.exp(
+            esc.china_resolve_uncertainty * rng.standard_normal())
+        self._levels, self._first_free, self._endogenous = scripted_levels(cfg)
+        n_levels = len(cfg.escalation.levels)
+        self.ladder_top = n_levels - 1 if esc.max_level is None else min(esc.max_level, n_levels - 1)
+        self.top = self.ladder_top  # the highest level China still considers
+        self.target = e.countries.index(cfg.scenario.target)
+        # its producers' capacity at calm inside prices, per commodity (weights of the margin lost)
+        cn_prod = (e.firm_kind == PRODUCER) & (e.firm_country == e.coercer) & (e.firm_commodity >= 0)
+        cap = np.bincount(e.firm_commodity[cn_prod], e.firm_capacity_t[cn_prod], minlength=len(e.commodities))
+        value = cap * e.price0_cn
+        self._prod_w = value / value.sum() if value.sum() > 0 else value
+        # outside buyers' sourcing edges of Chinese origin, weighted by the buyer's calm use
+        buyer = (e.pos_kind[e.edge_pos] != POS_TRADER) & (e.pos_country[e.edge_pos] != e.coercer)
+        self._cn_edge = np.flatnonzero(buyer & (e.edge_origin == e.coercer))
+        self._cn_w = e.pos_base_use_t[e.edge_pos[self._cn_edge]]
+        self._cn_share0 = float((self._cn_w * e.edge_share[self._cn_edge]).sum())
+        self.lost_share_max = 0.0
+        w = esc.pain_window_weeks
+        self._costs = np.zeros(w + 1)  # the cost index of the last w + 1 weeks, a ring
+        self._n_costs = 0
+        self._level_seen = 0
+        self._since = -esc.min_weeks_per_level  # week of the last move (the first may come at once)
+        self._pain_at_move: float | None = None  # the target's pain when China last moved
+        self._stood_down = False
+        self._calm_index = 0.0
+        self._before: float | None = None  # the cost index in the last week before the ladder left calm
+        self.figures: dict[str, float] = {}
+
+    def costs(self) -> dict[str, float]:
+        """China's cost components as observed now (shares), and the weighted index."""
+        m = self.model
+        s, sig, esc = m.state, m.signals, m.config.escalation
+        lost_rev = 0.0 if s.cn_export_usd is None or sig.cn_export0_usd <= 0 else max(
+            0.0, 1.0 - s.cn_export_usd / sig.cn_export0_usd)
+        if s.cn_world_share is not None:
+            self.lost_share_max = max(self.lost_share_max, sig.cn_world_share0 - s.cn_world_share)
+        margin = float((self._prod_w * np.maximum(0.0, 1.0 - s.price_cn / m.eco.price0_cn)).sum())
+        div = 0.0 if self._cn_share0 <= 0 else max(
+            0.0, 1.0 - float((self._cn_w * s.edge_share[self._cn_edge]).sum()) / self._cn_share0)
+        index = (esc.revenue_weight * lost_rev + esc.market_share_weight * self.lost_share_max
+                 + esc.producer_loss_weight * margin + esc.diversification_weight * div)
+        if self._before is None and sig.level == 0:
+            self._calm_index = index  # the costs China bears before the campaign (the record's measures)
+        elif self._before is None:
+            self._before = self._calm_index
+        before = self._calm_index if self._before is None else self._before
+        return dict(cost_before_campaign=before, cost_index=max(0.0, index - before), lost_revenue_share=lost_rev,
+                    lost_market_share=self.lost_share_max, producer_loss_share=margin, diversification_share=div)
+
+    def decide(self, week: int) -> None:
+        m = self.model
+        sig, esc = m.signals, m.config.escalation
+        sig.china_choice = None
+        figures = self.costs()
+        w = esc.pain_window_weeks
+        ring = self._costs
+        ring[week % (w + 1)] = figures["cost_index"]
+        self._n_costs += 1
+        back = ring[(week - w) % (w + 1)] if self._n_costs > w else ring[(week - self._n_costs + 1) % (w + 1)]
+        slope = (figures["cost_index"] - back) / min(w, max(self._n_costs - 1, 1))
+        figures["cost_projected"] = figures["cost_index"] + esc.china_horizon_weeks * max(0.0, slope)
+        pain = pain_pct_gdp(sig.output_loss, m.eco.gdp_lcu[self.target], self.target, week, w)
+        if sig.level != self._level_seen:  # the script (or last week's choice) moved the level
+            self._level_seen, self._since, self._pain_at_move = sig.level, week - 1, pain
+        if not sig.conceded:
+            self.resolve_estimate_pct_gdp = max(self.resolve_estimate_pct_gdp, pain)
+        rho = pain / self.resolve_estimate_pct_gdp if self.resolve_estimate_pct_gdp > 0 else math.inf
+        chance = 0.0 if rho <= 0 else (1.0 if math.isinf(rho) else _PHI(math.log(rho) / esc.china_resolve_uncertainty))
+        figures.update(pain_pct_gdp=pain, resolve_pct_gdp=self.resolve_estimate_pct_gdp, concession_chance=chance)
+        self.figures = figures
+        if not self._endogenous or week < self._first_free:
+            lvl = self._levels[week]
+            if lvl is not None and lvl != sig.level:
+                m.decisions.add(week, self.code, "script", lvl, f"scripted move to level {lvl}", **figures)
+            return
+        if sig.conceded:
+            if not self._stood_down:  # log the stand-down once
+                self._stood_down = True
+                m.decisions.add(week, self.code, "calm", 0, "the target conceded", **figures)
+            return
+        tolerance = esc.china_cost_tolerance_share
+        worth = tolerance + esc.concession_value * chance
+        held = week - self._since
+        gain = pain - (self._pain_at_move if self._pain_at_move is not None else 0.0)
+        cost = figures["cost_projected"]
+        level = sig.level
+        if held < esc.min_weeks_per_level:
+            decision, reason = "hold", f"held level {level} {held} of {esc.min_weeks_per_level} weeks"
+        elif level > 0 and cost > worth:
+            decision, reason = "step_down", (f"projected cost {cost:.3g} above tolerance {tolerance:.3g} + "
+                                             f"concession worth {worth - tolerance:.3g}")
+        elif level < self.top and cost < tolerance and (self._pain_at_move is None
+                                                        or gain >= esc.min_pain_gain_pct_gdp):
+            decision, reason = "escalate", (f"projected cost {cost:.3g} below tolerance {tolerance:.3g}; "
+                                            f"pain {pain:.3g} short of resolve estimate "
+                                            f"{self.resolve_estimate_pct_gdp:.3g}, up {gain:.3g} since the last move")
+        else:
+            why = ("top of the ladder" if level >= self.ladder_top else
+                   f"level {level + 1} proved too costly" if level >= self.top else
+                   f"projected cost {cost:.3g} not below tolerance {tolerance:.3g}" if cost >= tolerance else
+                   f"the last move raised pain by {gain:.3g} only (< {esc.min_pain_gain_pct_gdp:.3g})")
+            decision, reason = "hold", f"{why}; concession chance {chance:.2f}"
+        if decision != "hold":
+            if decision == "step_down":
+                self.top = min(self.top, level - 1)  # a level left for its costs is not climbed again
+            level += 1 if decision == "escalate" else -1
+            sig.china_choice = level
+            self._level_seen, self._since, self._pain_at_move = level, week, pain
+        m.decisions.add(week, self.code, decision, level, reason, **figures)
+
+
+def make_states(model: mesa.Model) -> tuple[dict[str, StateAgent], AgentSet]:
+    """The model's states by code, and the AgentSet that steps them: the target, China, then the rest.
+    The target gets a :class:`TargetRole`, China a :class:`CoercerRole`; the others none yet.
+
+    Args:
+        model: the model (its ``eco``, ``config``, ``streams``, ``signals``, ``decisions``).
+    """
+    sc = model.config.scenario
+    states = {code: StateAgent(model, code) for code in model.eco.countries}
+    states[sc.target].role = TargetRole(states[sc.target])
+    states[sc.coercer].role = CoercerRole(states[sc.coercer])
+    order = [states[sc.target], states[sc.coercer]] + [a for c, a in states.items() if c not in (sc.target, sc.coercer)]
+    return states, AgentSet(order, random=model.random)
