@@ -7,8 +7,14 @@ re-source; the fixed-coefficient view (Daiwa) binds every critical input (Leonti
 substitution, rerouting, re-sourcing or new supply within the year. Each profile is its
 documented settings (``<profile>_settings.toml``) plus fitted values (``<profile>_fitted.toml``,
 written by calibrate), and the shipped scenarios include the whole adaptive profile, so it
-is fitted with the settings it ships with (Japan's state stockpile is released under the
-world's policy in both views). Three parameters are fitted, jointly, once:
+is fitted with the settings it ships with. A case file states the published estimate's own
+scenario, like the length of the stop, and departs from the shipped settings only where the
+estimate says so: NRI's figures are "based on the 2010 experience", when Japan's state
+stockpile was not released (they name inventories, substitution and rerouting), so the two
+NRI cases turn that release off (`world.countries.JP.policy.stockpile_max_release_share_per_week
+= 0`), a condition of the case, not of the profile; Daiwa's say nothing of stockpiles, so
+their cases release it as the shipped scenarios do.
+Three parameters are fitted, jointly, once:
 
 - ``world.output.induced_multiplier`` (one value, shared by both views, in
   ``profiles/shared_fitted.toml``) -- lost value added per unit of directly lost value added:
