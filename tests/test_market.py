@@ -161,9 +161,11 @@ def test_chinas_domestic_price_stays_near_calm_while_outside_prices_of_controlle
         inside.append(s.price_cn / start_in)
         outside.append(s.price / start_out)
     inside, outside = np.array(inside), np.array(outside)
-    controlled = [e.commodities.index(c) for c in ("gallium", "graphite")]  # tungsten: +4% (priced in by 2025)
-    assert (outside[:, controlled].max(axis=0) > 1.05).all()  # outside: dearer than at the start
-    assert (outside[-1, controlled] > 1.0).all()
+    # graphite: the campaign's controlled commodity whose outside supply cannot answer within the two
+    # years (tungsten: +4%, priced in by 2025; gallium: by-product capacity outside China started on
+    # the 2023-25 prices comes online within two years, its investment lead, and its outside price falls)
+    controlled = [e.commodities.index("graphite")]
+    assert (outside[:, controlled].max(axis=0) > 1.05).all()  # outside: dearer than at the start (then new supply)
     assert (np.abs(inside - 1) <= 0.15).all()  # inside: within 15% of the start, every week, every commodity
     assert inside.min() < 0.999  # and not pinned: utilization still moves it
     # against the calm of 2023 too, the managed inside prices move far less than the outside ones

@@ -206,14 +206,16 @@ def test_the_compared_run_is_the_same_scenario_and_seed_stepped_as_if_alone():
 
 
 def test_the_difference_card_gives_both_losses_and_their_difference():
-    model = app.ViewModel(scenario_name="korea_coerced", strategy="stockpile_100", compare="baseline", steps=104)
-    for _ in range(104):  # Korea's losses start in week 45, the strategies' in week 93
+    weeks = 120  # Korea's losses start in week 45 (trade measures), its mineral shortages (where the
+    # strategies differ) after week 104
+    model = app.ViewModel(scenario_name="korea_coerced", strategy="stockpile_100", compare="baseline", steps=weeks)
+    for _ in range(weeks):
         model.step()
     _, rc = _render(model)
     a, b = app.loss_of(model), app.loss_of(model.other)
     assert a > 0 and b > 0 and a != b
     gdp = model.config.world.countries["KR"].gdp_lcu_per_year
-    assert a == pytest.approx(model.recorder.series["output_loss"][:104, model.eco.target].sum() / gdp * 100)
+    assert a == pytest.approx(model.recorder.series["output_loss"][:weeks, model.eco.target].sum() / gdp * 100)
     texts = _texts(rc)
     assert f"stockpile_100 (solid): {a:.3f}% of GDP" in texts and f"baseline (dashed): {b:.3f}% of GDP" in texts
     html = _html(rc)

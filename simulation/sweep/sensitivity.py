@@ -4,9 +4,8 @@ matter most for the headline outcomes, beside the quality of their evidence (the
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import json
+from pathlib import Path
 
 import pandas as pd
 
