@@ -145,7 +145,7 @@ class NewSupply(Mechanism):
         coms = [cfg.world.commodities[c] for c in e.commodities]
         self.world_cap_week = np.array([sum(c.capacity_t_per_year.values()) for c in coms]) / 52.0
         self.started = np.zeros(n_com)  # t/week decided so far
-        self.arrivals: dict[int, np.ndarray] = {}
+        self._arrivals: np.ndarray | None = None  # (weeks, commodity) ring of capacity due online: see step
         self.online_cap = np.zeros(n_com)
         self.price_ema = np.ones(n_com)
         member = np.array([cfg.world.countries[c].forge_member for c in e.countries])
@@ -165,25 +165,31 @@ class NewSupply(Mechanism):
             exit_share_per_week=float(self.cfg.exit_share_per_week), exit_floor=float(self.cfg.exit_floor_share),
             smoothing_weeks=float(self.cfg.price_smoothing_weeks))
         self.investment = Investment(price_ema=self.price_ema, started=self.started, new=np.zeros(n_com))
-        # each commodity's investment lead time (weeks from decision to output), grouped by value
-        lead = np.array([cfg.world.commodities[c].investment_lead_weeks or self.cfg.lead_weeks for c in e.commodities])
-        self._leads = [(int(v), lead == v) for v in np.unique(lead)]
+        # each commodity's investment lead time (weeks from decision to output); capacity started in
+        # week t comes online in week t + lead, row (t + lead) % weeks of a ring one week longer than
+        # the longest lead
+        self._lead = np.array([cfg.world.commodities[c].investment_lead_weeks or self.cfg.lead_weeks
+                               for c in e.commodities], dtype=np.int64)
+        self._arrivals = np.zeros((int(self._lead.max()) + 1, n_com))
+        self._com = np.arange(n_com)
+        self._start = cfg.history_steps  # the analysis's first week (the history's weeks are unrecorded)
         self._kernel = implementation(_new_supply_kernel, new_supply_reference)
 
     def step(self, t: int) -> None:
         s = self.state
         # dated projects, price-driven investment (decided now, online after the lead time), and the exit
         # of unprotected producers when prices collapse
+        ring = self._arrivals
         if self._kernel(self.fixed, self.investment, t, s.price, s.capacity_factor):
-            for lead, of_lead in self._leads:  # the commodities' lead times
-                key = t + lead
-                self.arrivals[key] = self.arrivals.get(key, 0.0) + np.where(of_lead, self.investment.new, 0.0)
-        if t in self.arrivals:
-            self.online_cap += self.arrivals.pop(t)
+            ring[(t + self._lead) % len(ring), self._com] += self.investment.new  # due after each lead time
+        due = ring[t % len(ring)]
+        if due.any():
+            self.online_cap += due
+            due[:] = 0.0
             frac = np.divide(self.online_cap, self.invest_cap, out=np.zeros_like(self.online_cap),
                              where=self.invest_cap > 0)
             s.capacity_factor[self.invest_firms] = frac[self.invest_com]
-        if t == self.config.history_steps and self.capex_usd:  # the analysis start: a history week is unrecorded
+        if t == self._start and self.capex_usd:  # the analysis start: a history week is unrecorded
             s.policy_cost_usd[self._payer()] += self.capex_usd
 
     def _payer(self) -> int:
