@@ -36,3 +36,12 @@ def refused(capsys, code: int, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in err, (fragment, err)
     return err
+
+
+@pytest.fixture
+def here(tmp_path, monkeypatch) -> Path:
+    """An empty working directory (the project's configs are found through the package)."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    return cwd

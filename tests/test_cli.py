@@ -28,15 +28,6 @@ COMMANDS = ("run", "view", "sweep", "compare", "sensitivity", "validate", "calib
 HEAVY = ("numpy", "pandas", "mesa", "matplotlib", "numba")
 
 
-@pytest.fixture
-def here(tmp_path, monkeypatch) -> Path:
-    """An empty working directory (the project's configs are found through the package)."""
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    monkeypatch.chdir(cwd)
-    return cwd
-
-
 def files_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 

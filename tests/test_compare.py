@@ -37,14 +37,6 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     return {name: root / name for name in argv}
 
 
-@pytest.fixture
-def here(tmp_path, monkeypatch) -> Path:
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    monkeypatch.chdir(cwd)
-    return cwd
-
-
 def summary(path: Path) -> dict:
     return json.loads((path / "summary.json").read_text())
 
