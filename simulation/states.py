@@ -251,6 +251,11 @@ class CoercerRole(Role):
         m = self.model
         sig, esc = m.signals, m.config.escalation
         sig.china_choice = None
+        if not self._endogenous:  # the script alone moves China: it weighs nothing, its moves are the script's
+            lvl = self._levels[week]
+            if lvl is not None and lvl != sig.level:
+                m.decisions.add(week, self.code, "script", lvl, f"scripted move to level {lvl}")
+            return
         figures = self.costs()
         w = esc.pain_window_weeks
         ring = self._costs
