@@ -64,6 +64,19 @@ class Signals:
         target_concedes: the target chooses to concede this week [states: the target's ``decide()``].
         stockpile_add_days: per country, days of use added to its stockpile targets after a crisis
             (empty: none) [states: the target's ``decide()``].
+        us_chip_severity: the summed severity of the US chip-control rounds in force so far (0: none)
+            [states: the US's ``decide()``]; China reads it the week after.
+        retaliation: China's retaliatory measures in force (toward the US), beside the ladder and the
+            record [states: China's ``decide()``; escalation puts them in force].
+        producer_floor: per country and commodity, the price its producers are guaranteed, multiple of
+            the calm price outside China (0: none; empty: no floor anywhere) [states: the US's and
+            FORGE's ``decide()``; new supply reads it].
+        release_pool: per country-commodity (``eco.pos_cc`` numbering), the FORGE members' stockpiles
+            that release together this week (empty: none) [states: FORGE's ``decide()``; inventories].
+        hub_cooperation: per country, whether a transit hub cooperates with China's secondary boycott,
+            1 or 0 (empty: every hub cooperates) [states: the hubs' ``decide()``; transshipment].
+        project_online: world.project_options key -> the clock week a project the US decided to finance
+            comes online [states: the US's ``decide()``; new supply].
     """
 
     level: int = 0
@@ -87,3 +100,9 @@ class Signals:
     china_choice: int | None = None
     target_concedes: bool = False
     stockpile_add_days: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    us_chip_severity: float = 0.0
+    retaliation: list[Measure] = field(default_factory=list)
+    producer_floor: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    release_pool: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
+    hub_cooperation: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    project_online: dict[str, int] = field(default_factory=dict)

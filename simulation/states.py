@@ -60,8 +60,9 @@ import pandas as pd
 from mesa.agent import AgentSet
 
 from simulation.agents import StateAgent
+from simulation.config import Measure
 from simulation.mechanisms.escalation import pain_pct_gdp, scripted_levels
-from simulation.population import POS_TRADER, PRODUCER
+from simulation.population import POS_MANUFACTURER, POS_TRADER, PRODUCER
 
 _PHI = NormalDist().cdf
 
@@ -225,6 +226,11 @@ class CoercerRole(Role):
         self._calm_index = 0.0
         self._before: float | None = None  # the cost index in the last week before the ladder left calm
         self.figures: dict[str, float] = {}
+        # its answers to US chip controls (None: no retaliatory measures configured, nothing to weigh)
+        self._retaliation = cfg.responders.retaliation if cfg.responders.retaliation.measures else None
+        self._us_seen = 0.0  # the US severity it last weighed
+        self._answered = 0.0  # the US severity its retaliation answered
+        self._next = 0  # its next retaliatory measure
 
     def costs(self) -> dict[str, float]:
         """China's cost components as observed now (shares), and the weighted index."""
@@ -247,10 +253,38 @@ class CoercerRole(Role):
         return dict(cost_before_campaign=before, cost_index=max(0.0, index - before), lost_revenue_share=lost_rev,
                     lost_market_share=self.lost_share_max, producer_loss_share=margin, diversification_share=div)
 
+    def _answer_us(self, week: int) -> None:
+        """US chip controls moved (observed the week after): China retaliates with its next measure when its
+        grievance, ``grievance_weight`` x the US severity not yet answered, less ``cost_weight`` x the share of
+        its calm export revenue the measure puts at stake, reaches ``threshold``."""
+        m = self.model
+        sig, p = m.signals, self._retaliation
+        self._us_seen = sig.us_chip_severity
+        grievance = p.grievance_weight * (sig.us_chip_severity - self._answered)
+        if self._next >= len(p.measures):
+            m.decisions.add(week, self.code, "no_retaliation", sig.level,
+                            f"US chip controls: grievance {grievance:.3g}, no retaliatory measure left")
+            return
+        measure = p.measures[self._next]
+        stake = china_stake(m.eco, measure)
+        net = grievance - p.cost_weight * stake
+        what = measure.label or f"{measure.instrument} of {', '.join(measure.commodities or [])}"
+        weighed = (f"grievance {grievance:.3g} less revenue at stake {stake:.3g} x {p.cost_weight:g} = {net:.3g} "
+                   f"{'>=' if net >= p.threshold else '<'} threshold {p.threshold:g}")
+        if net < p.threshold:
+            m.decisions.add(week, self.code, "no_retaliation", sig.level, f"US chip controls: {weighed}")
+            return
+        self._next += 1
+        self._answered = sig.us_chip_severity
+        sig.retaliation = [*sig.retaliation, measure]  # a new list: escalation puts it in force
+        m.decisions.add(week, self.code, "retaliate", sig.level, f"US chip controls answered by {what}: {weighed}")
+
     def decide(self, week: int) -> None:
         m = self.model
         sig, esc = m.signals, m.config.escalation
         sig.china_choice = None
+        if self._retaliation is not None and sig.us_chip_severity != self._us_seen:
+            self._answer_us(week)
         if not self._endogenous:  # the script alone moves China: it weighs nothing, its moves are the script's
             lvl = self._levels[week]
             if lvl is not None and lvl != sig.level:
@@ -314,16 +348,271 @@ class CoercerRole(Role):
         m.decisions.add(week, self.code, decision, level, reason, **figures)
 
 
+def _floors(sig, eco) -> np.ndarray:
+    """A copy of the producers' price floors (countries x commodities; zeros where none yet)."""
+    if sig.producer_floor.size:
+        return sig.producer_floor.copy()
+    return np.zeros((len(eco.countries), len(eco.commodities)))
+
+
+def china_stake(eco, m: Measure) -> float:
+    """The share of China's calm export revenue (outside buyers, calm inside prices, direct and through
+    hubs) that an export control ``m`` toward its destinations on its commodities puts at stake."""
+    e = eco
+    buyer = (e.pos_kind[e.edge_pos] != POS_TRADER) & (e.pos_country[e.edge_pos] != e.coercer)
+    cn = np.flatnonzero(buyer & (e.edge_origin == e.coercer))
+    pos = e.edge_pos[cn]
+    value = e.pos_base_use_t[pos] * e.edge_share[cn] * e.price0_cn[e.pos_commodity[pos]]
+    total = value.sum()
+    if total <= 0 or m.kind != "export_control":
+        return 0.0
+    dest = set(e.countries) - {e.countries[e.coercer]} if m.destinations == "all" else set(m.destinations)
+    hit = (np.isin(e.pos_country[pos], [e.countries.index(c) for c in dest if c in e.countries])
+           & np.isin(e.pos_commodity[pos], [e.commodities.index(c) for c in m.commodities or []]))
+    return float(value[hit].sum() / total)
+
+
+class USRole(Role):
+    """The US: its dated chip controls on China (``signals.us_chip_severity``, which China answers or
+    not), price floors for its producers (``signals.producer_floor``), and the projects of
+    ``responders.us.invest_options`` it decides to finance once China controls their commodity toward
+    it (``signals.project_online``).
+
+    Args:
+        agent: the US's state agent.
+    """
+
+    def __init__(self, agent: StateAgent):
+        super().__init__(agent)
+        cfg = agent.model.config
+        us = cfg.responders.us
+        self._chips: dict[int, list] = {}
+        for c in us.chip_controls:  # a round dated before the clock starts is in force from week 0
+            self._chips.setdefault(max(cfg.step_of(c.date), 0), []).append(c)
+        self._floors: dict[int, list] = {}
+        for f in us.price_floors:
+            self._floors.setdefault(max(cfg.step_of(f.date), 0), []).append(f)
+        self._options = list(us.invest_options)  # not decided yet
+        self._lead = us.invest_lead_weeks
+
+    def decide(self, week: int) -> None:
+        m = self.model
+        sig = m.signals
+        for c in self._chips.get(week, ()):
+            sig.us_chip_severity += c.severity
+            m.decisions.add(week, self.code, "chip_controls", sig.level,
+                            f"export controls on chips to China{' (' + c.label + ')' if c.label else ''}, severity "
+                            f"{c.severity:g} (in force: {sig.us_chip_severity:g})")
+        floors = self._floors.get(week)
+        if floors:
+            floor = _floors(sig, m.eco)
+            for f in floors:
+                j = m.eco.commodities.index(f.commodity)
+                floor[self.index, j] = max(floor[self.index, j], f.floor_multiple)
+                m.decisions.add(week, self.code, "price_floor", sig.level,
+                                f"{f.commodity} producers guaranteed {f.floor_multiple:g}x the calm price")
+            sig.producer_floor = floor
+        if self._options:
+            self._invest(week)
+
+    def _invest(self, week: int) -> None:
+        """Finance each option whose commodity China controls toward the US."""
+        m = self.model
+        sig, options = m.signals, m.config.world.project_options
+        for key in list(self._options):
+            com = options[key].commodity
+            if (self.code, com) in sig.controls:
+                self._options.remove(key)
+                sig.project_online = {**sig.project_online, key: week + self._lead}
+                m.decisions.add(week, self.code, "invest", sig.level,
+                                f"finances {options[key].name}: China controls {com} toward the US; online in "
+                                f"{self._lead} weeks")
+
+
+class ForgeRole(Role):
+    """FORGE as a coalition, decided by its chair's agent (logged as ``FORGE``): from
+    ``responders.forge.from_date``, its members' producers are guaranteed ``price_floor_multiple`` of the
+    calm price (``signals.producer_floor``); and each week, when firms of a member hold fewer than
+    ``release_trigger_days`` of cover of a commodity (or less than their own target, if lower: a firm that
+    keeps a thin stock in calm is not short), every member's stockpile of it releases together
+    (``signals.release_pool``, read by the inventories mechanism).
+
+    Args:
+        agent: the chair's state agent.
+    """
+
+    name = "FORGE"
+
+    @staticmethod
+    def acts(cfg) -> bool:
+        """Whether the coalition has anything to do (else it gets no role and costs nothing)."""
+        f = cfg.responders.forge
+        return f.price_floor_multiple > 0 or f.release_trigger_days > 0
+
+    def __init__(self, agent: StateAgent):
+        super().__init__(agent)
+        m = agent.model
+        cfg, e = m.config, m.eco
+        self.p = cfg.responders.forge
+        self._from = max(cfg.step_of(self.p.from_date), 0)
+        self.members = np.array([cfg.world.countries[c].forge_member for c in e.countries])
+        self._floored = False
+        n_com = len(e.commodities)
+        mf = np.flatnonzero((e.pos_kind == POS_MANUFACTURER) & self.members[e.pos_country])
+        self._mf, self._mf_cc = mf, e.pos_cc[mf]
+        self._days = np.minimum(self.p.release_trigger_days, e.pos_target_days[mf]) / 7.0  # weeks of use
+        self._member_cc = np.repeat(self.members, n_com)  # country-commodity groups of the members
+        self._cc_com = np.tile(np.arange(n_com), len(e.countries))
+        self._pooled = np.zeros(n_com, bool)  # the commodities released together now
+
+    def decide(self, week: int) -> None:
+        if week < self._from:
+            return
+        m = self.model
+        sig = m.signals
+        if not self._floored:
+            self._floored = True
+            if self.p.price_floor_multiple > 0:
+                floor = _floors(sig, m.eco)
+                floor[self.members] = np.maximum(floor[self.members], self.p.price_floor_multiple)
+                sig.producer_floor = floor
+                names = ", ".join(c for c, k in zip(m.eco.countries, self.members, strict=True) if k)
+                m.decisions.add(week, self.name, "forge_floor", sig.level,
+                                f"members' producers ({names}) guaranteed {self.p.price_floor_multiple:g}x the "
+                                "calm price")
+        if self.p.release_trigger_days > 0:
+            self._release(week)
+
+    def _release(self, week: int) -> None:
+        """Pool the commodities of which a member's firms are short of cover (last week's)."""
+        m = self.model
+        s, e, sig = m.state, m.eco, m.signals
+        n_cc = e.n_cc
+        req, inv = s.required[self._mf], s.inventory[self._mf]
+        # a firm is short below the trigger, or below its own target if that is lower (as the agencies see it)
+        need = np.maximum(req * self._days - inv, 0.0)
+        use = np.bincount(self._mf_cc, req, minlength=n_cc)
+        short = np.bincount(self._mf_cc, need, minlength=n_cc) > 1e-9 * use  # not a rounding error's worth
+        cover = np.divide(np.bincount(self._mf_cc, inv, minlength=n_cc) * 7.0, use, out=np.full(n_cc, np.inf),
+                          where=use > 0)
+        pooled = np.zeros(len(self._pooled), bool)
+        pooled[self._cc_com[short]] = True
+        if np.array_equal(pooled, self._pooled):
+            return
+        started, ended = pooled & ~self._pooled, self._pooled & ~pooled
+        self._pooled = pooled
+        sig.release_pool = self._member_cc & pooled[self._cc_com] if pooled.any() else np.zeros(0, bool)
+        n_com = len(e.commodities)
+        for j in np.flatnonzero(started):
+            who = [f"{e.countries[c // n_com]} ({cover[c]:.3g} days)" for c in np.flatnonzero(short)
+                   if c % n_com == j]
+            m.decisions.add(week, self.name, "coordinated_release", sig.level,
+                            f"{e.commodities[j]}: members short of cover ({', '.join(who)}, below "
+                            f"{self.p.release_trigger_days:g} days): every member releases")
+        for j in np.flatnonzero(ended):
+            m.decisions.add(week, self.name, "end_release", sig.level,
+                            f"{e.commodities[j]}: no member below {self.p.release_trigger_days:g} days of cover")
+
+
+class HubRole(Role):
+    """A transit hub under China's secondary boycott: it cooperates (its customs enforce the boycott on
+    its traders) when what it expects to lose in trade with China by refusing,
+    ``china_trade_share_gdp * china_penalty_share * enforcement``, is at least what cooperating costs it
+    with the target and its allies, ``target_trade_share_gdp * backlash_share``
+    (``signals.hub_cooperation``). It decides when the boycott or its enforcement changes.
+
+    Args:
+        agent: the hub's state agent.
+    """
+
+    def __init__(self, agent: StateAgent):
+        super().__init__(agent)
+        cfg = agent.model.config
+        self.p = cfg.responders.hubs
+        self.spec = self.p.countries[self.code]
+        self._seen: float | None = None  # the enforcement it decided on
+
+    def decide(self, week: int) -> None:
+        m = self.model
+        sig = m.signals
+        if not sig.secondary_boycott or sig.enforcement == self._seen:
+            return
+        self._seen = sig.enforcement
+        refuse_cost = self.spec.china_trade_share_gdp * self.p.china_penalty_share * sig.enforcement
+        coop_cost = self.spec.target_trade_share_gdp * self.p.backlash_share
+        coop = refuse_cost >= coop_cost
+        c = sig.hub_cooperation.copy() if sig.hub_cooperation.size else np.ones(len(m.eco.countries))
+        c[self.index] = 1.0 if coop else 0.0
+        sig.hub_cooperation = c
+        m.decisions.add(week, self.code, "cooperate" if coop else "refuse_cooperation", sig.level,
+                        f"trade with China at risk if it refuses {refuse_cost:.3g} of GDP "
+                        f"{'>=' if coop else '<'} trade at risk if it cooperates {coop_cost:.3g} (enforcement "
+                        f"{sig.enforcement:g})")
+
+
+class Roles(Role):
+    """Several roles of one state, decided in the order given (a FORGE chair that is also the US).
+
+    Args:
+        agent: the state agent.
+        roles: its roles.
+    """
+
+    def __init__(self, agent: StateAgent, roles: list[Role]):
+        super().__init__(agent)
+        self.roles = roles
+
+    def decide(self, week: int) -> None:
+        for role in self.roles:
+            role.decide(week)
+
+
+def _give(agent: StateAgent, role: Role) -> None:
+    """Add ``role`` to ``agent``'s roles (a :class:`Roles` once it has two)."""
+    if agent.role is None:
+        agent.role = role
+    elif isinstance(agent.role, Roles):
+        agent.role.roles.append(role)
+    else:
+        agent.role = Roles(agent, [agent.role, role])
+
+
+def forge_chair(cfg) -> str | None:
+    """The FORGE member whose agent decides for the coalition: ``responders.forge.chair``, else the first
+    member that is neither the coercer nor the target (None: no member)."""
+    f = cfg.responders.forge
+    if f.chair is not None:
+        return f.chair
+    sc = cfg.scenario
+    members = [c for c, ctry in cfg.world.countries.items() if ctry.forge_member]
+    others = [c for c in members if c not in (sc.coercer, sc.target)]
+    return (others or members or [None])[0]
+
+
 def make_states(model: mesa.Model) -> tuple[dict[str, StateAgent], AgentSet]:
-    """The model's states by code, and the AgentSet that steps them: the target, China, then the rest.
-    The target gets a :class:`TargetRole`, China a :class:`CoercerRole`; the others none yet.
+    """The model's states by code, and the AgentSet that steps them: the target, China, then the rest
+    in the world's order.
+
+    The target gets a :class:`TargetRole`, China a :class:`CoercerRole`; the responders a scenario
+    switches on (``responders``) get theirs: the US a :class:`USRole` (chip controls, price floors,
+    projects), FORGE's chair a :class:`ForgeRole` (the coalition's floors and coordinated releases), each
+    hub of ``responders.hubs.countries`` a :class:`HubRole`. A responder not switched on gets no role
+    and costs nothing.
 
     Args:
         model: the model (its ``eco``, ``config``, ``streams``, ``signals``, ``decisions``).
     """
-    sc = model.config.scenario
+    cfg = model.config
+    sc, r = cfg.scenario, cfg.responders
     states = {code: StateAgent(model, code) for code in model.eco.countries}
     states[sc.target].role = TargetRole(states[sc.target])
     states[sc.coercer].role = CoercerRole(states[sc.coercer])
+    if r.us.chip_controls or r.us.price_floors or r.us.invest_options:
+        _give(states[r.us.country], USRole(states[r.us.country]))
+    chair = forge_chair(cfg)
+    if r.forge.from_date is not None and chair is not None and ForgeRole.acts(cfg):
+        _give(states[chair], ForgeRole(states[chair]))
+    for code in r.hubs.countries:
+        _give(states[code], HubRole(states[code]))
     order = [states[sc.target], states[sc.coercer]] + [a for c, a in states.items() if c not in (sc.target, sc.coercer)]
     return states, AgentSet(order, random=model.random)

@@ -39,6 +39,7 @@ def check_config(cfg: Config, file: str, prov: dict | None = None) -> None:
         _check_country(ck, name)
     _check_scenario_and_strategy(ck)
     _check_projects_and_ladder(ck)
+    _check_responders(ck)
     _check_dates(ck)
     _check_firms(ck)
     _check_calm_balance(ck)
@@ -129,6 +130,39 @@ def _check_projects_and_ladder(ck: _Checker) -> None:
             ck.fail(f"escalation.record[{i}].effective", f"{m.effective} is before the announcement {m.announced}")
         if m.lifted is not None and not m.effective < m.lifted:
             ck.fail(f"escalation.record[{i}].lifted", f"{m.lifted} is not after the effective date {m.effective}")
+
+
+def _check_responders(ck: _Checker) -> None:
+    """The responders name known countries, commodities and project options; FORGE's chair is a member, a
+    hub a transit hub; China's retaliatory measures are export controls toward named countries."""
+    cfg = ck.cfg
+    r, countries = cfg.responders, cfg.world.countries
+    us = r.us
+    if us.chip_controls or us.price_floors or us.invest_options:
+        ck.known("country", ck.countries, us.country, "responders.us.country")
+        if us.country in (cfg.scenario.coercer,):
+            ck.fail("responders.us.country", f"'{us.country}' is the coercer")
+    for i, f in enumerate(us.price_floors):
+        ck.known("commodity", ck.commodities, f.commodity, f"responders.us.price_floors[{i}].commodity")
+    for i, key in enumerate(us.invest_options):
+        ck.known("project option", list(cfg.world.project_options), key, f"responders.us.invest_options[{i}]")
+        if cfg.world.project_options[key].country != us.country:
+            ck.fail(f"responders.us.invest_options[{i}]", f"'{key}' is not in {us.country}")
+    chair = r.forge.chair
+    if chair is not None:
+        ck.known("country", ck.countries, chair, "responders.forge.chair")
+        if not countries[chair].forge_member:
+            ck.fail("responders.forge.chair", f"'{chair}' is not a FORGE member (world.countries.{chair}.forge_member)")
+    for code in r.hubs.countries:
+        ck.known("country", ck.countries, code, f"responders.hubs.countries.{code}")
+        if not countries[code].transit_hub:
+            ck.fail(f"responders.hubs.countries.{code}", f"'{code}' is not a transit hub "
+                    f"(world.countries.{code}.transit_hub)")
+    for i, m in enumerate(r.retaliation.measures):
+        where = f"responders.retaliation.measures[{i}]"
+        _check_measure(ck, m, where)
+        if m.kind != "export_control" or not isinstance(m.destinations, list):
+            ck.fail(where, "China retaliates with an export control toward named countries (destinations = [...])")
 
 
 def _check_measure(ck: _Checker, m, where: str) -> None:

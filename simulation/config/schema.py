@@ -652,6 +652,129 @@ class Escalation(Strict):
         "see the whole ladder). Assumption (range 0-0.3).")
 
 
+# ---------------------------------------------------------------------- responders
+
+
+class ChipControl(Strict):
+    """A dated round of US export controls on advanced chips and chip tools to China."""
+
+    date: Day
+    severity: Share = Field(
+        1.0, description="How hard the round hits China, 0-1 (1: the sweeping October 2022 rule). Assumption "
+        "(range 0.3-1): a later round that extends an earlier one weighs less.")
+    label: str = ""
+    source: str = ""
+
+
+class PriceFloor(Strict):
+    """A state's guaranteed price to its own producers of one commodity, from a date."""
+
+    commodity: str
+    floor_multiple: Positive = Field(description="The floor, multiple of the calm price outside China.")
+    date: Day
+    source: str = ""
+
+
+class USResponder(Strict):
+    """The US as a responder: its chip controls on China, its price floors, the projects it decides."""
+
+    country: str = Field("US", description="The US's country code in the world.")
+
+    chip_controls: list[ChipControl] = Field(
+        default_factory=list, description="Dated rounds of US chip controls (empty: none). The record: BIS "
+        "interim final rules of 2022-10-07 (87 FR 62186), 2023-10-17 (88 FR 73458) and 2024-12-02 (89 FR 96790).")
+    price_floors: list[PriceFloor] = Field(
+        default_factory=list, description="Price floors for US producers (empty: none). The record: the "
+        "Department of Defense's 10-year floor of USD 110/kg for MP Materials' NdPr from 2025-07-10, ~1.75x the "
+        "China-set price of USD 63/kg (Reuters).")
+    invest_options: list[str] = Field(
+        default_factory=list, description="Keys of world.project_options the US decides to finance: it switches "
+        "one on when its commodity is under a Chinese export control toward the US, and the project comes "
+        "online invest_lead_weeks later (empty: none).")
+    invest_lead_weeks: Annotated[Whole, Field(ge=0, le=520)] = Field(
+        104, description="Weeks from the US decision to a project's first output. Assumption (range 52-260): "
+        "MP Materials' Fort Worth magnet plant took about 3 years from award (2022) to first output.")
+
+
+class ForgeCoalition(Strict):
+    """FORGE as a coalition deciding together (the chair decides for it). Nothing happens before ``from_date``
+    or without it."""
+
+    from_date: Day | None = Field(
+        None, description="The coalition acts from this date (None: it does not act). The record: FORGE was "
+        "launched at the US State Department's critical-minerals ministerial of February 2026 (paper).")
+    chair: str | None = Field(
+        None, description="The member whose agent decides for the coalition (None: the first member that is "
+        "neither the coercer nor the target). The record: Korea chairs to June 2026 (paper).")
+    price_floor_multiple: NonNeg = Field(
+        0.0, description="Members' producers are paid at least this multiple of the calm price outside China "
+        "while the coalition acts (0: no floor): it keeps them producing when China undercuts, and the "
+        "members pay the gap. Assumption (range 0.7-1.75): see world.forge.price_floor_multiple.")
+    release_trigger_days: NonNeg = Field(
+        0.0, description="When a member's firms of a commodity hold fewer than this many days of cover, every "
+        "member releases from its stockpile of it together, pro rata to its stock, at most its "
+        "stockpile_max_release_share_per_week a week, to the short members' firms (0: no coordinated "
+        "release). Assumption (range 5-30): IEA-style collective action, scaled to the members' own release "
+        "triggers (20 days).")
+
+
+class HubState(Strict):
+    """A transit hub's stakes: its trade with China, and what cooperating with China's boycott costs it."""
+
+    china_trade_share_gdp: NonNeg = Field(
+        description="Its trade (exports + imports) with China, share of its GDP.")
+    target_trade_share_gdp: NonNeg = Field(
+        description="Its trade with the target and the target's allies that cooperation puts at risk, share "
+        "of its GDP.")
+    source: str = ""
+
+
+class Hubs(Strict):
+    """Transit hubs decide whether to cooperate with China's secondary boycott."""
+
+    countries: dict[str, HubState] = Field(
+        default_factory=dict, description="The hubs that decide (empty: every hub cooperates fully, as China "
+        "enforces alone at its full intensity).")
+    china_own_enforcement_share: Share = Field(
+        0.5, description="The part of the boycott's enforcement China carries out itself (inspections, its "
+        "customs data); the rest needs the hub's customs. A hub that does not cooperate cuts the detection "
+        "of its traders to this share. Assumption (range 0.2-0.8).")
+    china_penalty_share: Share = Field(
+        0.05, description="The share of its trade with China a hub expects to lose if it does not cooperate, "
+        "per unit of boycott enforcement. Assumption (range 0.01-0.2).")
+    backlash_share: Share = Field(
+        0.05, description="The share of its trade with the target and its allies a hub expects to lose if it "
+        "cooperates. Assumption (range 0.01-0.2).")
+
+
+class Retaliation(Strict):
+    """China's answer to US chip controls: export controls toward the US."""
+
+    measures: list[Measure] = Field(
+        default_factory=list, description="China's retaliatory measures, in the order it uses them (each "
+        "answer puts the next in force). The record: gallium and germanium (July 2023), graphite (October "
+        "2023), the ban on Ga, Ge and Sb to the US (2024-12-03).")
+    threshold: NonNeg = Field(
+        1.0, description="China retaliates when its grievance (the severities of the US rounds not yet "
+        "answered, times grievance_weight) reaches this. Assumption (range 0.5-2).")
+    grievance_weight: NonNeg = Field(
+        1.0, description="Weight of a US round's severity in China's grievance. Assumption (range 0.5-2).")
+    cost_weight: NonNeg = Field(
+        1.0, description="Weight of China's export revenue at stake in the measure (share of its calm export "
+        "revenue, from outside buyers, on the measure's commodities to its destinations), subtracted from its "
+        "grievance. Assumption (range 0-5).")
+
+
+class Responders(Strict):
+    """The responders of issue 15: the US, FORGE as a coalition, transit hubs, and China's retaliation.
+    Everything is off by default: a responder a scenario does not switch on changes nothing."""
+
+    us: USResponder = Field(default_factory=USResponder)
+    forge: ForgeCoalition = Field(default_factory=ForgeCoalition)
+    hubs: Hubs = Field(default_factory=Hubs)
+    retaliation: Retaliation = Field(default_factory=Retaliation)
+
+
 # ------------------------------------------------------------------ scenario & run
 
 
@@ -715,6 +838,7 @@ class Config(Strict):
     escalation: Escalation
     strategy: Strategy = Field(default_factory=Strategy)
     run: RunSettings = Field(default_factory=RunSettings)
+    responders: Responders = Field(default_factory=Responders)
 
     # ---- derived, read-only helpers
     @property
@@ -747,10 +871,17 @@ class Config(Strict):
         return list(dict.fromkeys([*self.scenario.project_options, *self.strategy.project_options]))
 
     @property
+    def decided_options(self) -> list[str]:
+        """The keys of the project options the US may decide to finance (``responders.us.invest_options``)
+        that are not switched on already: dormant until it does."""
+        return [k for k in dict.fromkeys(self.responders.us.invest_options) if k not in self.options]
+
+    @property
     def projects(self) -> list[Project]:
-        """The world's dated projects, the project options switched on, and the strategy's projects."""
+        """The world's dated projects, the project options switched on, the strategy's projects, and the
+        options the US may decide to finance (their dates are the US's decision's, not theirs)."""
         return ([*self.world.projects, *(self.world.project_options[k] for k in self.options),
-                 *self.strategy.projects])
+                 *self.strategy.projects, *(self.world.project_options[k] for k in self.decided_options)])
 
     @property
     def strategy_projects(self) -> list[Project]:

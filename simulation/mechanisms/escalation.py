@@ -17,6 +17,10 @@ what they chose through the signals:
 2. **Otherwise China moves** to the level it chose (``signals.china_choice``), clamped to
    the ladder and ``max_level``.
 
+China's retaliatory measures toward the US (``signals.retaliation``, chosen by China's
+``decide()`` in answer to US chip controls) are in force beside the ladder and the record, whatever
+the level and after a concession (they answer the US, not the target).
+
 The mechanism draws no random numbers: the states' choices carry the randomness of the run
 (each from its own stream).
 """
@@ -144,6 +148,7 @@ class Escalation(Mechanism):
             for t in range(max(eff, 0), end):
                 self._record_at[t] = self._record_at[t] + (i,)
         self._record_now = self._record_at[0]
+        self._retaliation: list[Measure] = self.signals.retaliation  # China's answers to the US, as published
         self._apply(0, 0)
 
     def _announce(self, measures: list[Measure], announced: int, effective: int) -> None:
@@ -159,8 +164,9 @@ class Escalation(Mechanism):
 
     def step(self, t: int) -> None:
         sig = self.signals
-        if self._record_at[t] != self._record_now:
+        if self._record_at[t] != self._record_now or sig.retaliation is not self._retaliation:
             self._record_now = self._record_at[t]
+            self._retaliation = sig.retaliation  # China answered US chip controls (a new list: states.py)
             self._publish(t)
         if self._announced[t] is not self._announced[t - 1]:  # the announcements change (rarely)
             sig.announced = self._announced[t] - self._controlled()
@@ -199,7 +205,8 @@ class Escalation(Mechanism):
         """Publish the measures in force in week ``t``: the ladder's up to the level, the record's."""
         sig = self.signals
         record = self.config.escalation.record
-        sig.measures = measures_in_force(self.levels, sig.level) + [record[i] for i in self._record_now]
+        sig.measures = (measures_in_force(self.levels, sig.level) + [record[i] for i in self._record_now]
+                        + sig.retaliation)
         sc = self.config.scenario
         sig.controls = control_specs(sig.measures, self.config.world.countries, sc.coercer, sc.target)
         sig.quotas = quotas(sig.measures)

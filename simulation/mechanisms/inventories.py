@@ -1,6 +1,7 @@
 """Inventories and stockpiles: arrivals, state releases, use, and the next week's targets.
 
-Each week, for every buyer position:
+Each week, for every buyer position (after FORGE's coordinated release, when its members pool a
+commodity: ``signals.release_pool``, see :meth:`Inventories._pooled_release`):
 
 1. **Arrivals.** This week's slot of the pipeline, and recycled material, enter the stock.
 2. **Release.** Where a country's firms hold less than ``stockpile_release_trigger_days``
@@ -271,6 +272,7 @@ class Inventories(Mechanism):
             rel[k * n_com:(k + 1) * n_com] = pol.stockpile_max_release_share_per_week
             self.storage[k] = pol.stockpile_storage_usd_per_t_per_year
             self.value_rate[k] = pol.stockpile_capital_cost_share_per_year + pol.stockpile_insurance_share_per_year
+        self.pooled_released = np.zeros(n_com)  # FORGE's coordinated release, last week it ran, t per commodity
         self.trigger_days = trig
         self.release_share = rel
         init = e.pos_inventory_t[self.stock]
@@ -321,6 +323,30 @@ class Inventories(Mechanism):
                         np.minimum(1.0, (t + 1) / np.maximum(self.target_step, 1)), 1.0)
         return self.initial + (self.target_final - self.initial) * ramp
 
+    def _pooled_release(self, pool: np.ndarray) -> None:
+        """FORGE's coordinated release (``signals.release_pool``: the members' country-commodities that
+        release together), before the week's own releases: the members' firms of those commodities below
+        ``responders.forge.release_trigger_days`` of cover (or their own target, if lower) get their need,
+        pro rata, from every pooled
+        stockpile, each giving in proportion to what it may release this week (its stock times its
+        ``stockpile_max_release_share_per_week``)."""
+        s, fx = self.state, self.fixed
+        mf = slice(fx.mf_start, fx.mf_end)
+        days = self.config.responders.forge.release_trigger_days
+        cc_mf = fx.cc_mf
+        days = np.minimum(days, fx.target_days)  # a firm that keeps a thin stock in calm is not short
+        need = np.where(pool[cc_mf], np.maximum(s.required[mf] * days / 7.0 - s.inventory[mf], 0.0), 0.0)
+        com_mf = cc_mf % len(self.eco.commodities)
+        n_com = len(self.eco.commodities)
+        need_com = np.bincount(com_mf, need, minlength=n_com)
+        give = np.where(pool[self.cc_stock], s.inventory[self.stock] * self.release_share[self.cc_stock], 0.0)
+        com_st = fx.stock_com
+        give_com = np.bincount(com_st, give, minlength=n_com)
+        out = np.minimum(need_com, give_com)
+        s.inventory[mf] += need * np.divide(out, need_com, out=np.zeros(n_com), where=need_com > 0)[com_mf]
+        s.inventory[self.stock] -= give * np.divide(out, give_com, out=np.zeros(n_com), where=give_com > 0)[com_st]
+        self.pooled_released = out  # tonnes released together this week, per commodity
+
     def step(self, t: int) -> None:
         s = self.state
         week = InventoriesWeek(s.ring, s.ring_cn, s.in_transit, s.inventory, s.recycled, s.required, s.expected_use,
@@ -330,6 +356,8 @@ class Inventories(Mechanism):
             e = self.eco
             mask = np.array([c in self._alert for c in e.commodities], bool)
             self._extra[:] = np.where(self._outside_mf & mask[self._com_mf], self._days, 0.0)
+        if len(self.signals.release_pool):  # FORGE's members release together (simulation/states.py)
+            self._pooled_release(self.signals.release_pool)
         goal = self._goal.at(t)
         add = self.signals.stockpile_add_days
         if len(add):  # a state's agency raised its targets after a crisis (days of use on top)

@@ -14,6 +14,12 @@
   of their capacity a week, down to ``exit_floor_share`` (half) of it; FORGE members whose
   floor is above the exit price keep producing. (All in ``world.investment``: assumptions
   with ranges in the schema.)
+- **The states' floors** (``signals.producer_floor``, set by the US's and FORGE's ``decide()``,
+  ``simulation/states.py``): a producer whose state guarantees it a floor above the exit price
+  does not exit (it is paid at least the floor), investors in that commodity see the floor, and
+  the state pays the gap between its floor and the outside price on the capacity kept online.
+- **Projects the US decides** (``responders.us.invest_options``) are dormant until the US finances
+  them (``signals.project_online``: their week online), then ramp as dated projects.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ class Investment(NamedTuple):
     price_ema: np.ndarray  # smoothed price / calm price
     started: np.ndarray  # t/week decided so far
     new: np.ndarray  # this week's new investment, t/week
+    invest_floor: np.ndarray  # per commodity: the price floor (multiple of calm) its investors see, 0: none
+    exit_support: np.ndarray  # per exiting producer: its state's price floor (multiple of calm), 0: none
 
 
 @kernel
@@ -76,6 +84,7 @@ def _new_supply_kernel(fx, inv, t, price, capacity_factor):
         ema = price_ema[j] + (price[j] / p0[j] - price_ema[j]) / fx.smoothing_weeks
         price_ema[j] = ema
         seen = maximum(ema, fx.floor) if fx.any_member else ema
+        seen = maximum(seen, inv.invest_floor[j])
         pace = (seen - thr) / thr
         if pace < 0.0:
             pace = 0.0
@@ -92,7 +101,7 @@ def _new_supply_kernel(fx, inv, t, price, capacity_factor):
             started[j] += new[j]
     for k in range(len(exit_firms)):
         f = capacity_factor[exit_firms[k]]
-        if price_ema[exit_com[k]] < fx.exit_price_multiple:
+        if maximum(price_ema[exit_com[k]], inv.exit_support[k]) < fx.exit_price_multiple:
             f -= fx.exit_share_per_week
             f = maximum(f, fx.exit_floor)
         else:
@@ -110,6 +119,7 @@ def new_supply_reference(fx: NewSupplyFixed, inv: Investment, t: int, price: np.
     capacity_factor[fx.project_firms] = np.where(t >= fx.online, np.clip(ramp, 0.0, 1.0), 0.0)
     price_ema += (price / fx.p0 - price_ema) / fx.smoothing_weeks
     seen = np.maximum(price_ema, fx.floor) if fx.any_member else price_ema
+    seen = np.maximum(seen, inv.invest_floor)
     pace = np.clip((seen - fx.thr) / fx.thr, 0.0, 1.0)
     room = np.maximum(fx.invest_cap - started, 0.0)
     new[:] = np.where(price_ema > fx.thr, np.minimum(fx.pace_cap * pace, room), 0.0)
@@ -117,7 +127,7 @@ def new_supply_reference(fx: NewSupplyFixed, inv: Investment, t: int, price: np.
     if started_any:
         started += new
     f = capacity_factor[fx.exit_firms]
-    low = price_ema[fx.exit_com] < fx.exit_price_multiple
+    low = np.maximum(price_ema[fx.exit_com], inv.exit_support) < fx.exit_price_multiple
     capacity_factor[fx.exit_firms] = np.where(low, np.maximum(f - fx.exit_share_per_week, fx.exit_floor),
                                               np.minimum(f + fx.exit_share_per_week, 1.0))
     return started_any
@@ -164,7 +174,18 @@ class NewSupply(Mechanism):
             exit_price_multiple=float(self.cfg.exit_price_multiple),
             exit_share_per_week=float(self.cfg.exit_share_per_week), exit_floor=float(self.cfg.exit_floor_share),
             smoothing_weeks=float(self.cfg.price_smoothing_weeks))
-        self.investment = Investment(price_ema=self.price_ema, started=self.started, new=np.zeros(n_com))
+        self.investment = Investment(price_ema=self.price_ema, started=self.started, new=np.zeros(n_com),
+                                     invest_floor=np.zeros(n_com), exit_support=np.zeros(len(self.exit_firms)))
+        # the states' price floors (signals.producer_floor) as they were last read; the producers they cover
+        self._floor_seen = self.signals.producer_floor
+        self._floor_gap: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (firms, floor, payer)
+        # projects the US decides to finance (responders.us.invest_options): dormant until it does
+        self._online_seen = self.signals.project_online
+        n_fixed = len(cfg.projects) - len(cfg.decided_options)
+        self._decided = {key: np.flatnonzero(e.firm_project[self.project_firms] == n_fixed + i)
+                         for i, key in enumerate(cfg.decided_options)}
+        for k in self._decided.values():
+            self.online[k] = np.inf
         # each commodity's investment lead time (weeks from decision to output); capacity started in
         # week t comes online in week t + lead, row (t + lead) % weeks of a ring one week longer than
         # the longest lead
@@ -176,7 +197,13 @@ class NewSupply(Mechanism):
         self._kernel = implementation(_new_supply_kernel, new_supply_reference)
 
     def step(self, t: int) -> None:
-        s = self.state
+        s, sig = self.state, self.signals
+        if sig.producer_floor is not self._floor_seen:
+            self._read_floors()
+        if sig.project_online is not self._online_seen:
+            self._online_seen = sig.project_online
+            for key, week in sig.project_online.items():
+                self.online[self._decided[key]] = week
         # dated projects, price-driven investment (decided now, online after the lead time), and the exit
         # of unprotected producers when prices collapse
         ring = self._arrivals
@@ -191,6 +218,32 @@ class NewSupply(Mechanism):
             s.capacity_factor[self.invest_firms] = frac[self.invest_com]
         if t == self._start and self.capex_usd:  # the analysis start: a history week is unrecorded
             s.policy_cost_usd[self._payer()] += self.capex_usd
+        if self._floor_gap is not None:
+            self._pay_floors()
+
+    def _read_floors(self) -> None:
+        """The states' price floors changed: the producers they protect from exit, what investors see, and
+        who pays the gap."""
+        e = self.eco
+        floor = self._floor_seen = self.signals.producer_floor
+        self.investment.exit_support[:] = floor[e.firm_country[self.exit_firms], e.firm_commodity[self.exit_firms]]
+        invest = np.zeros(len(e.commodities))
+        np.maximum.at(invest, self.invest_com, floor[e.firm_country[self.invest_firms], self.invest_com])
+        self.investment.invest_floor[:] = invest
+        prod = np.flatnonzero((e.firm_kind == PRODUCER) & (e.firm_country != e.coercer) & (e.firm_commodity >= 0))
+        level = floor[e.firm_country[prod], e.firm_commodity[prod]]
+        covered = level > 0
+        self._floor_gap = (prod[covered], level[covered], e.firm_country[prod[covered]]) if covered.any() else None
+
+    def _pay_floors(self) -> None:
+        """Each state pays its producers the gap between its floor and the outside price on the capacity they
+        keep online (take-or-pay), USD, into its policy cost."""
+        e, s = self.eco, self.state
+        firms, level, payer = self._floor_gap
+        com = e.firm_commodity[firms]
+        gap = np.maximum(level * e.price0[com] - s.price[com], 0.0)
+        online = e.firm_capacity_t[firms] * s.capacity_factor[firms]
+        s.policy_cost_usd += np.bincount(payer, online * gap, minlength=len(s.policy_cost_usd))
 
     def _payer(self) -> int:
         """The state that finances the strategy's projects: the first country with levers, else the target."""

@@ -14,6 +14,10 @@ target is detected with probability
 shipments to the target with the trader's own exponentially weighted history (time
 constant ``history_weeks``). A detected trader is blacklisted: its Chinese supply edges
 close for good.
+
+Part of the enforcement is the hubs': where a transit hub does not cooperate with the boycott
+(``signals.hub_cooperation``, its ``decide()`` in ``simulation/states.py``), its traders face only
+China's own share of the enforcement (``responders.hubs.china_own_enforcement_share``).
 """
 
 from __future__ import annotations
@@ -147,7 +151,7 @@ def _detect(fx, mem, wk, draws, inspected, detect, enforcement):
                 anomaly = 0.0
             if anomaly > fx.anomaly_cap:
                 anomaly = fx.anomaly_cap
-            prob = enforcement * (base + weight * anomaly)
+            prob = enforcement[k] * (base + weight * anomaly)
             if prob < 0.0:
                 prob = 0.0
             if prob > 1.0:
@@ -169,7 +173,7 @@ def _detect(fx, mem, wk, draws, inspected, detect, enforcement):
 
 
 def transshipment_reference(fx: TransshipmentFixed, mem: TransshipmentMemory, wk: TransshipmentWeek,
-                            draws: np.ndarray, inspected: np.ndarray, detect: bool, enforcement: float):
+                            draws: np.ndarray, inspected: np.ndarray, detect: bool, enforcement: np.ndarray):
     """:func:`_transshipment_kernel` in numpy."""
     # 1. rerouting: the blocked share of the positions with a closed direct Chinese edge, the
     # rerouting list extended by those of them with hub suppliers, the rerouted share moved
@@ -253,6 +257,12 @@ class Transshipment(Mechanism):
         self._trader_commodity = e.firm_commodity[self.traders]
         self._inspected_for = None  # the boycott commodities ``_inspected`` was computed for
         self._inspected = np.zeros(len(self.traders), bool)
+        # the enforcement each trader faces: China's intensity, cut to its own share where the trader's hub
+        # does not cooperate (signals.hub_cooperation); rebuilt when either changes
+        self._enforcement = np.zeros(len(self.traders))
+        self._enforcement_for: tuple = (0.0, self.signals.hub_cooperation)
+        self._trader_country = e.firm_country[self.traders]
+        self._own_share = cfg.responders.hubs.china_own_enforcement_share
 
     def step(self, t: int) -> None:
         s, sig = self.state, self.signals
@@ -265,6 +275,12 @@ class Transshipment(Mechanism):
             self._inspected_for = sig.boycott_commodities
             covered = [self.eco.commodities.index(c) for c in sig.boycott_commodities]
             self._inspected = np.isin(self._trader_commodity, covered)
+        if sig.enforcement != self._enforcement_for[0] or sig.hub_cooperation is not self._enforcement_for[1]:
+            self._enforcement_for = (sig.enforcement, sig.hub_cooperation)
+            self._enforcement[:] = sig.enforcement
+            if sig.hub_cooperation.size:
+                coop = sig.hub_cooperation[self._trader_country]
+                self._enforcement *= self._own_share + (1.0 - self._own_share) * coop
         sig.new_detections, sig.n_blacklisted = self._kernel(
             self.fixed, self.mem, week, draws, self._inspected, bool(sig.secondary_boycott and sig.enforcement > 0),
-            float(sig.enforcement))
+            self._enforcement)

@@ -1,0 +1,223 @@
+"""The responders (simulation/states.py): the US, FORGE as a coalition, transit hubs, China's retaliation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simulation import run
+from simulation.config import config_from_dict, config_to_dict, load_config
+from simulation.model import CoercionModel
+from simulation.population import PRODUCER
+from simulation.states import ForgeRole, HubRole, USRole
+
+from .conftest import TINY
+
+# The tiny world's controls toward Japan start on 2026-01-30 (week 4).
+US = {"label": "United States", "currency": "USD", "gdp_lcu_per_year": 28e12, "lcu_per_usd": 1.0,
+      "employment": 160e6, "n_manufacturers": 10, "forge_member": True,
+      "sector_va_share_gdp": {"autos": 0.01},
+      "commodities": {"ree": {"demand_t_per_year": 1040.0, "import_shares": {"CN": 0.9, "AU": 0.1},
+                              "inventory_days": 28.0, "stockpile_days": 56.0}}}
+US_PROJECT = {"name": "US ree separation", "commodity": "ree", "country": "US", "capacity_t_per_year": 500.0,
+              "online_date": "2030-01-01", "ramp_weeks": 4}
+RETALIATION = {"kind": "export_control", "commodities": ["ree"], "destinations": ["US"], "instrument": "ban",
+               "label": "ban of ree to the US"}
+# China answers a full round (severity 1; the ban puts 23% of its calm export revenue at stake in this world)
+ANSWER = {"measures": [RETALIATION], "threshold": 0.5}
+
+
+def tiny_with_us(**responders) -> dict:
+    """The tiny world with a US (a FORGE member buying Chinese ree) and the given responders."""
+    data = config_to_dict(load_config(TINY))
+    data["world"]["countries"]["US"] = US
+    data["world"]["commodities"]["ree"]["capacity_t_per_year"]["US"] = 200.0
+    data["world"]["project_options"] = {"us_ree": US_PROJECT}
+    data["responders"] = responders
+    return data
+
+
+def chips(*rounds: tuple[str, float]) -> dict:
+    return {"chip_controls": [{"date": d, "severity": s} for d, s in rounds]}
+
+
+def decisions(data: dict) -> pd.DataFrame:
+    return run(config_from_dict(data)).decisions
+
+
+def test_responders_not_switched_on_get_no_role_and_change_nothing():
+    plain = CoercionModel(config_from_dict(tiny_with_us()))
+    # China's retaliation is configured but the US never moves: nothing to answer
+    idle = CoercionModel(config_from_dict(tiny_with_us(retaliation={"measures": [RETALIATION]})))
+    assert all(a.role is None for a in list(plain.state_agents)[2:])
+    plain.run_model()
+    idle.run_model()
+    for name, table in plain.recorder.tables().items():
+        pd.testing.assert_frame_equal(table, idle.recorder.tables()[name], obj=name)
+    assert "retaliate" not in set(idle.decisions.frame().decision)
+    assert not any(d == "US" for d, _ in idle.signals.controls)
+
+
+def test_us_chip_controls_trigger_china_retaliation_and_without_them_china_does_not_retaliate():
+    answered = tiny_with_us(us=chips(("2026-02-13", 1.0)), retaliation=ANSWER)
+    model = CoercionModel(config_from_dict(answered))
+    assert isinstance(model.states["US"].role, USRole)
+    model.run_model()
+    log = model.decisions.frame()
+    us_move = log[(log.state == "US") & (log.decision == "chip_controls")]
+    answer = log[(log.state == "CN") & (log.decision == "retaliate")]
+    assert len(us_move) == 1 and len(answer) == 1
+    assert answer.step.iloc[0] == us_move.step.iloc[0] + 1  # China reads the US move the week after
+    assert ("US", "ree") in model.signals.controls and model.signals.controls["US", "ree"].ban
+    # the ban is carried out: US buyers' direct Chinese ree edges are closed, Japan's controls unchanged
+    e, s = model.eco, model.state
+    us_cn = (e.pos_country[e.edge_pos] == e.countries.index("US")) & (e.edge_origin == e.coercer) & ~e.edge_via_trader
+    assert us_cn.any() and not s.edge_open[us_cn].any()
+    quiet = CoercionModel(config_from_dict(tiny_with_us(retaliation={"measures": [RETALIATION]})))
+    quiet.run_model()
+    assert not any(d == "US" for d, _ in quiet.signals.controls)
+    assert quiet.state.edge_open[us_cn].all()
+
+
+def test_china_weighs_grievance_against_its_threshold_and_the_revenue_at_stake():
+    rounds = chips(("2026-02-13", 0.6), ("2026-04-03", 0.6))
+    log = decisions(tiny_with_us(us=rounds, retaliation={"measures": [RETALIATION], "threshold": 1.0,
+                                                         "cost_weight": 0.0}))
+    cn = log[(log.state == "CN") & log.decision.isin(["retaliate", "no_retaliation"])]
+    # the first round (0.6) is not enough; the second brings the grievance to 1.2: China answers
+    assert list(cn.decision) == ["no_retaliation", "retaliate"]
+    # the same rounds, but China weighs the revenue the ban puts at stake heavily: it does not answer
+    log = decisions(tiny_with_us(us=rounds, retaliation={"measures": [RETALIATION], "threshold": 1.0,
+                                                         "cost_weight": 100.0}))
+    assert "retaliate" not in set(log.decision)
+    assert (log.decision == "no_retaliation").sum() == 2
+
+
+def test_the_us_finances_its_project_once_china_controls_its_commodity_toward_it():
+    data = tiny_with_us(us={**chips(("2026-02-13", 1.0)), "invest_options": ["us_ree"], "invest_lead_weeks": 10},
+                        retaliation=ANSWER)
+    model = CoercionModel(config_from_dict(data))
+    e = model.eco
+    project = np.flatnonzero(e.firm_project >= 0)
+    assert len(project) == 1 and e.firm_country[project[0]] == e.countries.index("US")
+    model.run_model()
+    log = model.decisions.frame()
+    invest = log[(log.state == "US") & (log.decision == "invest")]
+    answer = log[log.decision == "retaliate"]
+    assert len(invest) == 1 and invest.step.iloc[0] >= answer.step.iloc[0]
+    assert model.state.capacity_factor[project[0]] == 1.0  # online 10 weeks later, ramped over 4
+    idle = CoercionModel(config_from_dict(tiny_with_us(us={"invest_options": ["us_ree"]})))
+    idle.run_model()  # China never controls ree toward the US: the option stays dormant
+    assert idle.state.capacity_factor[project[0]] == 0.0
+    assert "invest" not in set(idle.decisions.frame().decision)
+
+
+def undercut(data: dict, weeks: int = 45) -> CoercionModel:
+    """Run with the outside price held at half its calm level (China undercutting): the price the
+    market sets each week is overridden before the next week's investment and exit decisions."""
+    model = CoercionModel(config_from_dict(data))
+    for _ in range(weeks):
+        model.step()
+        model.state.price[:] = 0.5 * model.eco.price0
+    return model
+
+
+def test_forge_floors_keep_member_capacity_online_when_china_undercuts():
+    base = config_to_dict(load_config(TINY))
+    base["world"]["forge"]["price_floor_multiple"] = 0.0  # no standing floor: only the coalition's
+    base["escalation"]["script"] = []  # no controls: China only undercuts
+    floors = {**base, "responders": {"forge": {"from_date": "2026-01-02", "price_floor_multiple": 1.0}}}
+    without, with_floor = undercut(base), undercut(floors)
+    assert isinstance(with_floor.states["AU"].role, ForgeRole)
+    e = with_floor.eco
+    au = np.flatnonzero((e.firm_kind == PRODUCER) & (e.firm_country == e.countries.index("AU"))
+                        & (e.firm_project < 0) & ~e.firm_invest)
+    assert len(au)
+    # without a floor the members' producers idle capacity as the smoothed price falls below the exit price
+    assert without.state.capacity_factor[au].max() < 0.8
+    # with the coalition's floor they keep all of it online, and the members pay the gap
+    assert np.all(with_floor.state.capacity_factor[au] == 1.0)
+    au = with_floor.eco.countries.index("AU")
+    assert with_floor.recorder.costs["policy_cost_usd"][:, au].sum() > 0
+    assert without.recorder.costs["policy_cost_usd"][:, au].sum() == 0
+    log = with_floor.decisions.frame()
+    assert list(log[log.decision == "forge_floor"].state) == ["FORGE"]
+
+
+def test_a_coordinated_release_releases_from_every_member():
+    data = tiny_with_us()
+    data["world"]["countries"]["JP"]["forge_member"] = True  # Japan short under the controls; the US is not
+    alone = CoercionModel(config_from_dict(data))
+    data["responders"] = {"forge": {"from_date": "2026-01-02", "chair": "AU", "release_trigger_days": 20.0}}
+    pooled = CoercionModel(config_from_dict(data))
+    stocks = {"alone": [], "pooled": []}
+    for name, m in (("alone", alone), ("pooled", pooled)):
+        while m.running:
+            m.step()
+            stocks[name].append((m.states["US"].stockpile_t("ree"), m.states["JP"].stockpile_t("ree")))
+    alone_s, pooled_s = np.array(stocks["alone"]), np.array(stocks["pooled"])
+    log = pooled.decisions.frame()
+    release = log[(log.decision == "coordinated_release") & log.reason.str.startswith("ree")]
+    assert len(release) >= 1 and set(release.state) == {"FORGE"} and "JP" in release.reason.iloc[0]
+    # the US is not short (China controls only Japan): alone, its stockpile never releases
+    assert np.all(np.diff(alone_s[:, 0]) >= -1e-9)
+    # pooled, Japan's shortage makes both members release in the same weeks
+    both = np.flatnonzero((np.diff(pooled_s[:, 0]) < -1e-9) & (np.diff(pooled_s[:, 1]) < -1e-9)) + 1
+    assert len(both) >= 1 and release.step.iloc[0] <= both[0]
+    assert pooled_s[-1, 0] < alone_s[-1, 0]
+
+
+def boycott(cooperation: dict | None) -> dict:
+    data = config_to_dict(load_config(TINY))
+    data["escalation"]["levels"][1]["measures"].append(
+        {"kind": "secondary_boycott", "commodities": ["ree"], "enforcement": 0.8})
+    if cooperation is not None:
+        data["responders"] = {"hubs": {"countries": {"VN": cooperation}, "china_own_enforcement_share": 0.25}}
+    return data
+
+
+def test_a_non_cooperating_hub_lowers_the_enforcement_its_traders_face():
+    loyal = CoercionModel(config_from_dict(boycott({"china_trade_share_gdp": 0.4, "target_trade_share_gdp": 0.05})))
+    defiant = CoercionModel(config_from_dict(boycott({"china_trade_share_gdp": 0.01, "target_trade_share_gdp": 0.4})))
+    plain = CoercionModel(config_from_dict(boycott(None)))
+    assert isinstance(defiant.states["VN"].role, HubRole)
+    for m in (loyal, defiant, plain):
+        m.run_model()
+    assert list(loyal.decisions.frame().query("state == 'VN'").decision) == ["cooperate"]
+    assert list(defiant.decisions.frame().query("state == 'VN'").decision) == ["refuse_cooperation"]
+    faced = {k: m.mechanisms["transshipment"]._enforcement for k, m in
+             (("loyal", loyal), ("defiant", defiant), ("plain", plain))}
+    assert np.allclose(faced["loyal"], 0.8) and np.array_equal(faced["loyal"], faced["plain"])
+    assert np.allclose(faced["defiant"], 0.8 * 0.25)  # China's own share only
+    # fewer detections over seeds where the hub refuses (the same draws: common random numbers)
+    caught = {}
+    for name, coop in (("loyal", {"china_trade_share_gdp": 0.4, "target_trade_share_gdp": 0.05}),
+                       ("defiant", {"china_trade_share_gdp": 0.01, "target_trade_share_gdp": 0.4})):
+        total = 0
+        for seed in range(4):
+            data = boycott(coop)
+            data["run"]["seed"] = seed
+            total += int(run(config_from_dict(data)).model["blacklisted_traders"].iloc[-1])
+        caught[name] = total
+    assert caught["defiant"] < caught["loyal"]
+
+
+def test_each_responder_decision_is_written_to_decisions_csv(tmp_path):
+    from simulation.runner import write_run
+
+    data = tiny_with_us(us={**chips(("2026-02-13", 1.0)), "invest_options": ["us_ree"],
+                            "price_floors": [{"commodity": "ree", "floor_multiple": 1.5, "date": "2026-01-09"}]},
+                        retaliation=ANSWER,
+                        forge={"from_date": "2026-01-02", "chair": "AU", "price_floor_multiple": 0.9,
+                               "release_trigger_days": 20.0},
+                        hubs={"countries": {"VN": {"china_trade_share_gdp": 0.4, "target_trade_share_gdp": 0.05}}})
+    data["world"]["countries"]["JP"]["forge_member"] = True
+    data["escalation"]["levels"][1]["measures"].append(
+        {"kind": "secondary_boycott", "commodities": ["ree"], "enforcement": 0.8})
+    out = write_run(run(config_from_dict(data)), tmp_path / "run", figures=False)
+    written = pd.read_csv(out / "decisions.csv")
+    kinds = set(zip(written.state, written.decision, strict=True))
+    for expected in [("US", "chip_controls"), ("US", "price_floor"), ("US", "invest"), ("CN", "retaliate"),
+                     ("FORGE", "forge_floor"), ("FORGE", "coordinated_release"), ("VN", "cooperate")]:
+        assert expected in kinds, expected
+    assert written.reason.str.len().gt(0).all()
