@@ -75,6 +75,10 @@ class Signals:
             that release together this week (empty: none) [states: FORGE's ``decide()``; inventories].
         hub_cooperation: per country, whether a transit hub cooperates with China's secondary boycott,
             1 or 0 (empty: every hub cooperates) [states: the hubs' ``decide()``; transshipment].
+        offtake_share: per country, the share of its producers' spare capacity that FORGE members' buyers
+            claim before the spot buyers (empty: no offtake) [states: FORGE's ``decide()``; market].
+        forge_tariff_share: the FORGE tariff on non-member minerals in force, in place of
+            ``world.forge.tariff_share`` (None: that one) [states: FORGE's ``decide()``; diversification].
         project_online: world.project_options key -> the clock week a project the US decided to finance
             comes online [states: the US's ``decide()``; new supply].
     """
@@ -105,4 +109,6 @@ class Signals:
     producer_floor: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
     release_pool: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
     hub_cooperation: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    offtake_share: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    forge_tariff_share: float | None = None
     project_online: dict[str, int] = field(default_factory=dict)

@@ -432,7 +432,9 @@ class USRole(Role):
 class ForgeRole(Role):
     """FORGE as a coalition, decided by its chair's agent (logged as ``FORGE``): from
     ``responders.forge.from_date``, its members' producers are guaranteed ``price_floor_multiple`` of the
-    calm price (``signals.producer_floor``); and each week, when firms of a member hold fewer than
+    calm price (``signals.producer_floor``), its members' buyers claim ``offtake_share`` of the members'
+    spare capacity before the spot buyers (``signals.offtake_share``), its tariff on non-member minerals
+    is ``tariff_share`` (``signals.forge_tariff_share``); and each week, when firms of a member hold fewer than
     ``release_trigger_days`` of cover of a commodity (or less than their own target, if lower: a firm that
     keeps a thin stock in calm is not short), every member's stockpile of it releases together
     (``signals.release_pool``, read by the inventories mechanism).
@@ -447,7 +449,8 @@ class ForgeRole(Role):
     def acts(cfg) -> bool:
         """Whether the coalition has anything to do (else it gets no role and costs nothing)."""
         f = cfg.responders.forge
-        return f.price_floor_multiple > 0 or f.release_trigger_days > 0
+        return (f.price_floor_multiple > 0 or f.release_trigger_days > 0 or f.offtake_share > 0
+                or f.tariff_share is not None)
 
     def __init__(self, agent: StateAgent):
         super().__init__(agent)
@@ -480,6 +483,16 @@ class ForgeRole(Role):
                 m.decisions.add(week, self.name, "forge_floor", sig.level,
                                 f"members' producers ({names}) guaranteed {self.p.price_floor_multiple:g}x the "
                                 "calm price")
+            if self.p.offtake_share > 0:
+                sig.offtake_share = np.where(self.members, self.p.offtake_share, 0.0)
+                m.decisions.add(week, self.name, "forge_offtake", sig.level,
+                                f"members' buyers claim {self.p.offtake_share:g} of members' spare capacity "
+                                "before the spot buyers")
+            if self.p.tariff_share is not None:
+                sig.forge_tariff_share = self.p.tariff_share
+                m.decisions.add(week, self.name, "forge_tariff", sig.level,
+                                f"tariff of {self.p.tariff_share:g} on non-member minerals in members' landed "
+                                "prices")
         if self.p.release_trigger_days > 0:
             self._release(week)
 

@@ -7,8 +7,9 @@ import pandas as pd
 
 from simulation import run
 from simulation.config import config_from_dict, config_to_dict, load_config
+from simulation.kernels import checking
 from simulation.model import CoercionModel
-from simulation.population import PRODUCER
+from simulation.population import POS_TRADER, PRODUCER
 from simulation.states import ForgeRole, HubRole, USRole
 
 from .conftest import TINY
@@ -115,7 +116,8 @@ def test_the_us_finances_its_project_once_china_controls_its_commodity_toward_it
 def undercut(data: dict, weeks: int = 45) -> CoercionModel:
     """Run with the outside price held at half its calm level (China undercutting): the price the
     market sets each week is overridden before the next week's investment and exit decisions."""
-    model = CoercionModel(config_from_dict(data))
+    with checking():  # the new-supply kernel with floors agrees with its numpy reference
+        model = CoercionModel(config_from_dict(data))
     for _ in range(weeks):
         model.step()
         model.state.price[:] = 0.5 * model.eco.price0
@@ -178,7 +180,9 @@ def boycott(cooperation: dict | None) -> dict:
 
 def test_a_non_cooperating_hub_lowers_the_enforcement_its_traders_face():
     loyal = CoercionModel(config_from_dict(boycott({"china_trade_share_gdp": 0.4, "target_trade_share_gdp": 0.05})))
-    defiant = CoercionModel(config_from_dict(boycott({"china_trade_share_gdp": 0.01, "target_trade_share_gdp": 0.4})))
+    with checking():  # the transshipment kernel with per-trader enforcement agrees with its reference
+        defiant = CoercionModel(config_from_dict(boycott({"china_trade_share_gdp": 0.01,
+                                                          "target_trade_share_gdp": 0.4})))
     plain = CoercionModel(config_from_dict(boycott(None)))
     assert isinstance(defiant.states["VN"].role, HubRole)
     for m in (loyal, defiant, plain):
@@ -221,3 +225,51 @@ def test_each_responder_decision_is_written_to_decisions_csv(tmp_path):
                      ("FORGE", "forge_floor"), ("FORGE", "coordinated_release"), ("VN", "cooperate")]:
         assert expected in kinds, expected
     assert written.reason.str.len().gt(0).all()
+
+
+def offtake_world(share: float) -> dict:
+    """Japan (a member) and the US (not one) both cut off from Chinese ree, bidding for Australia's spare."""
+    data = tiny_with_us()
+    data["world"]["countries"]["JP"]["forge_member"] = True
+    data["world"]["countries"]["US"]["forge_member"] = False
+    data["escalation"]["levels"][1]["measures"][0]["destinations"] = ["JP", "US"]
+    if share:
+        data["responders"] = {"forge": {"from_date": "2026-01-02", "chair": "AU", "offtake_share": share}}
+    return data
+
+
+def test_offtake_claims_are_served_before_spot_buyers():
+    spot = {}
+    for share in (0.0, 1.0):
+        with checking():  # the offtake stage of the compiled clearing agrees with its numpy reference
+            model = CoercionModel(config_from_dict(offtake_world(share)))
+        e = model.eco
+        buyers = {c: (e.pos_commodity == e.commodities.index("ree")) & (e.pos_country == e.countries.index(c))
+                  & (e.pos_kind != POS_TRADER) for c in ("JP", "US")}
+        got = {c: 0.0 for c in buyers}
+        for _ in range(30):
+            model.step()
+            for c, sel in buyers.items():
+                got[c] += model.state.spot[sel].sum()
+        spot[share] = got
+    # without offtake the US outbids Japan for Australia's spare ree; with it Japan's claim comes first
+    assert spot[0.0]["JP"] < 1e-6 < spot[1.0]["JP"]
+    assert spot[1.0]["US"] < spot[0.0]["US"]
+
+
+def test_a_forge_tariff_slows_members_drift_back_to_china():
+    data = config_to_dict(load_config(TINY))
+    data["world"]["forge"]["tariff_share"] = 0.0  # no standing tariff: only the coalition's
+    data["world"]["countries"]["JP"]["forge_member"] = True
+    plain = CoercionModel(config_from_dict(data))
+    data["responders"] = {"forge": {"from_date": "2026-01-02", "chair": "AU", "tariff_share": 0.1}}
+    tariff = CoercionModel(config_from_dict(data))
+    plain.step()
+    tariff.step()
+    e = tariff.eco
+    jp_ree = (e.pos_country == e.countries.index("JP")) & (e.pos_commodity == e.commodities.index("ree"))
+    rate = {k: m.mechanisms["diversification"].fixed.drift_rate[jp_ree] for k, m in
+            (("plain", plain), ("tariff", tariff))}
+    # ree: China's price edge is 10%; a 10% tariff erases it in members' landed prices, so they stop drifting
+    assert np.all(rate["plain"] > 0) and np.all(rate["tariff"] == 0)
+    assert "forge_tariff" in set(tariff.decisions.frame().decision)

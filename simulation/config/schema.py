@@ -710,6 +710,16 @@ class ForgeCoalition(Strict):
         0.0, description="Members' producers are paid at least this multiple of the calm price outside China "
         "while the coalition acts (0: no floor): it keeps them producing when China undercuts, and the "
         "members pay the gap. Assumption (range 0.7-1.75): see world.forge.price_floor_multiple.")
+    tariff_share: NonNeg | None = Field(
+        None, description="The tariff members put on non-member minerals while the coalition acts, in place of "
+        "world.forge.tariff_share (None: that one stays): it eats into China's price edge in the landed price "
+        "of members' buyers, and so slows their drift back to Chinese supply in calm. Assumption (range "
+        "0-0.25): see world.forge.tariff_share.")
+    offtake_share: Share = Field(
+        0.0, description="The share of each member producer's spare capacity that members' buyers claim "
+        "through offtake contracts while the coalition acts: in the market, their claims are served before "
+        "any spot buyer (0: none). Assumption (range 0-0.5): offtakes typically cover a project's first output "
+        "(the Department of Defense took 100% of MP Materials' planned magnet plant, July 2025).")
     release_trigger_days: NonNeg = Field(
         0.0, description="When a member's firms of a commodity hold fewer than this many days of cover, every "
         "member releases from its stockpile of it together, pro rata to its stock, at most its "

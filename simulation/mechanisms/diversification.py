@@ -17,7 +17,8 @@ traders). Each week:
 5. **Drift back in calm**: a position undisrupted (signal at most ``calm_signal_share``) for ``calm_weeks`` closes
    ``drift_share_per_week`` of its gap back to its calm (cheapest) Chinese share, slowed by
    a tax incentive (``diversification_subsidy_share``) and, for FORGE members, by the FORGE
-   tariff eating into China's price edge; never above its ceiling.
+   tariff eating into China's price edge (``world.forge.tariff_share``, or the coalition's
+   ``signals.forge_tariff_share`` once it decides one); never above its ceiling.
 
 The strategy's cost (USD) is the premium of non-Chinese over Chinese prices on the
 sourcing moved away from China: the state's subsidized share under a tax incentive, all
@@ -278,6 +279,8 @@ class Diversification(Mechanism):
         disc = np.array([cfg.world.commodities[c].china_price_discount_share for c in e.commodities])
         edge = np.where(disc > 0, np.clip(1 - cfg.world.forge.tariff_share / np.maximum(disc, 1e-12), 0, 1), 1.0)
         self.drift_factor = (1 - self.subsidy) * np.where(member, edge[e.pos_commodity], 1.0)
+        self._member, self._disc = member, disc  # for a tariff FORGE decides (signals.forge_tariff_share)
+        self._tariff: float | None = None
         self.n_countries = len(e.countries)
         self._index()
 
@@ -313,6 +316,14 @@ class Diversification(Mechanism):
         self._ceiling = SettledPath(lambda t: np.minimum(ceiling.at(t), self.offtake_cap), self.ceiling_end)
         self._kernel = implementation(_diversification_kernel, diversification_reference)
 
+    def _set_tariff(self, tariff: float) -> None:
+        """FORGE's tariff on non-member minerals changed: members' drift rates follow China's price edge."""
+        self._tariff = tariff
+        disc = self._disc
+        edge = np.where(disc > 0, np.clip(1 - tariff / np.maximum(disc, 1e-12), 0, 1), 1.0)
+        factor = (1 - self.subsidy) * np.where(self._member, edge[self.eco.pos_commodity], 1.0)
+        self.fixed.drift_rate[:] = self.p.drift_share_per_week * factor
+
     def cn_share(self) -> np.ndarray:
         """The Chinese-origin share of each position's sourcing."""
         e, s = self.eco, self.state
@@ -320,6 +331,8 @@ class Diversification(Mechanism):
 
     def step(self, t: int) -> None:
         s = self.state
+        if self.signals.forge_tariff_share != self._tariff:
+            self._set_tariff(self.signals.forge_tariff_share)
         self._kernel(self.fixed, self.memory, SourcingWeek(
             desired=s.desired, shipped=s.shipped, blocked_share=s.blocked_share, edge_share=s.edge_share,
             ceiling=self._ceiling.at(t), capacity_factor=s.capacity_factor, price=s.price, price_cn=s.price_cn,

@@ -14,7 +14,10 @@
    on what they receive pro rata.
 4. **Spot market.** What a position still lacks goes to the spot market: first to
    China's spare capacity (the cheaper source; buyers not under an export control only),
-   then to the spare capacity outside China (every buyer), each pro rata. Spot shipments
+   then to the spare capacity outside China (every buyer), each pool to the highest bids
+   first. While FORGE's offtake contracts are in force (``signals.offtake_share``), the
+   members' buyers claim that share of the members' producers' spare capacity before any
+   spot buyer, pro rata. Spot shipments
    take ``spot_lead_weeks``.
 5. **Shipment.** Deliveries enter the buyer's pipeline and arrive after the edge's lead
    time. Origin travels with them (Chinese-origin tonnes are tracked separately).
@@ -172,6 +175,9 @@ class ShipWeek(NamedTuple):
     ring: np.ndarray  # updated: deliveries enter their lead's slot
     ring_cn: np.ndarray
     in_transit: np.ndarray  # updated: shipments are added
+    offtake: bool = False  # FORGE's offtake claims are in force (signals.offtake_share)
+    claim: np.ndarray = np.zeros(0)  # per firm: the share of its spare capacity the offtakers claim first
+    offtaker: np.ndarray = np.zeros(0, bool)  # per position: a buyer holding offtake claims
 
 
 class MarketOrders(NamedTuple):
@@ -263,6 +269,7 @@ class Market(Mechanism):
         edge_com = e.pos_commodity[e.edge_pos]
         self._export_edges = [np.flatnonzero(export & (edge_com == c)) for c in range(len(e.commodities))]
         self._quotas_seen: dict | None = None
+        self._offtake_seen: np.ndarray | None = None  # FORGE's offtake shares the claims were built from
         self._orders = implementation(_orders_kernel, orders_reference)
         self._cap_chinese = implementation(_cap_chinese_kernel, cap_chinese_reference)
         self._clear = implementation(_clear_kernel, clear_reference)
@@ -395,6 +402,8 @@ class Market(Mechanism):
         # allocation, deliveries, spot market, shipment into the pipelines
         if self.signals.quotas:
             ship = self._quota(orders, ship)
+        if self.signals.offtake_share.size:
+            ship = self._offtake(ship)
         c = MarketCleared(*self._clear(fx.clear, ship, orders, t))
         s.desired, s.shipped, s.shipped_cn, s.spot = orders.desired, c.shipped, c.shipped_cn, c.spot
         s.production_t, s.transshipped = c.production, c.transshipped
@@ -402,6 +411,18 @@ class Market(Mechanism):
         s.cn_export_usd, s.cn_world_share = china_sales(calm, c, s.price, s.price_cn)
         # prices, and next week's short-run demand at them
         self._prices(calm, c.ratio, c.ratio_cn, s.price, s.price_cn, self._demand)
+
+    def _offtake(self, ship: ShipWeek) -> ShipWeek:
+        """FORGE's offtake contracts (``signals.offtake_share``, per country): members' buyers claim that
+        share of the spare capacity of members' producers before the spot buyers (returned: the week's
+        bundle with the claims)."""
+        share = self.signals.offtake_share
+        if share is not self._offtake_seen:
+            e = self.eco
+            self._offtake_seen = share
+            self._claim = np.where(e.firm_kind == PRODUCER, share[e.firm_country], 0.0)
+            self._offtaker = self.buyer & (share[e.pos_country] > 0)
+        return ship._replace(offtake=True, claim=self._claim, offtaker=self._offtaker)
 
     def _quota(self, orders: MarketOrders, ship: ShipWeek) -> ShipWeek:
         """China's export quotas: the contracted orders on Chinese producers from outside China
@@ -699,11 +720,45 @@ def _spot(fx, wk, desired, got, spare):
     for p in range(n_pos):
         spot_cn[p] = request[p] * fill_cn[p]
         request[p] = unmet[p] - spot_cn[p]
+    spot_off = np.zeros(n_pos)
+    used_off = np.zeros(n_com)
+    if wk.offtake:  # the offtakers' claims on member output are served before the spot buyers
+        used_off = _offtake(fx, wk, spare, request, spot_off)
+        for c in range(n_com):
+            supply_other[c] -= used_off[c]
     fill_other, used_other = _by_bid(fx, supply_other, request)
     spot_other = np.empty(n_pos)
     for p in range(n_pos):
-        spot_other[p] = request[p] * fill_other[p]
+        spot_other[p] = request[p] * fill_other[p] + spot_off[p]
+    for c in range(n_com):
+        used_other[c] += used_off[c]
     return spot_cn, spot_other, used_cn, used_other
+
+
+@kernel
+def _offtake(fx, wk, spare, request, spot_off):
+    """FORGE's offtake: the claimed share (``wk.claim``) of the spare capacity of the producers outside
+    China goes first to the offtakers' requests (``wk.offtaker``), pro rata per commodity. Fills
+    ``spot_off``, takes it off ``request``, and returns the tonnes used per commodity."""
+    n_com = fx.n_com
+    pool = np.zeros(n_com)
+    for j in range(len(fx.other_pool)):
+        pool[fx.other_pool_com[j]] += spare[fx.other_pool[j]] * wk.claim[fx.other_pool[j]]
+    asked = np.zeros(n_com)
+    for p in range(len(request)):
+        if wk.offtaker[p]:
+            asked[fx.com[p]] += request[p]
+    fill = np.zeros(n_com)
+    used = np.zeros(n_com)
+    for c in range(n_com):
+        if asked[c] > 0:
+            fill[c] = minimum(1.0, pool[c] / asked[c])
+            used[c] = minimum(pool[c], asked[c])
+    for p in range(len(request)):
+        if wk.offtaker[p]:
+            spot_off[p] = request[p] * fill[fx.com[p]]
+            request[p] -= spot_off[p]
+    return used
 
 
 @kernel
@@ -817,9 +872,19 @@ def clear_reference(fx: ClearFixed, wk: ShipWeek, orders: MarketOrders, t: int):
                                          request)
     spot_cn = request * fill_cn
     request = unmet - spot_cn
-    fill_other, used_other = _by_bid_reference(
-        fx, np.bincount(fx.other_pool_com, spare[fx.other_pool], minlength=n_com), request)
-    spot_other = request * fill_other
+    supply_other = np.bincount(fx.other_pool_com, spare[fx.other_pool], minlength=n_com)
+    spot_off, used_off = np.zeros(n_pos), np.zeros(n_com)
+    if wk.offtake:  # the offtakers' claims on member output first
+        pool = np.bincount(fx.other_pool_com, spare[fx.other_pool] * wk.claim[fx.other_pool], minlength=n_com)
+        asked = np.bincount(com, np.where(wk.offtaker, request, 0.0), minlength=n_com)
+        fill = np.minimum(1.0, np.divide(pool, asked, out=np.zeros(n_com), where=asked > 0))
+        used_off = np.where(asked > 0, np.minimum(pool, asked), 0.0)
+        spot_off = np.where(wk.offtaker, request * fill[com], 0.0)
+        request = request - spot_off
+        supply_other = supply_other - used_off
+    fill_other, used_other = _by_bid_reference(fx, supply_other, request)
+    spot_other = request * fill_other + spot_off
+    used_other = used_other + used_off
     # shipment (spot from outside China waits for qualification)
     spot = spot_cn + spot_other
     slot = (t + fx.spot_lead) % L
