@@ -1,12 +1,13 @@
-"""States that decide: China (the coercer) and the target, as Mesa agents, and their log.
+"""States that decide: China (the coercer), the target and the responders, as Mesa agents, and their log.
 
 Every week, before the mechanisms, the model steps its states through one AgentSet
-(``model.state_agents``) in this order: the target, China, then the other states (whose
-``decide()`` does nothing yet). A state reads only what it can observe -- its own economy,
-the target's output loss of past weeks, prices, what others did last week (the signals) --
-and acts only through its fields of :class:`~simulation.signals.Signals`
-(``target_concedes``, ``china_choice``); the escalation mechanism carries the choices out.
-Each state draws from its own random stream (``state:<code>``), once per run.
+(``model.state_agents``) in this order: the target, China, then the other states in the world's
+order (the responders a scenario switches on among them; the rest do nothing). A state reads
+only what it can observe -- its own economy, the target's output loss of past weeks, prices,
+what others did last week (the signals) -- and acts only through its fields of
+:class:`~simulation.signals.Signals` (``target_concedes``, ``china_choice``, ``retaliation``,
+and the responders' below); the mechanisms carry the choices out. Each state draws from its
+own random stream (``state:<code>``), once per run.
 
 **The target** (:class:`TargetRole`, the ``role`` of its state agent) draws its resolve once per run,
 ``target_resolve_pct_gdp * exp(resolve_noise_share * z)``; each step China climbs raises
@@ -47,6 +48,29 @@ It then, having held its level ``min_weeks_per_level`` weeks:
 
 In scripted weeks it follows the script (each scripted move is logged). After a concession
 it stays calm. Every decision goes to :class:`DecisionLog` with the figures it weighed.
+
+**China answers US chip controls** (whatever the mode, if ``responders.retaliation.measures``
+lists its answers): when the US's severity in force moves, its grievance ``G`` is the
+severity not yet answered; its next measure puts at stake the share
+``S`` of its calm export revenue (outside buyers, calm inside prices) on that measure's
+commodities and destinations; it retaliates (``retaliate``: ``signals.retaliation``) when
+``G - cost_weight * S >= threshold``, else logs ``no_retaliation``.
+
+**The responders** (``config.responders``; a responder not switched on gets no role and costs
+nothing):
+
+- **The US** (:class:`USRole`): its dated chip-control rounds (``chip_controls``:
+  ``signals.us_chip_severity``), price floors for its producers (``price_floor``:
+  ``signals.producer_floor``), and the projects of ``invest_options`` it finances once China
+  controls their commodity toward it (``invest``: ``signals.project_online``).
+- **FORGE** (:class:`ForgeRole`, on its chair's agent, logged as ``FORGE``): from its
+  ``from_date``, members' price floors (``forge_floor``), offtake claims on members' spare capacity
+  (``forge_offtake``: ``signals.offtake_share``), a tariff on non-member minerals (``forge_tariff``:
+  ``signals.forge_tariff_share``), and the coordinated stockpile release (``coordinated_release``,
+  ``end_release``: ``signals.release_pool``) when a member's firms run short.
+- **Transit hubs** (:class:`HubRole`): under the secondary boycott, ``cooperate`` or
+  ``refuse_cooperation`` (``signals.hub_cooperation``), weighing the trade with China a refusal
+  puts at risk against the trade with the target and its allies that cooperation puts at risk.
 """
 
 from __future__ import annotations
@@ -255,12 +279,12 @@ class CoercerRole(Role):
 
     def _answer_us(self, week: int) -> None:
         """US chip controls moved (observed the week after): China retaliates with its next measure when its
-        grievance, ``grievance_weight`` x the US severity not yet answered, less ``cost_weight`` x the share of
-        its calm export revenue the measure puts at stake, reaches ``threshold``."""
+        grievance, the US severity not yet answered, less ``cost_weight`` x the share of its calm export
+        revenue the measure puts at stake, reaches ``threshold``."""
         m = self.model
         sig, p = m.signals, self._retaliation
         self._us_seen = sig.us_chip_severity
-        grievance = p.grievance_weight * (sig.us_chip_severity - self._answered)
+        grievance = sig.us_chip_severity - self._answered
         if self._next >= len(p.measures):
             m.decisions.add(week, self.code, "no_retaliation", sig.level,
                             f"US chip controls: grievance {grievance:.3g}, no retaliatory measure left")

@@ -692,8 +692,9 @@ class USResponder(Strict):
         "one on when its commodity is under a Chinese export control toward the US, and the project comes "
         "online invest_lead_weeks later (empty: none).")
     invest_lead_weeks: Annotated[Whole, Field(ge=0, le=520)] = Field(
-        104, description="Weeks from the US decision to a project's first output. Assumption (range 52-260): "
-        "MP Materials' Fort Worth magnet plant took about 3 years from award (2022) to first output.")
+        156, description="Weeks from the US decision to a project's first output. Assumption (range 52-260): "
+        "MP Materials' Fort Worth magnet plant took about 3 years from its announcement (2021-22) to first "
+        "output; restarting idle capacity is faster, a new mine slower (up to ~7 years, Argonne 2021).")
 
 
 class ForgeCoalition(Strict):
@@ -707,25 +708,27 @@ class ForgeCoalition(Strict):
         None, description="The member whose agent decides for the coalition (None: the first member that is "
         "neither the coercer nor the target). The record: Korea chairs to June 2026 (paper).")
     price_floor_multiple: NonNeg = Field(
-        0.0, description="Members' producers are paid at least this multiple of the calm price outside China "
-        "while the coalition acts (0: no floor): it keeps them producing when China undercuts, and the "
-        "members pay the gap. Assumption (range 0.7-1.75): see world.forge.price_floor_multiple.")
+        0.0, description="A lever: members' producers are paid at least this multiple of the calm price "
+        "outside China while the coalition acts (0: no floor): it keeps them producing when China undercuts, "
+        "and the members pay the gap. A scenario that sets it gives its source; the reference points are "
+        "those of world.forge.price_floor_multiple (0.7-1.75, the DoD's NdPr floor of July 2025 at the top).")
     tariff_share: NonNeg | None = Field(
         None, description="The tariff members put on non-member minerals while the coalition acts, in place of "
         "world.forge.tariff_share (None: that one stays): it eats into China's price edge in the landed price "
-        "of members' buyers, and so slows their drift back to Chinese supply in calm. Assumption (range "
-        "0-0.25): see world.forge.tariff_share.")
+        "of members' buyers, and so slows their drift back to Chinese supply in calm. A lever; reference "
+        "points: world.forge.tariff_share (0-0.25, US Section 301 at the top).")
     offtake_share: Share = Field(
-        0.0, description="The share of each member producer's spare capacity that members' buyers claim "
-        "through offtake contracts while the coalition acts: in the market, their claims are served before "
-        "any spot buyer (0: none). Assumption (range 0-0.5): offtakes typically cover a project's first output "
-        "(the Department of Defense took 100% of MP Materials' planned magnet plant, July 2025).")
+        0.0, description="A lever: the share of each member producer's spare capacity that members' buyers "
+        "claim through offtake contracts while the coalition acts; in the market their claims are served "
+        "before any spot buyer (0: none). Reference point: the Department of Defense took 100% of the output "
+        "of MP Materials' planned magnet plant (July 2025).")
     release_trigger_days: NonNeg = Field(
-        0.0, description="When a member's firms of a commodity hold fewer than this many days of cover, every "
-        "member releases from its stockpile of it together, pro rata to its stock, at most its "
-        "stockpile_max_release_share_per_week a week, to the short members' firms (0: no coordinated "
-        "release). Assumption (range 5-30): IEA-style collective action, scaled to the members' own release "
-        "triggers (20 days).")
+        0.0, description="A lever: when a member's firms hold fewer than this many days of cover of a commodity "
+        "(or less than their own target, if lower), every member releases from its stockpile of it together, "
+        "pro rata to what it may release a week (its stockpile_max_release_share_per_week), to the short "
+        "members' firms (0: no coordinated release). Reference point: the members' own release trigger, "
+        "policy.stockpile_release_trigger_days (20 days); the IEA's collective actions on oil stocks are the "
+        "model.")
 
 
 class HubState(Strict):
@@ -765,14 +768,16 @@ class Retaliation(Strict):
         "answer puts the next in force). The record: gallium and germanium (July 2023), graphite (October "
         "2023), the ban on Ga, Ge and Sb to the US (2024-12-03).")
     threshold: NonNeg = Field(
-        1.0, description="China retaliates when its grievance (the severities of the US rounds not yet "
-        "answered, times grievance_weight) reaches this. Assumption (range 0.5-2).")
-    grievance_weight: NonNeg = Field(
-        1.0, description="Weight of a US round's severity in China's grievance. Assumption (range 0.5-2).")
+        1.0, description="China retaliates when its grievance, the summed severity of the US rounds not yet "
+        "answered less cost_weight x the revenue its answer puts at stake, reaches this (severity units: 1 is "
+        "a round like October 2022's). Assumption (range 0.5-2): China answered the 2022 rule only in July "
+        "2023 (gallium, germanium), after the 2023 Dutch and Japanese alignment, and the December 2024 round "
+        "the next day (No. 46).")
     cost_weight: NonNeg = Field(
-        1.0, description="Weight of China's export revenue at stake in the measure (share of its calm export "
-        "revenue, from outside buyers, on the measure's commodities to its destinations), subtracted from its "
-        "grievance. Assumption (range 0-5).")
+        1.0, description="Weight of China's export revenue at stake in its answer (the share of its calm export "
+        "revenue from outside buyers on the measure's commodities and destinations), in severity units per "
+        "unit share, subtracted from its grievance. Assumption (range 0-5): its answers so far hit minor "
+        "metals of small revenue (gallium, germanium, antimony), which suggests it weighs revenue.")
 
 
 class Responders(Strict):
