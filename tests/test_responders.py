@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
+import tomli_w
 
 from simulation import run
-from simulation.config import config_from_dict, config_to_dict, load_config
+from simulation.config import ConfigError, config_from_dict, config_to_dict, load_config
 from simulation.kernels import checking
 from simulation.model import CoercionModel
 from simulation.population import POS_TRADER, PRODUCER
@@ -273,3 +275,29 @@ def test_a_forge_tariff_slows_members_drift_back_to_china():
     # ree: China's price edge is 10%; a 10% tariff erases it in members' landed prices, so they stop drifting
     assert np.all(rate["plain"] > 0) and np.all(rate["tariff"] == 0)
     assert "forge_tariff" in set(tariff.decisions.frame().decision)
+
+
+BAD = {
+    "unknown hub": ({"hubs": {"countries": {"XX": {"china_trade_share_gdp": 0.1, "target_trade_share_gdp": 0.1}}}},
+                    "responders.hubs.countries.XX", "unknown country"),
+    "hub not a hub": ({"hubs": {"countries": {"AU": {"china_trade_share_gdp": 0.1, "target_trade_share_gdp": 0.1}}}},
+                      "responders.hubs.countries.AU", "not a transit hub"),
+    "chair not a member": ({"forge": {"chair": "VN"}}, "responders.forge.chair", "not a FORGE member"),
+    "retaliation toward the target": ({"retaliation": {"measures": [{**RETALIATION, "destinations": "target"}]}},
+                                      "responders.retaliation.measures[0]", "toward named countries"),
+    "unknown floor commodity": ({"us": {"price_floors": [{"commodity": "nd", "floor_multiple": 1.5,
+                                                          "date": "2026-01-09"}]}},
+                                "responders.us.price_floors[0].commodity", "unknown commodity"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_bad_responder_names_file_key_and_problem(tmp_path, case):
+    responders, key, problem = BAD[case]
+    data = tiny_with_us(**responders)
+    path = tmp_path / "bad.toml"
+    path.write_bytes(tomli_w.dumps(data).encode())
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    msg = str(err.value)
+    assert f": {key}: " in msg and problem in msg and "\n" not in msg
