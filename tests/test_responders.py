@@ -163,6 +163,8 @@ def test_a_coordinated_release_releases_from_every_member():
     log = pooled.decisions.frame()
     release = log[(log.decision == "coordinated_release") & log.reason.str.startswith("ree")]
     assert len(release) >= 1 and set(release.state) == {"FORGE"} and "JP" in release.reason.iloc[0]
+    ended = log[(log.decision == "end_release") & log.reason.str.startswith("ree")]
+    assert len(ended) >= 1 and ended.step.iloc[0] > release.step.iloc[0]  # the pool ends when cover is back
     # the US is not short (China controls only Japan): alone, its stockpile never releases
     assert np.all(np.diff(alone_s[:, 0]) >= -1e-9)
     # pooled, Japan's shortage makes both members release in the same weeks
@@ -215,7 +217,7 @@ def test_each_responder_decision_is_written_to_decisions_csv(tmp_path):
                             "price_floors": [{"commodity": "ree", "floor_multiple": 1.5, "date": "2026-01-09"}]},
                         retaliation=ANSWER,
                         forge={"from_date": "2026-01-02", "chair": "AU", "price_floor_multiple": 0.9,
-                               "release_trigger_days": 20.0},
+                               "release_trigger_days": 20.0, "offtake_share": 0.5, "tariff_share": 0.1},
                         hubs={"countries": {"VN": {"china_trade_share_gdp": 0.4, "target_trade_share_gdp": 0.05}}})
     data["world"]["countries"]["JP"]["forge_member"] = True
     data["escalation"]["levels"][1]["measures"].append(
@@ -224,7 +226,8 @@ def test_each_responder_decision_is_written_to_decisions_csv(tmp_path):
     written = pd.read_csv(out / "decisions.csv")
     kinds = set(zip(written.state, written.decision, strict=True))
     for expected in [("US", "chip_controls"), ("US", "price_floor"), ("US", "invest"), ("CN", "retaliate"),
-                     ("FORGE", "forge_floor"), ("FORGE", "coordinated_release"), ("VN", "cooperate")]:
+                     ("FORGE", "forge_floor"), ("FORGE", "forge_offtake"), ("FORGE", "forge_tariff"),
+                     ("FORGE", "coordinated_release"), ("VN", "cooperate")]:
         assert expected in kinds, expected
     assert written.reason.str.len().gt(0).all()
 
