@@ -327,17 +327,14 @@ class Inventories(Mechanism):
         """FORGE's coordinated release (``signals.release_pool``: the members' country-commodities that
         release together), before the week's own releases: the members' firms of those commodities below
         ``responders.forge.release_trigger_days`` of cover (or their own target, if lower) get their need,
-        pro rata, from every pooled
-        stockpile, each giving in proportion to what it may release this week (its stock times its
-        ``stockpile_max_release_share_per_week``)."""
+        pro rata, from every pooled stockpile, each giving in proportion to what it may release this week
+        (its stock times its ``stockpile_max_release_share_per_week``)."""
         s, fx = self.state, self.fixed
-        mf = slice(fx.mf_start, fx.mf_end)
-        days = self.config.responders.forge.release_trigger_days
-        cc_mf = fx.cc_mf
-        days = np.minimum(days, fx.target_days)  # a firm that keeps a thin stock in calm is not short
+        mf, cc_mf, n_com = slice(fx.mf_start, fx.mf_end), fx.cc_mf, len(self.eco.commodities)
+        # a firm that keeps a thin stock in calm is not short: the trigger is at most its own target
+        days = np.minimum(self.config.responders.forge.release_trigger_days, fx.target_days)
         need = np.where(pool[cc_mf], np.maximum(s.required[mf] * days / 7.0 - s.inventory[mf], 0.0), 0.0)
-        com_mf = cc_mf % len(self.eco.commodities)
-        n_com = len(self.eco.commodities)
+        com_mf = cc_mf % n_com
         need_com = np.bincount(com_mf, need, minlength=n_com)
         give = np.where(pool[self.cc_stock], s.inventory[self.stock] * self.release_share[self.cc_stock], 0.0)
         com_st = fx.stock_com
