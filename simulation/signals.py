@@ -64,6 +64,15 @@ class Signals:
         target_concedes: the target chooses to concede this week [states: the target's ``decide()``].
         stockpile_add_days: per country, days of use added to its stockpile targets after a crisis
             (empty: none) [states: the target's ``decide()``].
+        release_open: per country-commodity, whether the state's stockpile may release this week
+            (empty: everywhere; a state with no agency deciding always may) [states: the stockpile
+            agencies' ``decide()``].
+        refill_open: per country-commodity, whether the state's stockpile may buy toward its target
+            this week (empty: everywhere; the inventories mechanism adds its own calm test)
+            [states: the stockpile agencies' ``decide()``].
+        diversification_ceiling: per country-commodity, the ceiling on the Chinese-origin share of
+            firms' sourcing a state adopted after a crisis (1: none; empty: none anywhere)
+            [states: the target's ``decide()``].
     """
 
     level: int = 0
@@ -87,3 +96,6 @@ class Signals:
     china_choice: int | None = None
     target_concedes: bool = False
     stockpile_add_days: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    release_open: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    refill_open: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    diversification_ceiling: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
