@@ -4,23 +4,24 @@ A state whose policy sets ``stockpile_release_priority`` has one (``StateAgent.a
 decides in the state's ``decide()``, before the mechanisms, each week of the run. Per commodity
 it observes last week's shortage in its country -- use its manufacturers lacked, and cover they
 lacked: stock below ``stockpile_release_trigger_days`` of use (or their own target, if lower),
-what firms short of material ask the agency for -- its stock and the outside price, and puts the
-commodity in one of three states:
+what firms short of material ask the agency for -- its stock and the outside price, and decides:
 
-- **release** the week after it observes a shortage, while it holds stock. The inventories
-  mechanism then releases up to ``stockpile_max_release_share_per_week`` of the stock to the
-  manufacturers short of cover, by the priority order (``stockpile_release_priority``,
-  ``stockpile_priority_share``).
-- **refill** when it is not releasing, there was no shortage last week and the outside price is
-  at most ``stockpile_refill_max_price_multiple`` of calm: it buys toward its target (the
-  purchases are costed as every stockpile purchase is).
-- **defer_refill** otherwise: a gap to its target waits for the price to fall (or, in a
-  shortage with no stock left, for supply).
+- **release** the week after it observes a shortage, while it holds stock (``end_release``
+  the week after a week without one). The inventories mechanism then releases up to
+  ``stockpile_max_release_share_per_week`` of the stock to the manufacturers short of cover,
+  by the priority order (``stockpile_release_priority``, ``stockpile_priority_share``).
+- **refill** when last week saw no use lacked and the outside price at most
+  ``stockpile_refill_max_price_multiple`` of calm: it buys toward its target (the purchases
+  are costed as every stockpile purchase is); **defer_refill** otherwise: a gap to its target
+  waits for the price to fall. (A release to firms short of cover and purchases toward the
+  target can go on together, as in the fixed rule: the cover a firm lacks is not yet a
+  shortage.)
 
 It acts only through ``signals.release_open`` and ``signals.refill_open`` (its country's
-entries), and logs each change of state of a commodity it stockpiles (stock or target above
-zero) to ``model.decisions`` with the figures it weighed (the use lacked, its stock in days of
-use, the price as a multiple of calm). A state without an agency releases (the same week its
+entries), and logs each change of a decision on a commodity it stockpiles (stock or target
+above zero; a refill or deferral while the stock is below its target) to ``model.decisions``
+with the figures it weighed (the use lacked, its stock in days of use, the price as a
+multiple of calm). A state without an agency releases (the same week its
 firms' cover falls short) and refills by the inventories mechanism's own rule, unlogged.
 """
 
@@ -31,7 +32,7 @@ import numpy as np
 from simulation.kernels import span
 from simulation.population import POS_MANUFACTURER, POS_STOCKPILE
 
-RELEASE, REFILL, DEFER = "release", "refill", "defer_refill"
+RELEASE, END_RELEASE, REFILL, DEFER = "release", "end_release", "refill", "defer_refill"
 
 
 class StockpileAgency:
@@ -62,7 +63,8 @@ class StockpileAgency:
         self.multiple = pol.stockpile_refill_max_price_multiple
         self.order = list(pol.stockpile_release_priority)
         self.release_share = pol.stockpile_max_release_share_per_week
-        self.status = np.array([REFILL] * n_com, dtype=object)  # calm: buys toward its target
+        self.releasing = np.zeros(n_com, bool)  # calm: no release,
+        self.refilling = np.ones(n_com, bool)  # and buys toward its target
 
     def observe(self) -> dict[str, np.ndarray] | None:
         """What it sees of last week, per commodity: use lacked (t), cover lacked (t below the
@@ -82,15 +84,14 @@ class StockpileAgency:
                     price=s.price / self._price0)
 
     def decide(self, week: int) -> None:
-        """Release, refill or defer, per commodity, from last week's observations; log the changes."""
+        """Release or not, refill or defer, per commodity, from last week's observations; log the changes."""
         seen = self.observe()
         if seen is None:
             return
         sig = self.model.signals
-        short, stock, price = seen["short"], seen["stock"], seen["price"]
+        short, stock, target, price = seen["short"], seen["stock"], seen["target"], seen["price"]
         release = self._has_stock & (stock > 0) & ((short > 0) | (seen["gap"] > 0))
-        refill = ~release & (short <= 0) & (price <= self.multiple)
-        status = np.where(release, RELEASE, np.where(refill, REFILL, DEFER))
+        refill = (short <= 0) & (price <= self.multiple)
         n_cc = len(self.model.eco.countries) * len(self.commodities)
         if len(sig.release_open) == 0:
             sig.release_open = np.ones(n_cc)
@@ -98,32 +99,37 @@ class StockpileAgency:
             sig.refill_open = np.ones(n_cc)
         sig.release_open[self.cc] = release
         sig.refill_open[self.cc] = refill
-        # a change is logged for a commodity it stockpiles, unless it only says whether to buy toward a
-        # target already reached
-        held = self._has_stock & ((stock > 0) | (seen["target"] > 0))
-        matters = (status == RELEASE) | (self.status == RELEASE) | (stock < seen["target"] * (1 - 1e-3))
-        for c in np.flatnonzero((status != self.status) & held & matters):
-            self._log(week, c, status[c], seen)
-        self.status = status
+        # logged for a commodity it stockpiles; a refill or deferral only while there is a gap to its target
+        held = self._has_stock & ((stock > 0) | (target > 0))
+        for c in np.flatnonzero(held & (release != self.releasing)):
+            self._log(week, c, RELEASE if release[c] else END_RELEASE, seen)
+        gap = held & (stock < target * (1 - 1e-3))
+        for c in np.flatnonzero(gap & (refill != self.refilling)):
+            self._log(week, c, REFILL if refill[c] else DEFER, seen)
+        self.releasing = release
+        self.refilling = np.where(gap, refill, self.refilling)
 
-    def _log(self, week: int, c: int, status: str, seen: dict[str, np.ndarray]) -> None:
+    def _log(self, week: int, c: int, decision: str, seen: dict[str, np.ndarray]) -> None:
         com = self.commodities[c]
-        short, days, price = float(seen["short"][c]), float(seen["days"][c]), float(seen["price"][c])
+        short, gap = float(seen["short"][c]), float(seen["gap"][c])
+        days, price = float(seen["days"][c]), float(seen["price"][c])
         daily = self._daily[c]
         target_days = float(seen["target"][c] / daily) if daily > 0 else 0.0
-        if status == RELEASE:
-            first = ", ".join(self.order)
-            gap = float(seen["gap"][c])
+        if decision == RELEASE:
             reason = (f"{com}: last week firms lacked {short:.3g} t of use and {gap:.3g} t of cover; releases up to "
-                      f"{self.release_share:.0%} of its stock ({days:.0f} days of use) a week, to {first} first")
-        elif status == REFILL:
+                      f"{self.release_share:.0%} of its stock ({days:.0f} days of use) a week, to "
+                      f"{', '.join(self.order)} first")
+        elif decision == END_RELEASE:
+            reason = (f"{com}: no stock left, {short:.3g} t of use lacked last week" if seen["stock"][c] <= 0 else
+                      f"{com}: no firm short of use or cover last week; {days:.0f} days of use left in stock")
+        elif decision == REFILL:
             reason = (f"{com}: no shortage and the outside price at {price:.2f}x calm, within {self.multiple:g}x: "
                       f"buys toward its target ({days:.0f} of {target_days:.0f} days of use)")
-        elif short > 0 or seen["gap"][c] > 0:
-            reason = f"{com}: a shortage ({short:.3g} t of use lacked last week) and no stock left to release"
+        elif short > 0:
+            reason = f"{com}: {short:.3g} t of use lacked last week: no purchase in a shortage"
         else:
             reason = (f"{com}: outside price {price:.2f}x calm, above {self.multiple:g}x: no purchase "
                       f"({days:.0f} of {target_days:.0f} days of use)")
         m = self.model
-        m.decisions.add(week, self.code, status, m.signals.level, reason, shortage_t=short, stockpile_days=days,
+        m.decisions.add(week, self.code, decision, m.signals.level, reason, shortage_t=short, stockpile_days=days,
                         price_multiple=price)
