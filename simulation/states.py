@@ -20,9 +20,9 @@ raise its targets, each response with its own lag, each a logged decision:
 - its stockpile targets, if its policy sets ``crisis_stockpile_add_days``: by that many days of
   use, ``crisis_response_lag_weeks`` after the crisis, through ``signals.stockpile_add_days``
   (the inventories mechanism adds them to its targets);
-- its diversification target, if its policy sets ``crisis_dependence_ceiling_share``: a ceiling
-  on the Chinese-origin share of its firms' sourcing of every commodity then under China's
-  controls toward it, ``crisis_diversification_lag_weeks`` after the crisis, through
+- its diversification target, if its policy sets ``crisis_dependence_ceiling_share`` below 1:
+  a ceiling on the Chinese-origin share of its firms' sourcing of every commodity then under
+  China's controls toward it, ``crisis_diversification_lag_weeks`` after the crisis, through
   ``signals.diversification_ceiling`` (the diversification mechanism moves sourcing toward it
   and holds the drift back below it). Japan's rare-earth strategy after the 2010 halt (from
   about 2010-09-21): a budget for supply measures within about 11 weeks, the Lynas investment in
@@ -160,7 +160,7 @@ class TargetRole(Role):
         self._ceiling, self._div_lag = pol.crisis_dependence_ceiling_share, pol.crisis_diversification_lag_weeks
         self.crisis_week: int | None = None  # the first week of the analysis with the ladder's controls on it
         self.raised = self._add_days <= 0  # the stockpile targets raised (or nothing to raise)
-        self.diversified = self._ceiling is None  # the diversification target raised (or none to raise)
+        self.diversified = self._ceiling >= 1.0  # the diversification target raised (or none to raise)
 
     def _agency(self, week: int) -> None:
         """After a crisis: raises the stockpile targets ``crisis_stockpile_add_days``,

@@ -252,12 +252,12 @@ class Policy(Strict):
     crisis_response_lag_weeks: NonNeg = Field(
         26.0, description="Weeks from the crisis to the agency's decision to raise its targets. Assumption "
         "(range 13-104).")
-    crisis_dependence_ceiling_share: Share | None = Field(
-        None, description="After a crisis, the state adopts this ceiling on the Chinese-origin share of its firms' "
+    crisis_dependence_ceiling_share: Share = Field(
+        1.0, description="After a crisis, the state adopts this ceiling on the Chinese-origin share of its firms' "
         "sourcing of every commodity then under China's export controls toward it (a diversification target "
         "the diversification mechanism moves sourcing toward; it does not cap receipts), decided "
-        "crisis_diversification_lag_weeks after the crisis (None: no response; a strategy lever). Assumption "
-        "(range 0.4-0.8): after 2010 Japan cut its rare-earth dependence on China from ~90% to ~60% (paper).")
+        "crisis_diversification_lag_weeks after the crisis (1: no response; a strategy lever). Assumption "
+        "(range 0.4-1.0): after 2010 Japan cut its rare-earth dependence on China from ~90% to ~60% (paper).")
     crisis_diversification_lag_weeks: NonNeg = Field(
         13.0, description="Weeks from the crisis to that decision. Assumption (range 2-52): China's informal "
         "rare-earth halt to Japan began about 2010-09-21 (FACTS); the Diet approved about 100 bn yen of FY2010 "
