@@ -192,6 +192,8 @@ class TargetRole(Role):
         self.diversified = True
         hit = sorted({c for d, c in sig.controls if d == self.code}, key=e.commodities.index)
         if not hit:  # the controls were lifted before the decision: nothing to diversify from
+            m.decisions.add(week, self.code, "keep_diversification_target", sig.level,
+                            "China's controls on it were lifted before the decision was due")
             return
         n_com = len(e.commodities)
         ceiling = np.ones(e.n_cc) if len(sig.diversification_ceiling) == 0 else sig.diversification_ceiling.copy()

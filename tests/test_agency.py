@@ -167,3 +167,15 @@ def test_an_unknown_priority_sector_is_refused(tmp_path, capsys):
     refused(capsys, main(["run", str(path), "--out", str(out)]), str(path),
             "world.countries.JP.policy.stockpile_release_priority[1]", "unknown sector 'defense'")
     assert not out.exists()
+
+
+def test_no_diversification_target_when_the_controls_are_lifted_before_the_decision():
+    # controls from week 4 lifted in week 17; the decision is due 20 weeks after the crisis
+    model = CoercionModel(config_from_dict(tiny(crisis_dependence_ceiling_share=0.3,
+                                                crisis_diversification_lag_weeks=20)))
+    model.run_model()
+    log = model.decisions.frame()
+    kept = log[log.decision == "keep_diversification_target"]
+    assert len(kept) == 1 and "lifted" in kept.reason.iloc[0]
+    assert "raise_diversification_target" not in set(log.decision)
+    assert len(model.signals.diversification_ceiling) == 0
