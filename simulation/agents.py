@@ -5,7 +5,7 @@ arrays of :mod:`simulation.population` and :mod:`simulation.state`. A firm can s
 reached as a Mesa agent (for inspection, the view, Mesa's tools): ``model.firms[i]`` is a
 thin view on row ``i`` of those arrays, created the first time it is asked for, so a run
 that never looks at one firm builds none. States own their policy levers and their
-stockpile agency.
+stockpile agency (:mod:`simulation.agency`, where their policy sets a release priority).
 
 Agents take the model as a ``mesa.Model``: this module does not import the model's module.
 """
@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 import mesa
 import numpy as np
 
+from simulation.agency import StockpileAgency
 from simulation.population import MANUFACTURER, POS_MANUFACTURER, POS_STOCKPILE, PRODUCER, TRADER
 
 
@@ -38,10 +39,15 @@ class StateAgent(mesa.Agent):
         self.is_coercer = code == cfg.scenario.coercer
         self.is_target = code == cfg.scenario.target
         self.role = None  # its decision rule (simulation.states): the target's, China's, or none yet
+        # its stockpile agency decides releases and refills where its policy sets a release priority
+        self.agency = StockpileAgency(self) if self.policy.stockpile_release_priority else None
 
     def decide(self, week: int) -> None:
-        """Choose this week's levers from what the state observes (clock week ``week``), by its
-        ``role`` (:mod:`simulation.states`); a state with no role yet does nothing."""
+        """Choose this week's levers from what the state observes (clock week ``week``): its
+        stockpile agency's releases and refills (:mod:`simulation.agency`), if it has one, then
+        its ``role`` (:mod:`simulation.states`); a state with neither does nothing."""
+        if self.agency is not None:
+            self.agency.decide(week)
         if self.role is not None:
             self.role.decide(week)
 

@@ -158,8 +158,10 @@ class CoercionModel(mesa.Model):
         then the recorder.
 
         0. ``states`` -- the state agents' ``decide()`` through ``state_agents`` (an AgentSet):
-           the target (concede or refuse), China (escalate, hold or step down; the script
-           before), then the other states. They act through the signals only.
+           the target (concede or refuse; raise its targets after a crisis), China (escalate,
+           hold or step down; the script before), then the other states; a state with a
+           stockpile agency has it release, refill or defer first (``simulation.agency``).
+           They act through the signals only.
         1. ``escalation`` -- carries out the states' choices (the target's concession,
            China's level) or the script; the measures in force are published.
         2. ``export_controls`` -- licences are applied for, decided, renewed; which supply

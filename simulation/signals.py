@@ -88,6 +88,15 @@ class Signals:
             supply takes it off the members' floor payments, the recorder adds it to the input premium].
         project_online: world.project_options key -> the clock week a project the US decided to finance
             comes online [states: the US's ``decide()``; new supply].
+        release_open: per country-commodity, whether the state's stockpile may release this week
+            (empty: everywhere; a state with no agency deciding always may) [states: the stockpile
+            agencies' ``decide()``].
+        refill_open: per country-commodity, whether the state's stockpile may buy toward its target
+            this week (empty: everywhere; the inventories mechanism adds its own calm test)
+            [states: the stockpile agencies' ``decide()``].
+        diversification_ceiling: per country-commodity, the ceiling on the Chinese-origin share of
+            firms' sourcing a state adopted after a crisis (1: none; empty: none anywhere)
+            [states: the target's ``decide()``].
     """
 
     level: int = 0
@@ -121,3 +130,6 @@ class Signals:
     forge_floor: float = 0.0
     floor_paid_usd: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
     project_online: dict[str, int] = field(default_factory=dict)
+    release_open: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    refill_open: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    diversification_ceiling: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)

@@ -15,10 +15,23 @@ it by ``resolve_rally_share`` (an event, not a weekly redraw). In an endogenous 
 concedes when its pain -- output loss over the last ``pain_window_weeks``, annualized, % of
 GDP -- exceeds its resolve.
 
-Its stockpile agency, if its policy sets ``crisis_stockpile_add_days``, raises every stockpile
-target by that many days of use ``crisis_response_lag_weeks`` after a crisis (the first week
-of the analysis with the ladder's export controls on it), through
-``signals.stockpile_add_days`` (the inventories mechanism adds them to its targets).
+After a crisis (the first week of the analysis with the ladder's export controls on it) it can
+raise its targets, each response with its own lag, each a logged decision:
+
+- its stockpile targets, if its policy sets ``crisis_stockpile_add_days``: by that many days of
+  use, ``crisis_response_lag_weeks`` after the crisis, through ``signals.stockpile_add_days``
+  (the inventories mechanism adds them to its targets);
+- its diversification target, if its policy sets ``crisis_dependence_ceiling_share`` below 1:
+  a ceiling on the Chinese-origin share of its firms' sourcing of every commodity then under
+  China's controls toward it, ``crisis_diversification_lag_weeks`` after the crisis, through
+  ``signals.diversification_ceiling`` (the diversification mechanism moves sourcing toward it
+  and holds the drift back below it). Japan's rare-earth strategy after the 2010 halt (from
+  about 2010-09-21): a budget for supply measures within about 11 weeks, the Lynas investment in
+  2011; in 2026, 39 bn yen for JOGMEC's diversification two weeks after MOFCOM's No. 1.
+
+A state whose policy sets ``stockpile_release_priority`` (the target or any other) also has a
+stockpile agency that decides its releases and refills each week, before its role
+(:mod:`simulation.agency`; ``StateAgent.agency``).
 
 **China** (:class:`CoercerRole`) weighs, each endogenous week:
 
@@ -95,7 +108,8 @@ _PHI = NormalDist().cdf
 DECISION_COLUMNS = (
     "step", "date", "state", "decision", "level", "reason", "pain_pct_gdp", "resolve_pct_gdp",
     "concession_chance", "cost_before_campaign", "cost_index", "cost_projected", "lost_revenue_share",
-    "lost_market_share", "producer_loss_share", "diversification_share",
+    "lost_market_share", "producer_loss_share", "diversification_share", "shortage_t", "stockpile_days",
+    "price_multiple",
 )
 _FIGURES = DECISION_COLUMNS[6:]
 
@@ -169,18 +183,23 @@ class TargetRole(Role):
         self._level_seen = 0
         pol = model.config.policy_of(code)
         self._add_days, self._lag = pol.crisis_stockpile_add_days, pol.crisis_response_lag_weeks
+        self._ceiling, self._div_lag = pol.crisis_dependence_ceiling_share, pol.crisis_diversification_lag_weeks
         self.crisis_week: int | None = None  # the first week of the analysis with the ladder's controls on it
-        self.raised = False
+        self.raised = self._add_days <= 0  # the stockpile targets raised (or nothing to raise)
+        self.diversified = self._ceiling >= 1.0  # the diversification target raised (or none to raise)
 
     def _agency(self, week: int) -> None:
-        """The stockpile agency after a crisis: raises its targets ``crisis_stockpile_add_days``,
-        ``crisis_response_lag_weeks`` after the crisis began."""
+        """After a crisis: raises the stockpile targets ``crisis_stockpile_add_days``,
+        ``crisis_response_lag_weeks`` after the crisis began, and the diversification target to
+        ``crisis_dependence_ceiling_share``, ``crisis_diversification_lag_weeks`` after it."""
         m = self.model
         sig = m.signals
         if self.crisis_week is None:
             if week >= m.history and sig.level > 0 and any(d == self.code for d, _ in sig.controls):
                 self.crisis_week = week
             return
+        if not self.diversified and week - self.crisis_week >= self._div_lag:
+            self._diversify(week)
         if not self.raised and week - self.crisis_week >= self._lag:
             self.raised = True
             add = np.zeros(len(m.eco.countries)) if len(sig.stockpile_add_days) == 0 else sig.stockpile_add_days.copy()
@@ -191,10 +210,31 @@ class TargetRole(Role):
                             f"{week - self.crisis_week} weeks after the crisis began (week "
                             f"{self.crisis_week - m.history})")
 
+    def _diversify(self, week: int) -> None:
+        """Adopt the ceiling on the Chinese-origin share of every commodity under China's controls
+        toward this state now (the diversification mechanism reads ``signals.diversification_ceiling``)."""
+        m = self.model
+        sig, e = m.signals, m.eco
+        self.diversified = True
+        hit = sorted({c for d, c in sig.controls if d == self.code}, key=e.commodities.index)
+        if not hit:  # the controls were lifted before the decision: nothing to diversify from
+            m.decisions.add(week, self.code, "keep_diversification_target", sig.level,
+                            "China's controls on it were lifted before the decision was due")
+            return
+        n_com = len(e.commodities)
+        ceiling = np.ones(e.n_cc) if len(sig.diversification_ceiling) == 0 else sig.diversification_ceiling.copy()
+        for c in hit:
+            k = self.index * n_com + e.commodities.index(c)
+            ceiling[k] = min(ceiling[k], self._ceiling)
+        sig.diversification_ceiling = ceiling
+        m.decisions.add(week, self.code, "raise_diversification_target", sig.level,
+                        f"Chinese-origin share of {', '.join(hit)} held at most {self._ceiling:.0%}, "
+                        f"{week - self.crisis_week} weeks after the crisis began (week {self.crisis_week - m.history})")
+
     def decide(self, week: int) -> None:
         m = self.model
         sig, esc = m.signals, m.config.escalation
-        if self._add_days > 0 and not self.raised:
+        if not (self.raised and self.diversified):
             self._agency(week)
         if sig.level > self._level_seen:  # China climbed: the public rallies
             self.resolve_pct_gdp *= (1.0 + esc.resolve_rally_share) ** (sig.level - self._level_seen)

@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, tuple[str, ...], str]] = [
      "the economy's arrays, the mutable state, the signals record and the kernel helpers mechanisms share"),
     ("mechanisms", ("mechanisms/*",),
      "one module per mechanism, working on the world's arrays; the model calls them in order"),
-    ("model", ("metrics", "agents", "states", "mesa_api", "model"),
+    ("model", ("metrics", "agents", "agency", "states", "mesa_api", "model"),
      "the Mesa model: builds the world, steps the states and the mechanisms, records the tables"),
     ("run", ("runner", "rundir", "figures"),
      "one run: results and summary, its folder (the one run writer) and its figures"),

@@ -182,6 +182,13 @@ def test_view_compares_two_strategies_offline_and_redraws_every_chart_each_week(
             assert "stockpile_100 minus baseline" in text
             assert "Target stockpile days: 100" in text  # the slider shows the strategy's value
             assert f"hpmsm: {COMMODITY}" in text  # the glossary
+            # each state's latest decision: none yet for China (the script moves it from week 45)
+            decisions = page.locator(".coercion-decisions")
+            china = decisions.locator('tr[data-state="CN"]')
+            assert "Latest decisions (stockpile_100)" in decisions.inner_text()
+            assert "no decision yet" in china.inner_text()
+            assert decisions.locator('tr[data-state="KR"]').count() == 1
+            decisions_before = decisions.inner_text()
 
             shots_before = chart_shots(page)
             step_s = [step_once(page, week) for week in range(1, N_STEPS + 1)]
@@ -209,6 +216,10 @@ def test_view_compares_two_strategies_offline_and_redraws_every_chart_each_week(
                                      + server_log.read_text(errors="replace")[-3000:]) from None
             page.wait_for_function(CHARTS_AT, arg=HORIZON, timeout=30_000)
             assert f"Week {HORIZON} of {HORIZON}" in page.locator("body").inner_text()
+            # the decisions card followed the run: China's scripted moves, with their week, date and reason
+            row = china.inner_text()
+            assert "script" in row and "week 4" in row and "2027-01" in row and "scripted move to level" in row, row
+            assert decisions.inner_text() != decisions_before
             firms = page.locator('.coercion-chart[data-name="firms"]').screenshot()
             assert firms != shots_before["firms"], "the firms chart did not change over the run"
             page.screenshot(path=str(tmp_path / "view.png"))

@@ -86,6 +86,15 @@ def _check_country(ck: _Checker, name: str) -> None:
     pol = ck.cfg.policy_of(name)
     for c in pol.stockpile_target_days_by_commodity:
         ck.known("commodity", ck.commodities, c, f"{base}.policy.stockpile_target_days_by_commodity.{c}")
+    _check_priority(ck, ctry.policy.stockpile_release_priority, f"{base}.policy.stockpile_release_priority")
+
+
+def _check_priority(ck: _Checker, order: list[str] | None, key: str) -> None:
+    """A release priority names sectors of the world (or 'military'), each once."""
+    for i, name in enumerate(order or []):
+        ck.known("sector", {*ck.cfg.world.sectors, "military"}, name, f"{key}[{i}]")
+        if name in order[:i]:
+            ck.fail(f"{key}[{i}]", f"{name!r} is listed twice")
 
 
 def _check_scenario_and_strategy(ck: _Checker) -> None:
@@ -101,6 +110,7 @@ def _check_scenario_and_strategy(ck: _Checker) -> None:
                      f"strategy.levers.{country}.stockpile_target_days_by_commodity.{c}")
         for c in lev.dependence_ceiling_by_commodity or {}:
             ck.known("commodity", ck.commodities, c, f"strategy.levers.{country}.dependence_ceiling_by_commodity.{c}")
+        _check_priority(ck, lev.stockpile_release_priority, f"strategy.levers.{country}.stockpile_release_priority")
 
 
 def _check_projects_and_ladder(ck: _Checker) -> None:

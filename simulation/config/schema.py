@@ -166,13 +166,32 @@ class Policy(Strict):
         0.02, description="Share of the gap to target bought per week in calm."
     )
     stockpile_refill_max_price_multiple: Positive = Field(
-        1.5, description="No refill while the outside price exceeds this multiple of calm."
+        1.5, description="No refill while the outside price exceeds this multiple of calm (a state whose agency "
+        "decides, see stockpile_release_priority, logs each refill and deferral). Assumption (range 1.1-2.0): "
+        "no agency publishes its buying rule; JOGMEC buys when markets allow and keeps its stock levels secret "
+        "(METI proposal, Argus, 3 July 2020), and a state buying into a price spike would feed it."
     )
     stockpile_release_trigger_days: NonNeg = Field(
         20.0, description="Release when firms' inventory cover falls below this many days."
     )
     stockpile_max_release_share_per_week: Share = Field(
         0.10, description="At most this share of the stockpile is released per week."
+    )
+    stockpile_release_priority: list[str] = Field(
+        default_factory=list, description="The state's stockpile agency decides its releases and refills (a "
+        "logged decision of the state, simulation/agency.py) and gives released stock to these manufacturers "
+        "first, highest first: names of world.sectors, or 'military' for military end users; the others come "
+        "after them, pro rata to their need. Empty: no agency decides; the inventories mechanism releases "
+        "wherever firms' cover is short, pro rata. An assumed order (its uncertainty is "
+        "stockpile_priority_share): no agency publishes an order by sector; JOGMEC sells its rare metals to "
+        "Japanese firms in emergencies and tight markets (JOGMEC, stockpiling page); Korea's PPS gives small "
+        "and medium firms priority in its releases (PPS, Commodity Stockpile Division) and KOMIR's emergency "
+        "release reaches firms in need within eight days (IEA policy 17940, 2024)."
+    )
+    stockpile_priority_share: Share = Field(
+        1.0, description="Share of a release given by stockpile_release_priority (highest sector's need first); "
+        "the rest goes to every manufacturer short of cover, pro rata to its need. Assumption (range 0.5-1.0): "
+        "1 is a strict order; agencies sell to the firms that apply, so the order binds only in part."
     )
     stockpile_storage_usd_per_t_per_year: NonNeg = Field(
         200.0, description="Storage of a tonne in the stockpile for a year, USD (warehouse rent and handling). "
@@ -233,6 +252,19 @@ class Policy(Strict):
     crisis_response_lag_weeks: NonNeg = Field(
         26.0, description="Weeks from the crisis to the agency's decision to raise its targets. Assumption "
         "(range 13-104).")
+    crisis_dependence_ceiling_share: Share = Field(
+        1.0, description="After a crisis, the state adopts this ceiling on the Chinese-origin share of its firms' "
+        "sourcing of every commodity then under China's export controls toward it (a diversification target "
+        "the diversification mechanism moves sourcing toward; it does not cap receipts), decided "
+        "crisis_diversification_lag_weeks after the crisis (1: no response; a strategy lever). Assumption "
+        "(range 0.4-1.0): after 2010 Japan cut its rare-earth dependence on China from ~90% to ~60% (paper).")
+    crisis_diversification_lag_weeks: NonNeg = Field(
+        13.0, description="Weeks from the crisis to that decision. Assumption (range 2-52): China's informal "
+        "rare-earth halt to Japan began about 2010-09-21 (FACTS); the Diet approved about 100 bn yen of FY2010 "
+        "budget for rare-earth supply measures by early December 2010 (~11 weeks; Japan Metal Bulletin, Dec "
+        "2010); the FY2011 budget gave 19.7 bn yen to rare-earth development abroad (Reuters, 5 Jan 2011) and "
+        "the Lynas investment followed in 2011 (paper); in 2026 Japan set 39 bn yen for JOGMEC's "
+        "diversification on 2026-01-20, two weeks after MOFCOM's No. 1 (Jiji Press).")
     source: str = ""
 
 

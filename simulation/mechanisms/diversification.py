@@ -10,7 +10,8 @@ traders). Each week:
    sourcing from Chinese to non-Chinese suppliers.
 3. **Policy**: where a ceiling applies (the state's dependence ceiling on that commodity,
    tightening linearly to its level by ``dependence_ceiling_date``; or
-   ``1 - forge_offtake_share`` held with FORGE-member origins), ``ceiling_share_per_week``
+   ``1 - forge_offtake_share`` held with FORGE-member origins; or the diversification target a
+   state adopted after a crisis, ``signals.diversification_ceiling``), ``ceiling_share_per_week``
    of the excess over it is moved too.
 4. **Capacity limit**: moves toward non-Chinese suppliers are scaled down, per commodity,
    to the non-Chinese capacity left unordered (contracts and lead times bind).
@@ -317,6 +318,18 @@ class Diversification(Mechanism):
         ceiling = ceiling_path(self.ceiling_final, self.ceiling_end)
         self._ceiling = SettledPath(lambda t: np.minimum(ceiling.at(t), self.offtake_cap), self.ceiling_end)
         self._kernel = implementation(_diversification_kernel, diversification_reference)
+        self._crisis: np.ndarray | None = None  # the signal's array last seen, and its ceiling per position
+        self._crisis_pos = np.ones(e.n_pos)
+
+    def _crisis_ceiling(self) -> np.ndarray | None:
+        """Per position, the diversification target states adopted after a crisis (1: none), or None."""
+        sig = self.signals.diversification_ceiling
+        if len(sig) == 0:
+            return None
+        if sig is not self._crisis:  # a state adopted one (a new array each time)
+            self._crisis = sig
+            self._crisis_pos = np.where(self.buyer, sig[self.eco.pos_cc], 1.0)
+        return self._crisis_pos
 
     def _set_tariff(self, tariff: float) -> None:
         """FORGE's tariff on non-member minerals changed: members' drift rates follow China's price edge, and
@@ -337,7 +350,11 @@ class Diversification(Mechanism):
         s = self.state
         if self.signals.forge_tariff_share != self._tariff:
             self._set_tariff(self.signals.forge_tariff_share)
+        ceiling = self._ceiling.at(t)
+        crisis = self._crisis_ceiling()
+        if crisis is not None:
+            ceiling = np.minimum(ceiling, crisis)
         self._kernel(self.fixed, self.memory, SourcingWeek(
             desired=s.desired, shipped=s.shipped, blocked_share=s.blocked_share, edge_share=s.edge_share,
-            ceiling=self._ceiling.at(t), capacity_factor=s.capacity_factor, price=s.price, price_cn=s.price_cn,
+            ceiling=ceiling, capacity_factor=s.capacity_factor, price=s.price, price_cn=s.price_cn,
             policy_cost=s.policy_cost_usd))

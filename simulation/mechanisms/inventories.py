@@ -6,9 +6,13 @@ commodity: ``signals.release_pool``, see :meth:`Inventories._pooled_release`):
 1. **Arrivals.** This week's slot of the pipeline, and recycled material, enter the stock.
 2. **Release.** Where a country's firms hold less than ``stockpile_release_trigger_days``
    of cover in a commodity (or less than their own target, if that is lower: a firm that
-   keeps a thin stock in calm is not short), its stockpile agency releases up to
+   keeps a thin stock in calm is not short), its stockpile releases up to
    ``stockpile_max_release_share_per_week`` of its stock, to the firms below the trigger,
-   in proportion to their gap.
+   in proportion to their gap -- where ``signals.release_open`` allows it (a state whose
+   agency decides, :mod:`simulation.agency`, opens it in a shortage). A state with a
+   ``stockpile_release_priority`` gives ``stockpile_priority_share`` of the release to its
+   priority tiers in order (the first tier's need in full, then the next's, ...), and the
+   rest to all firms left short, pro rata to their need.
 3. **Use.** A manufacturer uses what it needs, as far as its stock allows.
 4. **Targets.** Manufacturers aim at their inventory days of use plus a full pipeline
    of what they buy (use net of recycled supply). Outside China they add
@@ -19,7 +23,8 @@ commodity: ``signals.release_pool``, see :meth:`Inventories._pooled_release`):
    country's use once its agency has raised its targets after a crisis (the states decide
    it); it buys only in calm (no shortage of that commodity
    in the country last week, outside price at most ``stockpile_refill_max_price_multiple``
-   of calm) at ``stockpile_refill_share_per_week`` of the gap.
+   of calm, and ``signals.refill_open``: its agency, if one decides, allows it) at
+   ``stockpile_refill_share_per_week`` of the gap.
 5. **Holding cost** of each stockpile, per week (USD): its tonnes times the state's
    storage cost per tonne-year (``stockpile_storage_usd_per_t_per_year``) plus its value at
    calm prices times the capital and insurance rates
@@ -56,6 +61,9 @@ class InventoriesFixed(NamedTuple):
     stock_com: np.ndarray  # commodity
     stock_country: np.ndarray
     release_share: np.ndarray  # per country-commodity: the most released per week
+    tier_mf: np.ndarray  # per manufacturers' position: its priority tier in its country's release (0 first)
+    n_tiers: int  # tiers per country-commodity (1: no state sets a priority; the pro-rata rule alone)
+    priority_share: np.ndarray  # per country-commodity: the share of a release given by priority
     refill: np.ndarray  # refill share of the gap per week (in calm)
     max_price: np.ndarray  # the highest price at which it refills
     hold_stock: np.ndarray  # holding cost, USD per tonne-year (storage + calm value x capital and insurance)
@@ -78,6 +86,8 @@ class InventoriesWeek(NamedTuple):
     adjust_rate: np.ndarray  # written at the stockpiles
     price: np.ndarray
     extra_days: np.ndarray  # per manufacturers' position: precautionary days added to its target
+    release_open: np.ndarray  # per country-commodity: 1 where the stockpile may release, 0 where not
+    refill_open: np.ndarray  # per country-commodity: 1 where the stockpile may buy, 0 where not
 
 
 @kernel
@@ -138,15 +148,48 @@ def _release(fx, wk):
     frac = np.zeros(n_cc)
     released = False  # else every share is 0 and no stock changes hands
     for c in range(n_cc):
-        release_cc[c] = minimum(need_cc[c], stock_cc[c] * fx.release_share[c])
-        if need_cc[c] > 0:
-            frac[c] = release_cc[c] / need_cc[c]
+        release_cc[c] = minimum(need_cc[c], stock_cc[c] * fx.release_share[c]) * wk.release_open[c]
         if release_cc[c] != 0.0:
             released = True
-    if released:
+    if released and fx.n_tiers > 1:
+        _release_by_priority(fx, need, need_cc, release_cc, inv)
+    elif released:
+        for c in range(n_cc):
+            if need_cc[c] > 0:
+                frac[c] = release_cc[c] / need_cc[c]
         for j in range(len(req)):
             inv[j] += need[j] * frac[cc_mf[j]]
     return need, release_cc
+
+
+@kernel
+def _release_by_priority(fx, need, need_cc, release_cc, inv):
+    """Give ``release_cc`` to the manufacturers' ``need``: ``priority_share`` of it to the tiers in
+    order (each tier's need in full before the next), the rest pro rata to the need left. Where no
+    priority is set (share 0) this is the pro-rata rule, to the last bit."""
+    cc_mf, tier_mf, n_tiers, n_cc = fx.cc_mf, fx.tier_mf, fx.n_tiers, fx.n_cc
+    need_ct = np.zeros(n_cc * n_tiers)
+    for j in range(len(need)):
+        need_ct[cc_mf[j] * n_tiers + tier_mf[j]] += need[j]
+    first = np.zeros(n_cc * n_tiers)  # share of each tier's need met by priority
+    rest = np.zeros(n_cc)  # share of the need left met pro rata
+    for c in range(n_cc):
+        budget = release_cc[c] * fx.priority_share[c]
+        given = 0.0
+        if budget > 0.0:
+            for t in range(n_tiers):
+                k = c * n_tiers + t
+                if need_ct[k] > 0.0:
+                    g = maximum(minimum(need_ct[k], budget - given), 0.0)
+                    first[k] = g / need_ct[k]
+                    given += g
+        left = need_cc[c] - given
+        if left > 0.0:
+            rest[c] = minimum(maximum(release_cc[c] - given, 0.0) / left, 1.0) if given > 0.0 \
+                else release_cc[c] / need_cc[c]
+    for j in range(len(need)):
+        f = first[cc_mf[j] * n_tiers + tier_mf[j]]
+        inv[j] += need[j] * (f + (1.0 - f) * rest[cc_mf[j]]) if f > 0.0 else need[j] * rest[cc_mf[j]]
 
 
 @kernel
@@ -193,7 +236,7 @@ def _stockpiles(fx, wk, goal, release_cc, short_cc):
         p = stock[k]
         inventory[p] -= release_cc[cc_stock[k]]
         price_p = wk.price[fx.stock_com[k]]
-        calm = short_cc[cc_stock[k]] <= 0 and price_p <= fx.max_price[k]
+        calm = short_cc[cc_stock[k]] <= 0 and price_p <= fx.max_price[k] and wk.refill_open[cc_stock[k]] > 0
         wk.stock_target[p] = goal[k]
         wk.adjust_rate[p] = fx.refill[k] if calm else 0.0
         holding[fx.stock_country[k]] += inventory[p] * fx.hold_stock[k] / 52.0
@@ -216,9 +259,28 @@ def inventories_reference(fx: InventoriesFixed, wk: InventoriesWeek, slot: int, 
     need_cc = np.bincount(cc_mf, need, minlength=fx.n_cc)
     stock_cc = np.zeros(fx.n_cc)
     stock_cc[cc_stock] = inventory[stock]
-    release_cc = np.minimum(need_cc, stock_cc * fx.release_share)
-    frac = np.divide(release_cc, need_cc, out=np.zeros(fx.n_cc), where=need_cc > 0)
-    if np.any(release_cc != 0.0):
+    release_cc = np.minimum(need_cc, stock_cc * fx.release_share) * wk.release_open
+    if np.any(release_cc != 0.0) and fx.n_tiers > 1:
+        # by priority: each tier's need in full before the next, up to priority_share of the release
+        n_t = fx.n_tiers
+        need_ct = np.bincount(cc_mf * n_t + fx.tier_mf, need, minlength=fx.n_cc * n_t).reshape(fx.n_cc, n_t)
+        budget = release_cc * fx.priority_share
+        first = np.zeros_like(need_ct)
+        given = np.zeros(fx.n_cc)
+        for t in range(n_t):  # the tiers in order (a few), every country-commodity at once
+            nt = need_ct[:, t]
+            g = np.where((budget > 0.0) & (nt > 0.0), np.maximum(np.minimum(nt, budget - given), 0.0), 0.0)
+            first[:, t] = np.divide(g, nt, out=np.zeros(fx.n_cc), where=nt > 0.0)
+            given = given + g
+        left = need_cc - given
+        rest = np.where(given > 0, np.minimum(np.divide(np.maximum(release_cc - given, 0.0), left,
+                                                        out=np.zeros(fx.n_cc), where=left > 0), 1.0),
+                        np.divide(release_cc, need_cc, out=np.zeros(fx.n_cc), where=need_cc > 0))
+        rest = np.where(left > 0, rest, 0.0)
+        f = first[cc_mf, fx.tier_mf]
+        inv += np.where(f > 0, need * (f + (1.0 - f) * rest[cc_mf]), need * rest[cc_mf])
+    elif np.any(release_cc != 0.0):
+        frac = np.divide(release_cc, need_cc, out=np.zeros(fx.n_cc), where=need_cc > 0)
         inv += need * frac[cc_mf]
     # use and next week's targets
     use = np.zeros(len(inventory))
@@ -232,7 +294,7 @@ def inventories_reference(fx: InventoriesFixed, wk: InventoriesWeek, slot: int, 
     # stockpiles: release, target, refill rate (calm only), holding cost
     inventory[stock] -= release_cc[cc_stock]
     price = wk.price[fx.stock_com]
-    calm = (short_cc[cc_stock] <= 0) & (price <= fx.max_price)
+    calm = (short_cc[cc_stock] <= 0) & (price <= fx.max_price) & (wk.refill_open[cc_stock] > 0)
     wk.stock_target[stock] = goal
     wk.adjust_rate[stock] = np.where(calm, fx.refill, 0.0)
     holding = np.bincount(fx.stock_country, inventory[stock] * fx.hold_stock / 52.0,
@@ -275,6 +337,7 @@ class Inventories(Mechanism):
         self.pooled_released = np.zeros(n_com)  # FORGE's coordinated release, last week it ran, t per commodity
         self.trigger_days = trig
         self.release_share = rel
+        self.tier_mf, self.n_tiers, self.priority_share = self._priorities()
         init = e.pos_inventory_t[self.stock]
         self.initial = init.copy()
         for j, p in enumerate(self.stock):
@@ -288,6 +351,35 @@ class Inventories(Mechanism):
             self.refill[j] = pol.stockpile_refill_share_per_week
             self.max_price[j] = pol.stockpile_refill_max_price_multiple
         self._index()
+
+    def _priorities(self) -> tuple[np.ndarray, int, np.ndarray]:
+        """Each manufacturers' position's tier in its state's release priority (0 first; the sectors
+        not listed come last), the number of tiers, and the share given by priority per
+        country-commodity (0 where the state sets no priority)."""
+        e, cfg = self.eco, self.config
+        mf = np.flatnonzero(self.manuf)
+        sector = e.firm_sector[e.pos_firm[mf]]
+        military = e.pos_military[mf]
+        country = e.pos_country[mf]
+        tier = np.zeros(len(mf), np.intp)
+        share = np.zeros(self.n_cc)
+        n_tiers = 1
+        n_com = len(e.commodities)
+        for k, code in enumerate(e.countries):
+            pol = cfg.policy_of(code)
+            order = pol.stockpile_release_priority
+            if not order:
+                continue
+            n_tiers = max(n_tiers, len(order) + 1)
+            share[k * n_com:(k + 1) * n_com] = pol.stockpile_priority_share
+            mine = country == k
+            t = np.full(len(mf), len(order), np.intp)
+            for rank in range(len(order) - 1, -1, -1):  # the highest tier a position qualifies for wins
+                name = order[rank]
+                hit = military if name == "military" else sector == e.sectors.index(name)
+                t[hit] = rank
+            tier[mine] = t[mine]
+        return tier, n_tiers, share
 
     def _index(self) -> None:
         """Fixed subsets and per-position constants, gathered once (manufacturers' positions
@@ -305,6 +397,7 @@ class Inventories(Mechanism):
             target_days=e.pos_target_days[mf],
             lead_weeks=e.pos_lead_weeks[mf], stock=self.stock, cc_stock=self.cc_stock.astype(ip),
             stock_com=stock_com, stock_country=stock_country, release_share=self.release_share,
+            tier_mf=self.tier_mf, n_tiers=int(self.n_tiers), priority_share=self.priority_share,
             refill=self.refill, max_price=self.max_price * e.price0[stock_com],
             hold_stock=self.storage[stock_country] + e.price0[stock_com] * self.value_rate[stock_country],
             n_cc=int(self.n_cc), n_countries=len(e.countries))
@@ -316,6 +409,7 @@ class Inventories(Mechanism):
         self._alert: frozenset[str] = frozenset()
         self._extra = np.zeros(int(mf.stop) - int(mf.start))
         self._kernel = implementation(_inventories_kernel, inventories_reference)
+        self._everywhere = np.ones(self.n_cc)  # release and refill allowed (no agency decides)
 
     def stockpile_target(self, t: int) -> np.ndarray:
         """Target stock of each stockpile at step ``t`` (t), on its build path."""
@@ -346,8 +440,11 @@ class Inventories(Mechanism):
 
     def step(self, t: int) -> None:
         s = self.state
+        sig = self.signals
         week = InventoriesWeek(s.ring, s.ring_cn, s.in_transit, s.inventory, s.recycled, s.required, s.expected_use,
-                               s.stock_target, s.pipe_target, s.adjust_rate, s.price, self._extra)
+                               s.stock_target, s.pipe_target, s.adjust_rate, s.price, self._extra,
+                               sig.release_open if len(sig.release_open) else self._everywhere,
+                               sig.refill_open if len(sig.refill_open) else self._everywhere)
         if self.signals.alert != self._alert:
             self._alert = self.signals.alert
             e = self.eco

@@ -458,6 +458,40 @@ def BindingCard(model: ViewModel, week: int):
              "shortage share).", **{"font-size": "12px", "color": "#555"})
 
 
+def decision_rows(model: CoercionModel) -> list[tuple[str, str, str, str, str]]:
+    """Per state, its latest decision as (code, state, decision, week and date, reason): the target
+    and the coercer first (with "no decision yet" before they decide), then every other state
+    that has decided, from :meth:`CoercionModel.latest_decisions`."""
+    e, latest = model.eco, model.latest_decisions()
+    first = [e.countries[e.target], e.countries[e.coercer]]
+    rows = []
+    for code in [*first, *sorted(c for c in latest if c not in first)]:
+        label = model.config.world.countries[code].label
+        d = latest.get(code)
+        if d is None:
+            rows.append((code, label, "no decision yet", "", ""))
+        else:
+            rows.append((code, label, d["decision"], f"week {d['step']} ({d['date']})", d["reason"]))
+    return rows
+
+
+@solara.component
+def DecisionsCard(model: ViewModel, week: int):
+    """Each state's latest decision (of the chosen run): what, when and why."""
+    with model.lock:
+        rows = decision_rows(model)
+    cell = 'style="padding: 2px 8px 2px 0; text-align: left; vertical-align: top"'
+    body = "".join(f'<tr data-state="{escape(code)}">' + "".join(f"<td {cell}>{escape(c)}</td>" for c in cells)
+                   + "</tr>" for code, *cells in rows)
+    head = "".join(f"<th {cell}>{c}</th>" for c in ("state", "latest decision", "when", "why"))
+    with solara.Column(style={**BOX, "gap": "4px"}, classes=["coercion-decisions"]):
+        line(f"Latest decisions ({model.config.strategy.name})", **{"font-weight": "bold"})
+        solara.HTML(tag="table", unsafe_innerHTML=f"<tr>{head}</tr>{body}",
+                    style={"font-size": "12px", "border-collapse": "collapse"})
+        line("Every decision, with the figures it weighed, goes to decisions.csv of a run.",
+             **{"font-size": "12px", "color": "#555"})
+
+
 @solara.component
 def Glossary(model: ViewModel):
     """Commodity names and the terms the charts use."""
@@ -494,6 +528,7 @@ def Charts(model: ViewModel, commodity: str | None):
             RunCard(model, week)
         with solara.Div(style=GRID):
             BindingCard(model, week)
+            DecisionsCard(model, week)
             for name in ("escalation", "shortage", "stockpile", "price", "firms", "trade"):
                 ChartView(model, chart[name], commodity, week)
             Glossary(model)
