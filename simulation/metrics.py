@@ -77,7 +77,8 @@ METRIC = {m.name: m for m in METRICS}
 COLUMNS = {table: KEYS[table] + [m.name for m in METRICS if m.table == table] for table in TABLES}
 LEDGER = ("supply_t", "use_t", "inventory_change_t", "losses_t")  # material ledger per commodity (conservation)
 # per country, USD/week; ``input_premium_usd``: what manufacturers pay for the material they use above its calm
-# price (outside China the outside price, in China the inside price): the cost side of a price rise, which
+# price (outside China the outside price, in China the inside price; FORGE members' firms also what they pay
+# above it under the coalition's floor, signals.floor_paid_usd): the cost side of a price rise, which
 # the output loss (physical shortage only) does not count
 COSTS = ("holding_cost_usd", "stock_purchase_usd", "stock_purchase_calm_usd", "policy_cost_usd", "input_premium_usd")
 
@@ -377,6 +378,8 @@ class Recorder:
             required=s.required, use=s.use, shipped=s.shipped, shipped_cn=s.shipped_cn, inventory=s.inventory,
             in_transit=s.in_transit, recycled=s.recycled, price=s.price, price_cn=s.price_cn,
             production_t=s.production_t), self._out, self._held, t)
+        if sig.floor_paid_usd.size:  # members' firms paid FORGE's floor on members' material (market)
+            self.costs["input_premium_usd"][t] += sig.floor_paid_usd.sum(axis=1)
         self.ledger["losses_t"][t] = s.losses_t
         self.n_recorded = t + 1
 

@@ -78,7 +78,14 @@ class Signals:
         offtake_share: per country, the share of its producers' spare capacity that FORGE members' buyers
             claim before the spot buyers (empty: no offtake) [states: FORGE's ``decide()``; market].
         forge_tariff_share: the FORGE tariff on non-member minerals in force, in place of
-            ``world.forge.tariff_share`` (None: that one) [states: FORGE's ``decide()``; diversification].
+            ``world.forge.tariff_share`` (None: that one) [states: FORGE's ``decide()``; diversification,
+            and the market: members' firms pay it on non-member material in their landed prices].
+        forge_floor: the coalition's price floor in members' landed prices, multiple of the calm price
+            outside China: members' firms pay at least this for members' material (0: none) [states:
+            FORGE's ``decide()``; market].
+        floor_paid_usd: per country and commodity, what its firms paid above the outside price for
+            members' material under the coalition's floor this week, USD (empty: none) [market; new
+            supply takes it off the members' floor payments, the recorder adds it to the input premium].
         project_online: world.project_options key -> the clock week a project the US decided to finance
             comes online [states: the US's ``decide()``; new supply].
         release_open: per country-commodity, whether the state's stockpile may release this week
@@ -120,6 +127,8 @@ class Signals:
     hub_cooperation: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     offtake_share: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     forge_tariff_share: float | None = None
+    forge_floor: float = 0.0
+    floor_paid_usd: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
     project_online: dict[str, int] = field(default_factory=dict)
     release_open: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     refill_open: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)

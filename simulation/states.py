@@ -77,7 +77,8 @@ nothing):
   ``signals.producer_floor``), and the projects of ``invest_options`` it finances once China
   controls their commodity toward it (``invest``: ``signals.project_online``).
 - **FORGE** (:class:`ForgeRole`, on its chair's agent, logged as ``FORGE``): from its
-  ``from_date``, members' price floors (``forge_floor``), offtake claims on members' spare capacity
+  ``from_date``, members' price floors (``forge_floor``: ``signals.producer_floor`` for their producers,
+  ``signals.forge_floor`` in their firms' landed prices), offtake claims on members' spare capacity
   (``forge_offtake``: ``signals.offtake_share``), a tariff on non-member minerals (``forge_tariff``:
   ``signals.forge_tariff_share``), and the coordinated stockpile release (``coordinated_release``,
   ``end_release``: ``signals.release_pool``) when a member's firms run short.
@@ -496,7 +497,8 @@ class USRole(Role):
 class ForgeRole(Role):
     """FORGE as a coalition, decided by its chair's agent (logged as ``FORGE``): from
     ``responders.forge.from_date``, its members' producers are guaranteed ``price_floor_multiple`` of the
-    calm price (``signals.producer_floor``), its members' buyers claim ``offtake_share`` of the members'
+    calm price (``signals.producer_floor``; members' firms pay at least the floor for members' material,
+    ``signals.forge_floor``), its members' buyers claim ``offtake_share`` of the members'
     spare capacity before the spot buyers (``signals.offtake_share``), its tariff on non-member minerals
     is ``tariff_share`` (``signals.forge_tariff_share``); and each week, when firms of a member hold fewer than
     ``release_trigger_days`` of cover of a commodity (or less than their own target, if lower: a firm that
@@ -543,6 +545,7 @@ class ForgeRole(Role):
                 floor = _floors(sig, m.eco)
                 floor[self.members] = np.maximum(floor[self.members], self.p.price_floor_multiple)
                 sig.producer_floor = floor
+                sig.forge_floor = self.p.price_floor_multiple  # members' firms pay it for members' material
                 names = ", ".join(c for c, k in zip(m.eco.countries, self.members, strict=True) if k)
                 m.decisions.add(week, self.name, "forge_floor", sig.level,
                                 f"members' producers ({names}) guaranteed {self.p.price_floor_multiple:g}x the "

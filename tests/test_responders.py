@@ -10,8 +10,10 @@ import tomli_w
 from simulation import run
 from simulation.config import ConfigError, config_from_dict, config_to_dict, load_config
 from simulation.kernels import checking
+from simulation.mechanisms.diversification import SourcingWeek, _premium_kernel
+from simulation.mechanisms.market import ShipWeek, _spot
 from simulation.model import CoercionModel
-from simulation.population import POS_TRADER, PRODUCER
+from simulation.population import POS_MANUFACTURER, POS_TRADER, PRODUCER
 from simulation.states import ForgeRole, HubRole, USRole
 
 from .conftest import TINY
@@ -278,6 +280,154 @@ def test_a_forge_tariff_slows_members_drift_back_to_china():
     # ree: China's price edge is 10%; a 10% tariff erases it in members' landed prices, so they stop drifting
     assert np.all(rate["plain"] > 0) and np.all(rate["tariff"] == 0)
     assert "forge_tariff" in set(tariff.decisions.frame().decision)
+
+
+
+def landed_world(**forge) -> dict:
+    """Calm (no controls): Japan a member buying Chinese and Australian ree, the US a non-member buying
+    Chinese ree; no standing tariff or floor, only the coalition's ``forge`` measures (none: no coalition)."""
+    data = tiny_with_us()
+    data["escalation"]["script"] = []
+    data["world"]["forge"].update(tariff_share=0.0, price_floor_multiple=0.0)
+    data["world"]["countries"]["JP"]["forge_member"] = True
+    data["world"]["countries"]["US"]["forge_member"] = False
+    if forge:
+        data["responders"] = {"forge": {"from_date": "2026-01-02", "chair": "AU", **forge}}
+    return data
+
+
+def firms_of(model: CoercionModel, country: str, commodity: str = "ree") -> np.ndarray:
+    e = model.eco
+    return ((e.pos_kind == POS_MANUFACTURER) & (e.pos_country == e.countries.index(country))
+            & (e.pos_commodity == e.commodities.index(commodity)))
+
+
+def firms_of_members(model: CoercionModel) -> np.ndarray:
+    e = model.eco
+    member = np.array([model.config.world.countries[c].forge_member for c in e.countries])
+    return (e.pos_kind == POS_MANUFACTURER) & member[e.pos_country]
+
+
+def test_a_forge_tariff_raises_members_landed_price_of_chinese_material_and_cuts_their_chinese_purchases():
+    weeks, tariff = 12, 0.2
+    bought, models = {}, {}
+    for key, forge in (("plain", {}), ("tariff", {"tariff_share": tariff})):
+        with checking():  # the landed-price kernel and the clearing with tariff bids agree with their references
+            model = CoercionModel(config_from_dict(landed_world(**forge)))
+        jp = firms_of(model, "JP")
+        bought[key] = 0.0
+        for _ in range(weeks):
+            model.step()
+            bought[key] += model.state.shipped_cn[jp].sum()
+        models[key] = model
+    m = models["tariff"]
+    s, e, landed = m.state, m.eco, m.mechanisms["market"].landed
+    jp, us, cn = firms_of(m, "JP"), firms_of(m, "US"), firms_of(m, "CN")
+    ree = e.commodities.index("ree")
+    # Japan's ree firms pay the price x (1 + tariff) on their Chinese share (the rest is Australia's, a member's)
+    cn_share = s.shipped_cn[jp] / s.shipped[jp]
+    assert cn_share.min() > 0.5
+    np.testing.assert_allclose(landed[jp], 1.0 + tariff * cn_share, rtol=1e-12)
+    # and their demand answers their landed price: they buy less Chinese ree than without the tariff
+    eps = m.config.world.commodities["ree"].demand_elasticity
+    np.testing.assert_allclose(s.demand_factor[jp], (s.price[ree] * landed[jp] / e.price0[ree]) ** -eps, rtol=1e-12)
+    assert bought["tariff"] < 0.99 * bought["plain"]
+    # non-members pay the market's prices: the US outside China, China's firms inside it
+    assert np.all(landed[us | cn] == 1.0) and np.all(models["plain"].mechanisms["market"].landed == 1.0)
+    assert np.all(s.demand_factor[us] == (s.price[ree] / e.price0[ree]) ** -eps)
+    assert np.all(s.demand_factor[cn] == (s.price_cn[ree] / e.price0_cn[ree]) ** -eps)
+
+
+def test_a_forge_tariff_puts_members_behind_non_members_of_lower_bid_for_chinese_spare_capacity():
+    data = landed_world(tariff_share=0.2)
+    # the US's carmakers bid USD 70M a tonne short of ree: below Japan's carmakers (77M), above 77M / 1.2
+    data["world"]["countries"]["US"]["sector_va_share_gdp"] = {"autos": 0.0026}
+    model = CoercionModel(config_from_dict(data))
+    model.step()
+    market, s, e = model.mechanisms["market"], model.state, model.eco
+    bid = market._bid
+    jp = np.flatnonzero(firms_of(model, "JP") & (bid > 7.5e7))[0]  # a Japanese carmaker
+    us = np.flatnonzero(firms_of(model, "US"))[0]
+    assert bid[jp] > bid[us] > bid[jp] / 1.2
+    # the spot market alone: one tonne of Chinese spare ree (none elsewhere), each of them short of one tonne
+    desired, spare = np.zeros(e.n_pos), np.zeros(e.n_firms)
+    desired[[jp, us]] = 1.0
+    spare[np.flatnonzero((e.firm_kind == PRODUCER) & (e.firm_country == e.coercer)
+                         & (e.firm_commodity == e.commodities.index("ree")))[0]] = 1.0
+    plain = ShipWeek(pos_controlled=np.zeros(e.n_pos, bool), ring=s.ring, ring_cn=s.ring_cn, in_transit=s.in_transit)
+    taxed = plain._replace(tariff=True, cn_bids=market._cn_bids)
+    got = {}
+    for key, wk in (("plain", plain), ("tariff", taxed)):
+        spot_cn = _spot(market.fixed.clear, wk, desired, np.zeros(e.n_pos), spare)[0]
+        got[key] = spot_cn[jp], spot_cn[us]
+    # without the tariff Japan's carmaker, the higher bid, gets the tonne; with it, it bids 77M / 1.2 < 70M
+    assert got["plain"] == (1.0, 0.0) and got["tariff"] == (0.0, 1.0)
+
+
+def test_a_forge_floor_is_paid_by_members_firms_for_members_material_and_the_states_floor_cost_falls():
+    floor, weeks = 1.2, 10
+    with checking():  # the landed-price kernel with a floor and the new-supply kernel agree with their references
+        m = CoercionModel(config_from_dict(landed_world(price_floor_multiple=floor)))
+    s, e, sig = m.state, m.eco, m.signals
+    au, jp_k, ree = e.countries.index("AU"), e.countries.index("JP"), e.commodities.index("ree")
+    jp = firms_of(m, "JP")
+    landed = m.mechanisms["market"].landed
+    au_producers = np.flatnonzero((e.firm_kind == PRODUCER) & (e.firm_country == au) & (e.firm_commodity >= 0))
+    paid_before, checked = None, 0
+    for _ in range(weeks):
+        # the floor's gap on Australia's capacity online, at the price new supply will read this week
+        com = e.firm_commodity[au_producers]
+        gross = (e.firm_capacity_t[au_producers] * s.capacity_factor[au_producers]
+                 * np.maximum(floor * e.price0[com] - s.price[com], 0.0)).sum()
+        m.step()
+        assert s.price[ree] < floor * e.price0[ree]  # calm: the market price is below the floor
+        # Japan's ree firms pay the floor for Australia's ree (the rest of what they get is Chinese)
+        gap = floor * e.price0[ree] - s.price[ree]
+        cn_share = s.shipped_cn[jp] / s.shipped[jp]
+        np.testing.assert_allclose(landed[jp], cn_share + (1 - cn_share) * (1 + gap / s.price[ree]), rtol=1e-12)
+        paid = sig.floor_paid_usd
+        np.testing.assert_allclose(paid[jp_k, ree], ((s.shipped[jp] - s.shipped_cn[jp]) * gap).sum(), rtol=1e-9)
+        assert paid[jp_k, ree] > 0 and paid.sum() == paid[jp_k].sum()  # only members' firms pay (the US does not)
+        assert np.all(landed[firms_of(m, "US")] == 1.0)
+        # what they paid above the outside price is part of Japan's input premium
+        mf = (e.pos_kind == POS_MANUFACTURER) & (e.pos_country == jp_k)
+        at_price = (s.use[mf] * (s.price - e.price0)[e.pos_commodity[mf]]).sum()
+        np.testing.assert_allclose(m.recorder.costs["input_premium_usd"][m.t - 1, jp_k], at_price + paid[jp_k].sum(),
+                                   rtol=1e-9)
+        # Australia, the only member with covered producers, pays the gap less what the firms paid last week
+        if paid_before is not None:
+            np.testing.assert_allclose(s.policy_cost_usd[au], gross - paid_before.sum(), rtol=1e-9)
+            assert 0 < s.policy_cost_usd[au] < gross
+            checked += 1
+        paid_before = paid.copy()
+    assert checked == weeks - 1
+
+
+
+def test_a_forge_tariff_lowers_the_premium_a_member_pays_on_sourcing_moved_away_from_china():
+    tariff = 0.05
+    data = landed_world(tariff_share=tariff)
+    for c in ("JP", "US"):  # both states pay half the premium of their firms' sourcing moved away from China
+        data["world"]["countries"][c]["policy"] = {"diversification_subsidy_share": 0.5}
+    model = CoercionModel(config_from_dict(data))
+    model.step()  # the coalition decides its tariff; diversification reads it
+    e, fx = model.eco, model.mechanisms["diversification"].fixed
+    jp, us, ree = firms_of(model, "JP"), firms_of(model, "US"), e.commodities.index("ree")
+    assert np.all(fx.cn_markup[jp] == 1.0 + tariff) and np.all(fx.cn_markup[~firms_of_members(model)] == 1.0)
+    # every ree firm of Japan and the US moved all its Chinese sourcing away this week, at calm prices
+    moved = jp | us
+    new_cn = np.where(moved, 0.0, fx.base_cn)
+    cost = np.zeros(len(e.countries))
+    _premium_kernel(fx, SourcingWeek(
+        desired=np.ones(e.n_pos), shipped=np.ones(e.n_pos), blocked_share=np.zeros(e.n_pos),
+        edge_share=model.state.edge_share, ceiling=np.ones(e.n_pos), capacity_factor=model.state.capacity_factor,
+        price=e.price0, price_cn=e.price0_cn, policy_cost=cost), new_cn)
+    p, p_cn = e.price0[ree], e.price0_cn[ree]
+    # the US pays half of p - p_cn per tonne moved; Japan's firms land Chinese ree at p_cn x 1.05
+    np.testing.assert_allclose(cost[e.countries.index("US")], 0.5 * fx.base_cn[us].sum() * (p - p_cn), rtol=1e-12)
+    np.testing.assert_allclose(cost[e.countries.index("JP")],
+                               0.5 * fx.base_cn[jp].sum() * (p - p_cn * (1 + tariff)), rtol=1e-12)
+    assert fx.base_cn[jp].sum() > 0 and p - p_cn * (1 + tariff) < p - p_cn
 
 
 BAD = {

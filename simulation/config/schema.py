@@ -493,16 +493,18 @@ class Forge(Strict):
 
     price_floor_multiple: NonNeg = Field(
         0.9, description="Members' producers are paid at least this multiple of the calm price: their "
-        "investment decisions see max(price, floor). Assumption, range 0.7-1.75: the paper names 'guaranteed price "
+        "investment decisions see max(price, floor) (only the coalition's, responders.forge.price_floor_multiple, "
+        "enters members' landed prices). Assumption, range 0.7-1.75: the paper names 'guaranteed price "
         "floors among member states' without a level; the one public precedent, the US Department of Defense's "
         "10-year floor of USD 110/kg for MP Materials' NdPr (July 2025), was 'roughly double the current China-set "
         "price of USD 63/kg' (Reuters via econotimes.com), i.e. ~1.75x."
     )
     tariff_share: NonNeg = Field(
-        0.1, description="Tariff members put on non-member minerals: cuts China's price edge in calm. Assumption, "
-        "range 0-0.25: the paper names 'tariffs on low-cost minerals from outside the group' without a level; the US "
-        "Section 301 review (USTR, final 13 September 2024) set 25% on Chinese critical minerals from 2024 and on "
-        "natural graphite and permanent magnets from 2026, an upper bound for a bloc-wide rate."
+        0.1, description="Tariff members put on non-member minerals: cuts China's price edge in calm (it slows "
+        "members' drift back to China; only the coalition's, responders.forge.tariff_share, enters landed prices). "
+        "Assumption, range 0-0.25: the paper names 'tariffs on low-cost minerals from outside the group' without a "
+        "level; the US Section 301 review (USTR, final 13 September 2024) set 25% on Chinese critical minerals "
+        "from 2024 and on natural graphite and permanent magnets from 2026, an upper bound for a bloc-wide rate."
     )
 
 
@@ -741,13 +743,15 @@ class ForgeCoalition(Strict):
         "neither the coercer nor the target). The record: Korea chairs to June 2026 (paper).")
     price_floor_multiple: NonNeg = Field(
         0.0, description="A lever: members' producers are paid at least this multiple of the calm price "
-        "outside China while the coalition acts (0: no floor): it keeps them producing when China undercuts, "
-        "and the members pay the gap. A scenario that sets it gives its source; the reference points are "
+        "outside China while the coalition acts (0: no floor): it keeps them producing when China undercuts; "
+        "members' firms pay it for members' material (their landed prices) and the member states the rest "
+        "of the gap. A scenario that sets it gives its source; the reference points are "
         "those of world.forge.price_floor_multiple (0.7-1.75, the DoD's NdPr floor of July 2025 at the top).")
     tariff_share: NonNeg | None = Field(
         None, description="The tariff members put on non-member minerals while the coalition acts, in place of "
         "world.forge.tariff_share (None: that one stays): it eats into China's price edge in the landed price "
-        "of members' buyers, and so slows their drift back to Chinese supply in calm. A lever; reference "
+        "of members' firms (their demand, and their bids for China's spare capacity, answer it), and so slows "
+        "their drift back to Chinese supply in calm. A lever; reference "
         "points: world.forge.tariff_share (0-0.25, US Section 301 at the top).")
     offtake_share: Share = Field(
         0.0, description="A lever: the share of each member producer's spare capacity that members' buyers "

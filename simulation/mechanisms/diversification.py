@@ -23,7 +23,8 @@ traders). Each week:
 
 The strategy's cost (USD) is the premium of non-Chinese over Chinese prices on the
 sourcing moved away from China: the state's subsidized share under a tax incentive, all
-of it (paid by firms) under a dependence ceiling.
+of it (paid by firms) under a dependence ceiling. For FORGE members' manufacturers the
+Chinese price is landed: times (1 + the coalition's tariff, ``signals.forge_tariff_share``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import numpy as np
 
 from simulation.kernels import implementation, kernel, maximum, minimum
 from simulation.mechanisms.base import Context, Mechanism, SettledPath, ceiling_path, position_ceilings
-from simulation.population import POS_TRADER, PRODUCER
+from simulation.population import POS_MANUFACTURER, POS_TRADER, PRODUCER
 
 
 class DiversificationFixed(NamedTuple):
@@ -59,6 +60,7 @@ class DiversificationFixed(NamedTuple):
     ceiling_rate: float  # ceiling_share_per_week
     calm_weeks: int
     calm_signal: float  # a disruption signal above this resets the calm counter
+    cn_markup: np.ndarray  # per position: its landed Chinese price over China's (1 + FORGE's tariff for members' firms)
 
 
 class DiversificationMemory(NamedTuple):
@@ -178,7 +180,7 @@ def _premium_kernel(fx, wk, new_cn):
     for j in range(len(paying)):
         i = paying[j]
         moved = maximum(base_cn[i] - new_cn[i], 0.0) * shipped[i]
-        cost[country[i]] += payer[j] * moved * maximum(price[com[i]] - price_cn[com[i]], 0.0)
+        cost[country[i]] += payer[j] * moved * maximum(price[com[i]] - price_cn[com[i]] * fx.cn_markup[i], 0.0)
     for c in range(len(policy_cost)):
         policy_cost[c] += cost[c]
 
@@ -240,7 +242,7 @@ def diversification_reference(fx: DiversificationFixed, memory: DiversificationM
     # the premium cost
     i, c = fx.paying, com[fx.paying]
     moved = np.maximum(fx.base_cn[i] - new_cn[i], 0.0) * wk.shipped[i]
-    premium = np.maximum(wk.price[c] - wk.price_cn[c], 0.0)
+    premium = np.maximum(wk.price[c] - wk.price_cn[c] * fx.cn_markup[i], 0.0)
     policy_cost += np.bincount(fx.country[i], fx.payer * moved * premium, minlength=len(policy_cost))
     # the edge shares rescaled to the new split; latent alternatives only: equal shares
     alt = sums[:n_pos]
@@ -311,7 +313,7 @@ class Diversification(Mechanism):
             paying=paying, payer=payer[paying], country=e.pos_country.astype(ip),
             memory_weeks=float(p.memory_weeks), shift_rate=float(p.shift_share_per_week),
             ceiling_rate=float(p.ceiling_share_per_week), calm_weeks=int(p.calm_weeks),
-            calm_signal=float(p.calm_signal_share))
+            calm_signal=float(p.calm_signal_share), cn_markup=np.ones(e.n_pos))
         # the ceiling in force: the state's, or the FORGE offtake cap if lower
         ceiling = ceiling_path(self.ceiling_final, self.ceiling_end)
         self._ceiling = SettledPath(lambda t: np.minimum(ceiling.at(t), self.offtake_cap), self.ceiling_end)
@@ -330,8 +332,10 @@ class Diversification(Mechanism):
         return self._crisis_pos
 
     def _set_tariff(self, tariff: float) -> None:
-        """FORGE's tariff on non-member minerals changed: members' drift rates follow China's price edge."""
+        """FORGE's tariff on non-member minerals changed: members' drift rates follow China's price edge, and
+        their manufacturers' premium is over the landed Chinese price."""
         self._tariff = tariff
+        self.fixed.cn_markup[:] = np.where(self._member & (self.eco.pos_kind == POS_MANUFACTURER), 1.0 + tariff, 1.0)
         disc = self._disc
         edge = np.where(disc > 0, np.clip(1 - tariff / np.maximum(disc, 1e-12), 0, 1), 1.0)
         factor = (1 - self.subsidy) * np.where(self._member, edge[self.eco.pos_commodity], 1.0)

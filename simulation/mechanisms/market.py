@@ -17,7 +17,8 @@
    then to the spare capacity outside China (every buyer), each pool to the highest bids
    first. While FORGE's offtake contracts are in force (``signals.offtake_share``), the
    members' buyers claim that share of the members' producers' spare capacity before any
-   spot buyer, pro rata. Spot shipments
+   spot buyer, pro rata. While FORGE's tariff is in force, members' firms bid for China's
+   spare capacity their willingness to pay over (1 + tariff) (see 7). Spot shipments
    take ``spot_lead_weeks``.
 5. **Shipment.** Deliveries enter the buyer's pipeline and arrive after the edge's lead
    time. Origin travels with them (Chinese-origin tonnes are tracked separately).
@@ -28,6 +29,20 @@
    their calm level; each price closes a share of its gap to ``p*`` each week.
    Controls cut Chinese shipments to outside buyers (the outside price jumps) and leave
    Chinese capacity idle (the inside price falls or holds).
+7. **Landed prices** (FORGE's measures, off unless the coalition decides them: ``signals.forge_tariff_share``,
+   ``signals.forge_floor``). A manufacturer in a member state pays, per tonne, the outside price ``p``
+   times (1 + tariff) for non-member material (Chinese and other non-member origins) and
+   ``max(p, floor * p0)`` for members' material: its landed price is
+   ``p * (nm * (1 + tariff) + (1 - nm) * max(1, floor * p0 / p))``, with ``nm`` its non-member share:
+   this week's Chinese-origin share of its shipments ``cn`` plus ``(1 - cn) * q``, ``q`` the non-member
+   share of its non-Chinese sourcing (read when the measures change: diversification rescales the
+   non-Chinese edges together, so ``q`` holds). Its demand factor for next week is taken at its
+   landed price. What members' firms pay above ``p`` for members' material goes to
+   ``signals.floor_paid_usd`` (by their country): the states' floor payments are reduced by it (new
+   supply) and it is part of the firms' input premium (recorder). The tariff is a transfer from
+   members' firms to their own state, counted on neither side (the input premium is at the outside
+   price; no revenue enters the policy cost), so a country's costs add up as before. The state
+   stockpiles buy at the outside price (a tariff or floor a state pays itself nets out).
 """
 
 from __future__ import annotations
@@ -38,7 +53,7 @@ import numpy as np
 
 from simulation.kernels import implementation, kernel, maximum, minimum
 from simulation.mechanisms.base import Context, Mechanism, SettledPath, ceiling_path, position_ceilings
-from simulation.population import POS_TRADER, PRODUCER, calm_edge_flows
+from simulation.population import POS_MANUFACTURER, POS_TRADER, PRODUCER, calm_edge_flows
 
 # Fixed bundles: one per kernel, each with only what that kernel reads (numba types every array of
 # a bundle at every call, so a bundle carries no more than its kernel needs). Index arrays are
@@ -168,6 +183,16 @@ class OrderWeek(NamedTuple):
     capacity_factor: np.ndarray
 
 
+class BidGroups(NamedTuple):
+    """Buyers grouped by equal bids (:meth:`Market._bids`), what :func:`_by_bid` reads."""
+
+    pos_group: np.ndarray  # per position, its bid group; n_groups: none
+    group_com: np.ndarray  # per group, its commodity (groups by commodity, then by bid, highest first)
+
+
+_NO_BIDS = BidGroups(pos_group=np.zeros(0, np.intp), group_com=np.zeros(0, np.intp))
+
+
 class ShipWeek(NamedTuple):
     """This week's state arrays the clearing kernel reads or updates."""
 
@@ -178,6 +203,24 @@ class ShipWeek(NamedTuple):
     offtake: bool = False  # FORGE's offtake claims are in force (signals.offtake_share)
     claim: np.ndarray = np.zeros(0)  # per firm: the share of its spare capacity the offtakers claim first
     offtaker: np.ndarray = np.zeros(0, bool)  # per position: a buyer holding offtake claims
+    tariff: bool = False  # FORGE's tariff is in force: China's spare capacity goes by ``cn_bids``
+    cn_bids: BidGroups = _NO_BIDS  # the bids for China's spare capacity, members' firms' net of the tariff
+
+
+class LandedFixed(NamedTuple):
+    """What the landed-price kernel reads: FORGE's measures in force and the members' firms they
+    apply to (rebuilt when the measures change)."""
+
+    firms: np.ndarray  # the manufacturers of FORGE members (positions)
+    com: np.ndarray  # their commodity
+    country: np.ndarray  # their country
+    q: np.ndarray  # the non-member share of their non-Chinese sourcing
+    cn0: np.ndarray  # their Chinese share of sourcing when read (for a week without shipments)
+    tariff: float  # on non-member material, share of the price
+    floor: float  # on members' material, multiple of the calm price outside China (0: none)
+    p0: np.ndarray  # per commodity, the calm price outside China
+    eps: np.ndarray  # per commodity, the short-run price elasticity of demand
+    n_countries: int
 
 
 class MarketOrders(NamedTuple):
@@ -270,10 +313,17 @@ class Market(Mechanism):
         self._export_edges = [np.flatnonzero(export & (edge_com == c)) for c in range(len(e.commodities))]
         self._quotas_seen: dict | None = None
         self._offtake_seen: np.ndarray | None = None  # FORGE's offtake shares the claims were built from
+        # FORGE's measures in members' landed prices (signals.forge_tariff_share, signals.forge_floor) as read,
+        # and what they apply to (None: none in force)
+        self._forge_seen: tuple[float | None, float] = (None, 0.0)
+        self._landed_fixed: LandedFixed | None = None
+        self._cn_bids: BidGroups | None = None
+        self.landed = np.ones(e.n_pos)  # per position, its landed price over the outside price (1: the market's)
         self._orders = implementation(_orders_kernel, orders_reference)
         self._cap_chinese = implementation(_cap_chinese_kernel, cap_chinese_reference)
         self._clear = implementation(_clear_kernel, clear_reference)
         self._prices = implementation(_prices_kernel, prices_reference)
+        self._landed = implementation(_landed_kernel, landed_reference)
 
     def _index(self) -> dict:
         """Every fixed subset and per-edge key the kernels read, by bundle field name, gathered once
@@ -347,6 +397,12 @@ class Market(Mechanism):
         mf = np.flatnonzero((e.pos_firm >= 0) & self.buyer & (e.pos_base_use_t > 0))
         bid[mf] = (e.pos_criticality[mf] * e.firm_va_week[e.pos_firm[mf]] / lcu[e.pos_country[mf]]
                    / e.pos_base_use_t[mf])
+        self._bid = bid
+        return self._bid_groups(bid)._asdict()
+
+    def _bid_groups(self, bid: np.ndarray) -> BidGroups:
+        """The buyers' groups of equal bids (``bid`` per position, USD/t, rounded to 10 digits)."""
+        e = self.eco
         bid = np.array([float(f"{b:.10g}") for b in bid])
         buyers = np.flatnonzero(self.buyer)
         order = buyers[np.lexsort((-bid[buyers], e.pos_commodity[buyers]))]
@@ -355,7 +411,7 @@ class Market(Mechanism):
         group_com = com[new].astype(np.intp)
         pos_group = np.full(e.n_pos, len(group_com), np.intp)  # traders: no group
         pos_group[order] = np.cumsum(new) - 1
-        return dict(pos_group=pos_group, group_com=group_com)
+        return BidGroups(pos_group=pos_group, group_com=group_com)
 
     def _calm(self) -> tuple[MarketCalm, np.ndarray, np.ndarray]:
         """Calm prices and their bounds, and the calm reference ratios ``r0``, ``u0`` from the initial
@@ -394,6 +450,8 @@ class Market(Mechanism):
     def step(self, t: int) -> None:
         s, fx = self.state, self.fixed
         calm = fx.calm
+        if (self.signals.forge_tariff_share, self.signals.forge_floor) != self._forge_seen:
+            self._read_forge()
         demand, ship = market_week(s)
         # orders, rerouting through hubs, traders' pass-through; the dependence ceilings cut them
         orders = MarketOrders(*self._orders(fx.orders, demand))
@@ -404,6 +462,8 @@ class Market(Mechanism):
             ship = self._quota(orders, ship)
         if self.signals.offtake_share.size:
             ship = self._offtake(ship)
+        if self._cn_bids is not None:  # FORGE's tariff: members' firms bid less for Chinese material
+            ship = ship._replace(tariff=True, cn_bids=self._cn_bids)
         c = MarketCleared(*self._clear(fx.clear, ship, orders, t))
         s.desired, s.shipped, s.shipped_cn, s.spot = orders.desired, c.shipped, c.shipped_cn, c.spot
         s.production_t, s.transshipped = c.production, c.transshipped
@@ -411,6 +471,49 @@ class Market(Mechanism):
         s.cn_export_usd, s.cn_world_share = china_sales(calm, c, s.price, s.price_cn)
         # prices, and next week's short-run demand at them
         self._prices(calm, c.ratio, c.ratio_cn, s.price, s.price_cn, self._demand)
+        if self._landed_fixed is not None:  # FORGE's measures: members' firms' landed prices and demand
+            paid = self._landed(self._landed_fixed, c.shipped, c.shipped_cn, s.price, self.landed, self._demand.out)
+            if self._landed_fixed.floor > 0:
+                self.signals.floor_paid_usd = paid
+
+    def _read_forge(self) -> None:
+        """FORGE's tariff or floor changed (``signals.forge_tariff_share``, ``signals.forge_floor``): the
+        members' manufacturers they apply to, the non-member share ``q`` of their non-Chinese sourcing
+        (diversification rescales the non-Chinese edges together, so it holds; a position with no
+        non-Chinese share yet: the non-member share of the commodity's capacity outside China), and,
+        under a tariff, the bids for China's spare capacity with members' firms' bids over
+        (1 + tariff) (they pay it on top of the price). Without measures, landed prices are the market's."""
+        e, s, sig, d = self.eco, self.state, self.signals, self._demand
+        self._forge_seen = (sig.forge_tariff_share, sig.forge_floor)
+        tariff, floor = sig.forge_tariff_share or 0.0, sig.forge_floor
+        member = np.array([self.config.world.countries[c].forge_member for c in e.countries])
+        firms = np.flatnonzero((e.pos_kind == POS_MANUFACTURER) & member[e.pos_country])
+        self.landed[:] = 1.0
+        d.out[firms] = d.factors[d.key[firms]]  # the market's demand factors, until the kernel's
+        self._landed_fixed = self._cn_bids = None
+        sig.floor_paid_usd = np.zeros((0, 0))
+        if not (tariff > 0 or floor > 0) or not len(firms):
+            return
+        n, pos, share = e.n_pos, e.edge_pos, s.edge_share
+        buyer_edge = self.buyer[pos]
+        cn, alt = buyer_edge & self.edge_cn, buyer_edge & ~self.edge_cn
+        nm = alt & ~member[e.edge_origin]
+        alt_all, alt_nm = np.bincount(pos[alt], share[alt], minlength=n), np.bincount(pos[nm], share[nm], minlength=n)
+        cap = e.firm_capacity_t * self.noncn_producer
+        n_com = len(e.commodities)
+        cap_all = np.bincount(e.firm_commodity[self.noncn_producer], cap[self.noncn_producer], minlength=n_com)
+        nm_firm = self.noncn_producer & ~member[e.firm_country]
+        cap_nm = np.bincount(e.firm_commodity[nm_firm], cap[nm_firm], minlength=n_com)
+        q = _safe_div(cap_nm, cap_all, 0.0)[e.pos_commodity]
+        np.divide(alt_nm, alt_all, out=q, where=alt_all > 0)
+        self._landed_fixed = LandedFixed(
+            firms=firms, com=e.pos_commodity[firms].astype(np.intp), country=e.pos_country[firms].astype(np.intp),
+            q=q[firms], cn0=np.bincount(pos[cn], share[cn], minlength=n)[firms], tariff=float(tariff),
+            floor=float(floor), p0=self.fixed.calm.p0, eps=d.eps, n_countries=len(e.countries))
+        if tariff > 0:
+            bid = self._bid.copy()
+            bid[firms] /= 1.0 + tariff
+            self._cn_bids = self._bid_groups(bid)
 
     def _offtake(self, ship: ShipWeek) -> ShipWeek:
         """FORGE's offtake contracts (``signals.offtake_share``, per country): members' buyers claim that
@@ -700,7 +803,8 @@ def _spot(fx, wk, desired, got, spare):
     """The spot market: China's spare capacity for uncontrolled buyers, then the rest for all (the
     two pools are disjoint: the first leaves the spare capacity of the second as it is).
 
-    Each pool serves the highest bids first (:func:`_by_bid`).
+    Each pool serves the highest bids first (:func:`_by_bid`); under FORGE's tariff, China's pool
+    by ``wk.cn_bids`` (members' firms' bids over 1 + tariff).
 
     Returns:
         (spot bought from China's pool and from the other pool per position, tonnes supplied by
@@ -715,7 +819,10 @@ def _spot(fx, wk, desired, got, spare):
     for p in range(n_pos):
         unmet[p] = maximum(desired[p] - got[p], 0.0)
         request[p] = unmet[p] * (not (pos_controlled[p] or capped[p]))
-    fill_cn, used_cn = _by_bid(fx, supply_cn, request)
+    if wk.tariff:  # members' firms bid net of FORGE's tariff for Chinese material
+        fill_cn, used_cn = _by_bid(wk.cn_bids, supply_cn, request)
+    else:
+        fill_cn, used_cn = _by_bid(fx, supply_cn, request)
     spot_cn = np.empty(n_pos)
     for p in range(n_pos):
         spot_cn[p] = request[p] * fill_cn[p]
@@ -823,7 +930,7 @@ def _clear_kernel(fx, wk, orders, t):
             ratio_cn)
 
 
-def _by_bid_reference(fx: ClearFixed, supply: np.ndarray, request: np.ndarray):
+def _by_bid_reference(fx: ClearFixed | BidGroups, supply: np.ndarray, request: np.ndarray):
     """:func:`_by_bid` in numpy: each group gets what its commodity's pool has left after the
     groups that bid more."""
     n_groups = len(fx.group_com)
@@ -868,8 +975,8 @@ def clear_reference(fx: ClearFixed, wk: ShipWeek, orders: MarketOrders, t: int):
     # spot market: China's spare capacity for uncontrolled buyers, then the other pool for all
     unmet = np.maximum(desired - got, 0.0)
     request = unmet * ~(wk.pos_controlled | fx.capped)
-    fill_cn, used_cn = _by_bid_reference(fx, np.bincount(fx.cn_pool_com, spare[fx.cn_pool], minlength=n_com),
-                                         request)
+    fill_cn, used_cn = _by_bid_reference(wk.cn_bids if wk.tariff else fx,
+                                         np.bincount(fx.cn_pool_com, spare[fx.cn_pool], minlength=n_com), request)
     spot_cn = request * fill_cn
     request = unmet - spot_cn
     supply_other = np.bincount(fx.other_pool_com, spare[fx.other_pool], minlength=n_com)
@@ -970,3 +1077,48 @@ def prices_reference(calm: MarketCalm, ratio: np.ndarray, ratio_cn: np.ndarray, 
     if not np.array_equal(factors, demand.factors):
         demand.factors[:] = factors
         demand.out[:] = factors[demand.key]
+
+
+# ------------------------------------------------------------------ landed prices
+@kernel
+def _landed_kernel(fx, shipped, shipped_cn, price, landed, demand_out):
+    """FORGE's measures in the landed prices of members' manufacturers (``fx.firms``), after the week's
+    prices: each one's landed price over the outside price (into ``landed``), its demand factor for
+    next week at its landed price (into ``demand_out``, where the commodity's demand is elastic), and
+    what they paid above the outside price for members' material under the floor, per country and
+    commodity (returned) (:func:`landed_reference` in numpy).
+
+    Its non-member share is this week's Chinese-origin share of its shipments (of its sourcing when it
+    got none) plus the rest times ``fx.q``; non-member material costs the price times (1 + tariff),
+    members' material at least the floor."""
+    paid = np.zeros((fx.n_countries, len(price)))
+    for j in range(len(fx.firms)):
+        p, c = fx.firms[j], fx.com[j]
+        ship = shipped[p]
+        cn = shipped_cn[p] / ship if ship > 0.0 else fx.cn0[j]
+        nm = cn + (1.0 - cn) * fx.q[j]
+        gap = maximum(fx.floor * fx.p0[c] - price[c], 0.0)
+        factor = nm * (1.0 + fx.tariff) + (1.0 - nm) * (1.0 + gap / price[c])
+        landed[p] = factor
+        if fx.eps[c] != 0.0:
+            demand_out[p] = (price[c] * factor / fx.p0[c]) ** -fx.eps[c]
+        paid[fx.country[j], c] += maximum(ship - shipped_cn[p], 0.0) * (1.0 - fx.q[j]) * gap
+    return paid
+
+
+def landed_reference(fx: LandedFixed, shipped: np.ndarray, shipped_cn: np.ndarray, price: np.ndarray,
+                     landed: np.ndarray, demand_out: np.ndarray) -> np.ndarray:
+    """:func:`_landed_kernel` in numpy."""
+    f, c = fx.firms, fx.com
+    ship = shipped[f]
+    cn = fx.cn0.copy()
+    np.divide(shipped_cn[f], ship, out=cn, where=ship > 0.0)
+    nm = cn + (1.0 - cn) * fx.q
+    gap = np.maximum(fx.floor * fx.p0[c] - price[c], 0.0)
+    factor = nm * (1.0 + fx.tariff) + (1.0 - nm) * (1.0 + gap / price[c])
+    landed[f] = factor
+    elastic = fx.eps[c] != 0.0
+    demand_out[f[elastic]] = ((price[c] * factor / fx.p0[c]) ** -fx.eps[c])[elastic]
+    paid = np.zeros((fx.n_countries, len(price)))
+    np.add.at(paid, (fx.country, c), np.maximum(ship - shipped_cn[f], 0.0) * (1.0 - fx.q) * gap)
+    return paid

@@ -17,7 +17,10 @@
 - **The states' floors** (``signals.producer_floor``, set by the US's and FORGE's ``decide()``,
   ``simulation/states.py``): a producer whose state guarantees it a floor above the exit price
   does not exit (it is paid at least the floor), investors in that commodity see the floor, and
-  the state pays the gap between its floor and the outside price on the capacity kept online.
+  the state pays the gap between its floor and the outside price on the capacity kept online, less
+  what members' firms paid of it last week under FORGE's floor in their landed prices
+  (``signals.floor_paid_usd``, from the market), shared over the members' covered producers of the
+  commodity pro rata to their capacity online.
 - **Projects the US decides** (``responders.us.invest_options``) are dormant until the US finances
   them (``signals.project_online``: their week online), then ramp as dated projects.
 """
@@ -179,6 +182,7 @@ class NewSupply(Mechanism):
         # the states' price floors (signals.producer_floor) as they were last read; the producers they cover
         self._floor_seen = self.signals.producer_floor
         self._floor_gap: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (firms, floor, payer)
+        self._member = member  # per country: a FORGE member (its firms pay FORGE's floor: signals.floor_paid_usd)
         # projects the US decides to finance (responders.us.invest_options): dormant until it does
         self._online_seen = self.signals.project_online
         n_fixed = len(cfg.projects) - len(cfg.decided_options)
@@ -237,13 +241,24 @@ class NewSupply(Mechanism):
 
     def _pay_floors(self) -> None:
         """Each state pays its producers the gap between its floor and the outside price on the capacity they
-        keep online (take-or-pay), USD, into its policy cost."""
+        keep online (take-or-pay), USD, into its policy cost; what members' firms paid of it under FORGE's
+        floor (``signals.floor_paid_usd``, last week's, at the same price) is taken off the members'
+        producers of the commodity, pro rata to their capacity online (never below nothing)."""
         e, s = self.eco, self.state
         firms, level, payer = self._floor_gap
         com = e.firm_commodity[firms]
         gap = np.maximum(level * e.price0[com] - s.price[com], 0.0)
         online = e.firm_capacity_t[firms] * s.capacity_factor[firms]
-        s.policy_cost_usd += np.bincount(payer, online * gap, minlength=len(s.policy_cost_usd))
+        pay = online * gap
+        paid = self.signals.floor_paid_usd
+        if paid.size:
+            n_com = len(e.commodities)
+            member = self._member[payer]
+            base = np.bincount(com[member], online[member], minlength=n_com)[com]
+            part = np.zeros(len(firms))
+            np.divide(online, base, out=part, where=member & (base > 0))
+            pay = np.maximum(pay - paid.sum(axis=0)[com] * part, 0.0)
+        s.policy_cost_usd += np.bincount(payer, pay, minlength=len(s.policy_cost_usd))
 
     def _payer(self) -> int:
         """The state that finances the strategy's projects: the first country with levers, else the target."""
