@@ -48,6 +48,9 @@ class NewSupplyFixed(NamedTuple):
     thr: float  # invest while the smoothed price exceeds this multiple of calm
     pace_cap: np.ndarray  # per commodity: new capacity a week at full pace, t/week
     invest_cap: np.ndarray  # per commodity: the investment producers' nominal capacity, t/week
+    invest_firms: np.ndarray  # the investment producers (dormant at the start)
+    invest_com: np.ndarray  # their commodity
+    lead: np.ndarray  # per commodity: weeks from an investment decision to output
     exit_firms: np.ndarray  # the producers that idle when prices collapse
     exit_com: np.ndarray  # their commodity
     exit_price_multiple: float  # world.investment.exit_price_multiple
@@ -64,14 +67,17 @@ class Investment(NamedTuple):
     new: np.ndarray  # this week's new investment, t/week
     invest_floor: np.ndarray  # per commodity: the price floor (multiple of calm) its investors see, 0: none
     exit_support: np.ndarray  # per exiting producer: its state's price floor (multiple of calm), 0: none
+    arrivals: np.ndarray  # (weeks, commodity) ring: capacity started in week t is due in row (t + lead) % weeks
+    online_cap: np.ndarray  # t/week of investment capacity online
 
 
 @kernel
 def _new_supply_kernel(fx, inv, t, price, capacity_factor):
     """The projects' ramps, the smoothed price, this week's new investment per commodity
-    (into ``new``, added to ``started``) and the exit of unprotected producers, in place.
-    Returns whether any investment was started. (Clips and extremes as numpy's: NaN wins.)
-    :func:`new_supply_reference` in numpy."""
+    (into ``new``, added to ``started`` and to the ``arrivals`` row due after each commodity's
+    lead time), the exit of unprotected producers, then the capacity due this week online (the
+    investment producers' capacity factors), in place. Returns whether any investment was
+    started. (Clips and extremes as numpy's: NaN wins.) :func:`new_supply_reference` in numpy."""
     project_firms, online, ramp, p0, thr = fx.project_firms, fx.online, fx.ramp, fx.p0, fx.thr
     pace_cap, invest_cap, exit_firms, exit_com = fx.pace_cap, fx.invest_cap, fx.exit_firms, fx.exit_com
     price_ema, started, new = inv.price_ema, inv.started, inv.new
@@ -99,9 +105,12 @@ def _new_supply_kernel(fx, inv, t, price, capacity_factor):
         want = pace_cap[j] * pace
         new[j] = minimum(want, room) if ema > thr else 0.0
         started_any = started_any or new[j] != 0
+    arrivals, online_cap = inv.arrivals, inv.online_cap
+    n_rows = arrivals.shape[0]
     if started_any:
         for j in range(len(started)):
             started[j] += new[j]
+            arrivals[(t + fx.lead[j]) % n_rows, j] += new[j]
     for k in range(len(exit_firms)):
         f = capacity_factor[exit_firms[k]]
         if maximum(price_ema[exit_com[k]], inv.exit_support[k]) < fx.exit_price_multiple:
@@ -111,6 +120,21 @@ def _new_supply_kernel(fx, inv, t, price, capacity_factor):
             f += fx.exit_share_per_week
             f = minimum(f, 1.0)
         capacity_factor[exit_firms[k]] = f
+    # the capacity due this week comes online
+    due = arrivals[t % n_rows]
+    arrived = False
+    for j in range(len(due)):
+        if due[j] != 0.0:  # NaN too (as numpy's any)
+            arrived = True
+    if arrived:
+        frac = np.zeros(len(due))
+        for j in range(len(due)):
+            online_cap[j] += due[j]
+            due[j] = 0.0
+            if invest_cap[j] > 0:
+                frac[j] = online_cap[j] / invest_cap[j]
+        for k in range(len(fx.invest_firms)):
+            capacity_factor[fx.invest_firms[k]] = frac[fx.invest_com[k]]
     return started_any
 
 
@@ -127,12 +151,20 @@ def new_supply_reference(fx: NewSupplyFixed, inv: Investment, t: int, price: np.
     room = np.maximum(fx.invest_cap - started, 0.0)
     new[:] = np.where(price_ema > fx.thr, np.minimum(fx.pace_cap * pace, room), 0.0)
     started_any = bool(np.any(new != 0))
+    ring, online_cap = inv.arrivals, inv.online_cap
     if started_any:
         started += new
+        ring[(t + fx.lead) % len(ring), np.arange(len(new))] += new  # due after each lead time
     f = capacity_factor[fx.exit_firms]
     low = np.maximum(price_ema[fx.exit_com], inv.exit_support) < fx.exit_price_multiple
     capacity_factor[fx.exit_firms] = np.where(low, np.maximum(f - fx.exit_share_per_week, fx.exit_floor),
                                               np.minimum(f + fx.exit_share_per_week, 1.0))
+    due = ring[t % len(ring)]
+    if due.any():
+        online_cap += due
+        due[:] = 0.0
+        frac = np.divide(online_cap, fx.invest_cap, out=np.zeros_like(online_cap), where=fx.invest_cap > 0)
+        capacity_factor[fx.invest_firms] = frac[fx.invest_com]
     return started_any
 
 
@@ -158,7 +190,6 @@ class NewSupply(Mechanism):
         coms = [cfg.world.commodities[c] for c in e.commodities]
         self.world_cap_week = np.array([sum(c.capacity_t_per_year.values()) for c in coms]) / 52.0
         self.started = np.zeros(n_com)  # t/week decided so far
-        self._arrivals: np.ndarray | None = None  # (weeks, commodity) ring of capacity due online: see step
         self.online_cap = np.zeros(n_com)
         self.price_ema = np.ones(n_com)
         member = np.array([cfg.world.countries[c].forge_member for c in e.countries])
@@ -169,16 +200,23 @@ class NewSupply(Mechanism):
         self.exit_firms = self.exit_firms[~protected]
         self.invest_member = member[e.firm_country[self.invest_firms]]
         self.capex_usd = sum(p.capex_usd for p in cfg.strategy_projects)
+        # each commodity's investment lead time (weeks from decision to output); capacity started in
+        # week t comes online in week t + lead, row (t + lead) % weeks of a ring one week longer than
+        # the longest lead
+        lead = np.array([cfg.world.commodities[c].investment_lead_weeks or self.cfg.lead_weeks
+                         for c in e.commodities], dtype=np.int64)
         self.fixed = NewSupplyFixed(
             project_firms=self.project_firms, online=self.online, ramp=self.ramp, p0=e.price0, floor=float(self.floor),
             any_member=bool(self.invest_member.any()), thr=float(self.cfg.price_threshold_multiple),
             pace_cap=self.cfg.response_share_per_year / 52.0 * self.world_cap_week, invest_cap=self.invest_cap,
+            invest_firms=self.invest_firms, invest_com=self.invest_com.astype(np.intp), lead=lead,
             exit_firms=self.exit_firms, exit_com=e.firm_commodity[self.exit_firms].astype(np.intp),
             exit_price_multiple=float(self.cfg.exit_price_multiple),
             exit_share_per_week=float(self.cfg.exit_share_per_week), exit_floor=float(self.cfg.exit_floor_share),
             smoothing_weeks=float(self.cfg.price_smoothing_weeks))
         self.investment = Investment(price_ema=self.price_ema, started=self.started, new=np.zeros(n_com),
-                                     invest_floor=np.zeros(n_com), exit_support=np.zeros(len(self.exit_firms)))
+                                     invest_floor=np.zeros(n_com), exit_support=np.zeros(len(self.exit_firms)),
+                                     arrivals=np.zeros((int(lead.max()) + 1, n_com)), online_cap=self.online_cap)
         # the states' price floors (signals.producer_floor) as they were last read; the producers they cover
         self._floor_seen = self.signals.producer_floor
         self._floor_gap: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (firms, floor, payer)
@@ -190,13 +228,6 @@ class NewSupply(Mechanism):
                          for i, key in enumerate(cfg.decided_options)}
         for k in self._decided.values():
             self.online[k] = np.inf
-        # each commodity's investment lead time (weeks from decision to output); capacity started in
-        # week t comes online in week t + lead, row (t + lead) % weeks of a ring one week longer than
-        # the longest lead
-        self._lead = np.array([cfg.world.commodities[c].investment_lead_weeks or self.cfg.lead_weeks
-                               for c in e.commodities], dtype=np.int64)
-        self._arrivals = np.zeros((int(self._lead.max()) + 1, n_com))
-        self._com = np.arange(n_com)
         self._start = cfg.history_steps  # the analysis's first week (the history's weeks are unrecorded)
         self._kernel = implementation(_new_supply_kernel, new_supply_reference)
 
@@ -208,18 +239,9 @@ class NewSupply(Mechanism):
             self._online_seen = sig.project_online
             for key, week in sig.project_online.items():
                 self.online[self._decided[key]] = week
-        # dated projects, price-driven investment (decided now, online after the lead time), and the exit
-        # of unprotected producers when prices collapse
-        ring = self._arrivals
-        if self._kernel(self.fixed, self.investment, t, s.price, s.capacity_factor):
-            ring[(t + self._lead) % len(ring), self._com] += self.investment.new  # due after each lead time
-        due = ring[t % len(ring)]
-        if due.any():
-            self.online_cap += due
-            due[:] = 0.0
-            frac = np.divide(self.online_cap, self.invest_cap, out=np.zeros_like(self.online_cap),
-                             where=self.invest_cap > 0)
-            s.capacity_factor[self.invest_firms] = frac[self.invest_com]
+        # dated projects, price-driven investment (decided now, online after the lead time), the exit
+        # of unprotected producers when prices collapse, and the investment due this week online
+        self._kernel(self.fixed, self.investment, t, s.price, s.capacity_factor)
         if t == self._start and self.capex_usd:  # the analysis start: a history week is unrecorded
             s.policy_cost_usd[self._payer()] += self.capex_usd
         if self._floor_gap is not None:
