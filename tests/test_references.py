@@ -94,9 +94,10 @@ def test_licence_kernels_match_their_references_with_pending_decisions():
         n_new, n_again, n_due = compare_calls("requests", ec._requests_kernel, ec.requests_reference,
                                               (lic, cov, t, scratch))
         new, again = scratch.new[:n_new], scratch.again[:n_again]
-        geo_new, geo_again = rng.geometric(0.5, n_new), rng.geometric(0.5, n_again)
+        logs = np.log1p(-rng.random(n_new + n_again))  # one uniform draw per application: its wait
         n_due = compare_calls("schedule", ec._schedule_kernel, ec.schedule_reference,
-                              (lic, cover_c, t, ec.Applications(new, again, scratch.due), n_due, geo_new, geo_again))
+                              (lic, cover_c, cov.wait_scale_c, t, ec.Applications(new, again, scratch.due), n_due,
+                               logs))
         edges = ec.EdgeAccess(rng.random(n_edges) < 0.2, np.zeros(n_edges, bool), np.zeros(n_edges, bool))
         compare_calls("decide_publish", ec._decide_publish_kernel, ec.decide_publish_reference,
                       (lic, cov, t, ec.Applications(new, again, scratch.due[:n_due]), rng.random(n_due), t % 2 == 0,

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from simulation.kernels import implementation, kernel
+from simulation.kernels import implementation, kernel, maximum
 from simulation.mechanisms.base import Context, Mechanism
 
 NONE, PENDING, GRANTED, REFUSED, RENEWING = 0, 1, 2, 3, 4
@@ -86,7 +86,7 @@ class Coverage(NamedTuple):
     valid_c: np.ndarray  # licence validity, weeks
     grant_weeks_c: np.ndarray  # weeks from a grant to its renewal application (validity less delay, >= 1)
     refuse_weeks_c: np.ndarray  # weeks until a refused edge applies again
-    wait_scale_c: np.ndarray  # 1 / log(1 - q), q = 1 / (1 + delay): see ExportControls._waits
+    wait_scale_c: np.ndarray  # 1 / log(1 - q), q = 1 / (1 + delay): see _schedule_kernel
 
 
 @kernel
@@ -175,9 +175,11 @@ def _merge(a, b):
 
 
 @kernel
-def _schedule_kernel(lic, cover_c, t, apps, n_due, geo_new, geo_again):
-    """Decision dates of the ``apps.new`` and ``apps.again`` applications: ``t`` plus a wait of
-    their geometric draw (``geo_*``) less one week; then ``apps.due`` (scratch): the pending
+def _schedule_kernel(lic, cover_c, wait_scale_c, t, apps, n_due, logs):
+    """Decision dates of the ``apps.new`` and ``apps.again`` applications: ``t`` plus a wait less
+    one week, the wait geometric with mean ``delay + 1`` weeks by inversion of one uniform draw
+    ``u`` per application (``logs``: ``log(1 - u)``, the new applications' first), as
+    ``max(ceil(log(1 - u) * wait_scale_c), 1)``; then ``apps.due`` (scratch): the pending
     applications (``PENDING`` or ``RENEWING``) with a date reached, in order (those renewed or
     new with no wait among them). Returns their count (:func:`schedule_reference` in numpy).
 
@@ -187,29 +189,33 @@ def _schedule_kernel(lic, cover_c, t, apps, n_due, geo_new, geo_again):
     cand, next_c, next_step = lic.cand, lic.next_c, lic.next_step
     due = apps.due
     now = []
-    for applied, geo in ((apps.new, geo_new), (apps.again, geo_again)):
+    first = 0  # each list's first draw in ``logs``
+    for applied in (apps.new, apps.again):
         listed = np.empty(len(applied), np.int64)
         n = 0
         for j in range(len(applied)):
             k = applied[j]
-            next_c[k] = t + (geo[j] - 1)
+            wait = np.int64(maximum(np.ceil(logs[first + j] * wait_scale_c[k]), 1.0))
+            next_c[k] = t + (wait - 1)
             next_step[cand[k]] = next_c[k]
             if next_c[k] <= t:
                 listed[n] = k
                 n += 1
         now.append(listed[:n])
+        first += len(applied)
     merged = _merge(due[:n_due].astype(np.int64), _merge(now[0], now[1]))
     for j in range(len(merged)):
         due[j] = merged[j]
     return len(merged)
 
 
-def schedule_reference(lic: Licences, cover_c: np.ndarray, t: int, apps: Applications, n_due: int,
-                       geo_new: np.ndarray, geo_again: np.ndarray):
+def schedule_reference(lic: Licences, cover_c: np.ndarray, wait_scale_c: np.ndarray, t: int, apps: Applications,
+                       n_due: int, logs: np.ndarray):
     """:func:`_schedule_kernel` in numpy (by a pass over all candidates: ``n_due`` is not needed)."""
-    for applied, geo in ((apps.new, geo_new), (apps.again, geo_again)):
-        lic.next_c[applied] = t + (geo - 1)
-        lic.next_step[lic.cand[applied]] = lic.next_c[applied]
+    applied = np.concatenate((apps.new, apps.again))
+    wait = np.maximum(np.ceil(logs * wait_scale_c[applied]), 1.0).astype(np.int64)
+    lic.next_c[applied] = t + (wait - 1)
+    lic.next_step[lic.cand[applied]] = lic.next_c[applied]
     pending = (lic.status_c == PENDING) | (lic.status_c == RENEWING)
     due = np.flatnonzero(cover_c & pending & (lic.next_c <= t))
     apps.due[:len(due)] = due
@@ -379,10 +385,10 @@ class ExportControls(Mechanism):
         lic, scratch = self._lic, self._scratch
         n_new, n_again, n_due = self._requests(lic, cov, t, scratch)
         new, again = scratch.new[:n_new], scratch.again[:n_again]
-        if n_new or n_again:
-            geo_new, geo_again = self._waits(new, again, cov)
-            n_due = self._schedule(lic, cov.cover_c, t, Applications(new, again, scratch.due), n_due, geo_new,
-                                   geo_again)
+        if n_new or n_again:  # one uniform draw per application decides its wait (see _schedule_kernel)
+            logs = np.log1p(-self.rng.random(n_new + n_again))
+            n_due = self._schedule(lic, cov.cover_c, cov.wait_scale_c, t, Applications(new, again, scratch.due),
+                                   n_due, logs)
         draws = self._standing[scratch.due[:n_due]] if n_due else _NO_DRAWS
         # edges are blacklisted (for good) only as traders are (transshipment): when their count
         # and the controls stay, only the licences decided or renewed this week change what is open
@@ -395,17 +401,6 @@ class ExportControls(Mechanism):
             s.edge_controlled[:] = cov.cover
             self._published = cov
         self._published_blacklisted = n_blacklisted
-
-    def _waits(self, new: np.ndarray, again: np.ndarray, cov: Coverage) -> tuple[np.ndarray, np.ndarray]:
-        """Waiting times plus one of the ``new`` and ``again`` applications (candidate edges):
-        geometric with mean ``delay_c + 1`` weeks (1 where the delay is 0), by inversion of one
-        uniform draw per application, ``ceil(log(1 - u) / log(1 - q))`` with ``q = 1 / (1 +
-        delay)`` (one draw each whatever the delays; several times faster than numpy's geometric
-        with an array of probabilities)."""
-        idx = np.concatenate((new, again))
-        geo = np.ceil(np.log1p(-self.rng.random(len(idx))) * cov.wait_scale_c[idx])
-        geo = np.maximum(geo, 1.0).astype(np.int64)
-        return geo[:len(new)], geo[len(new):]
 
 
 def _wait_scale(delay: np.ndarray) -> np.ndarray:
