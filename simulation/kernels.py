@@ -44,6 +44,72 @@ def minimum(a, b):
     return a if a <= b or a != a else b
 
 
+@kernel
+def np_sum(a):
+    """``np.sum`` of a contiguous 1-d float array, bit for bit: numpy's pairwise summation (up to
+    128 values in one block, :func:`_block`; longer runs split in halves, each a multiple of 8,
+    summed separately and added; done here with a stack, as numba caches no recursive function).
+    ``tests/test_kernels.py`` checks it against numpy."""
+    n = len(a)
+    if n <= 128:  # numpy adds the pairwise sum to its identity, 0.0 (so -0.0 values sum to 0.0)
+        return 0.0 + _block(a, 0, n)
+    # the split tree, depth first: each frame's start, length, whether its left half is done, and its sum
+    start, length = np.empty(64, np.int64), np.empty(64, np.int64)
+    left_done, left = np.zeros(64, np.bool_), np.empty(64)
+    top = 0
+    start[0], length[0], left_done[0] = 0, n, False
+    while True:
+        if length[top] > 128:  # a fresh frame to split: its left half first
+            half = length[top] // 2
+            half -= half % 8
+            start[top + 1], length[top + 1], left_done[top + 1] = start[top], half, False
+            top += 1
+            continue
+        v = _block(a, start[top], length[top])
+        while True:  # hand the sum up: a left half waits for its right half, a right half completes its parent
+            top -= 1
+            if top < 0:
+                return 0.0 + v
+            if not left_done[top]:
+                left[top], left_done[top] = v, True
+                half = length[top] // 2
+                half -= half % 8
+                start[top + 1], length[top + 1], left_done[top + 1] = start[top] + half, length[top] - half, False
+                top += 1
+                break
+            v = left[top] + v
+
+
+@kernel
+def _block(a, lo, n):
+    """numpy's pairwise sum of ``n <= 128`` values from ``lo``: fewer than 8 in order, else eight
+    interleaved partial sums, combined in pairs, then the rest in order."""
+    if n < 8:
+        res = -0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = lo + 8
+    end = lo + n - n % 8
+    while i < end:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < lo + n:
+        res += a[i]
+        i += 1
+    return res
+
+
 def span(mask: np.ndarray) -> slice | np.ndarray:
     """The indices where ``mask`` holds: a slice when they are contiguous (a view, no gather)."""
     idx = np.flatnonzero(mask)

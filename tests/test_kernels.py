@@ -72,3 +72,22 @@ def test_kernels_compiled_and_interpreted_agree(tmp_path):
     assert sorted(plain.files) == sorted(compiled)
     differ = [k for k in compiled if not np.array_equal(compiled[k], plain[k], equal_nan=compiled[k].dtype.kind == "f")]
     assert not differ, f"compiled and interpreted kernels differ in {differ}"
+
+
+def test_np_sum_is_numpys_sum_to_the_last_bit():
+    """Kernels that stand in for ``(x * p).sum()`` (China's sales) sum as numpy does: pairwise,
+    blocks of eight partial sums, long arrays split in halves; -0.0 values sum to 0.0."""
+    from simulation.kernels import np_sum
+
+    rng = np.random.default_rng(5)
+    cases = [rng.standard_normal(n) * 10.0 ** rng.uniform(-8, 8, n) for n in (*range(0, 300), 1000, 4097, 70001)]
+    cases += [np.array([-0.0] * n) for n in (1, 9, 200)] + [np.array([np.inf, -np.inf] * 9), np.array([1e308] * 20)]
+    with np.errstate(invalid="ignore", over="ignore"):
+        differ = [len(x) for x in cases if np.float64(np_sum(x)).tobytes() != np.float64(np.sum(x)).tobytes()]
+    assert differ == []
+    # a plain left-to-right sum differs from numpy's in the last bits: the test can fail
+    x = cases[200]
+    plain = 0.0
+    for v in x:
+        plain += v
+    assert np.float64(plain).tobytes() != np.float64(np.sum(x)).tobytes()

@@ -51,7 +51,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from simulation.kernels import implementation, kernel, maximum, minimum
+from simulation.kernels import implementation, kernel, maximum, minimum, np_sum
 from simulation.mechanisms.base import Context, Mechanism, SettledPath, ceiling_path, position_ceilings
 from simulation.population import POS_MANUFACTURER, POS_TRADER, PRODUCER, calm_edge_flows
 
@@ -260,10 +260,21 @@ def market_week(s) -> tuple[OrderWeek, ShipWeek]:
 def china_sales(calm: MarketCalm, c: MarketCleared, price: np.ndarray, price_cn: np.ndarray) -> tuple[float, float]:
     """China's export revenue at inside prices and its world market share by value (for its
     escalation calculus; the calm share when nothing is shipped)."""
-    cn_export_usd = float((c.cn_out * price_cn).sum())
-    value_all = (c.ship_all * price).sum()
-    value_cn = (c.cn_ship * price).sum()
-    return cn_export_usd, float(value_cn / value_all) if value_all > 0 else calm.cn_world_share0
+    cn_export_usd, value_all, value_cn = _china_sales_kernel(c.cn_out, c.ship_all, c.cn_ship, price, price_cn)
+    return float(cn_export_usd), float(value_cn / value_all) if value_all > 0 else calm.cn_world_share0
+
+
+@kernel
+def _china_sales_kernel(cn_out, ship_all, cn_ship, price, price_cn):
+    """The sums of :func:`china_sales` (China's exports at inside prices, all shipments and the
+    Chinese-origin ones at outside prices), each as numpy's ``(x * p).sum()`` to the last bit."""
+    n = len(price)
+    export, value_all, value_cn = np.empty(n), np.empty(n), np.empty(n)
+    for c in range(n):
+        export[c] = cn_out[c] * price_cn[c]
+        value_all[c] = ship_all[c] * price[c]
+        value_cn[c] = cn_ship[c] * price[c]
+    return np_sum(export), np_sum(value_all), np_sum(value_cn)
 
 
 def _pick(bundle: type, arrays: dict):
