@@ -320,6 +320,11 @@ class ExportControls(Mechanism):
         self._cand_commodity = self.edge_commodity[self._cand]
         self._cand_military = self.edge_military[self._cand]
         self._cand_country = buyer_country[self._cand]
+        # each candidate's and each position's (destination country, commodity) cell, as a flat index
+        # into the per-country-and-commodity terms (one flat gather each is ~8x faster than a 2-d one)
+        n_com = len(e.commodities)
+        self._cand_cell = self._cand_country.astype(np.intp) * n_com + self._cand_commodity
+        self._pos_cell = e.pos_country.astype(np.intp) * n_com + e.pos_commodity
         # each candidate end user's standing with the licensing authority, drawn once (granted
         # while below the approval probability in force)
         self._standing = self.rng.random(n_cand)
@@ -361,14 +366,15 @@ class ExportControls(Mechanism):
             p[ij], p_military[ij] = spec.approval_probability, spec.military_approval_probability
             delay[ij], valid[ij] = spec.delay_weeks, spec.license_validity_weeks
         # only candidate edges are ever covered: the work is on them
-        ij_c, military_c = (self._cand_country, self._cand_commodity), self._cand_military
-        cover_c = on[ij_c] & (all_uses[ij_c] | military_c)
-        ban_c = cover_c & (ban[ij_c] | (military_c & military_ban[ij_c]))
-        p_c = np.where(cover_c & ~ban_c, np.where(military_c, p_military[ij_c], p[ij_c]), np.where(ban_c, 0.0, 1.0))
-        delay_c = np.where(cover_c, delay[ij_c], 0.0)
-        valid_c = np.where(cover_c, valid[ij_c], 1.0)
-        ij = (e.pos_country, e.pos_commodity)
-        controlled = on[ij] & (all_uses[ij] | e.pos_military)
+        on, all_uses, ban, military_ban = on.ravel(), all_uses.ravel(), ban.ravel(), military_ban.ravel()
+        p, p_military, delay, valid = p.ravel(), p_military.ravel(), delay.ravel(), valid.ravel()
+        cell, military_c = self._cand_cell, self._cand_military
+        cover_c = on[cell] & (all_uses[cell] | military_c)
+        ban_c = cover_c & (ban[cell] | (military_c & military_ban[cell]))
+        p_c = np.where(cover_c & ~ban_c, np.where(military_c, p_military[cell], p[cell]), np.where(ban_c, 0.0, 1.0))
+        delay_c = np.where(cover_c, delay[cell], 0.0)
+        valid_c = np.where(cover_c, valid[cell], 1.0)
+        controlled = on[self._pos_cell] & (all_uses[self._pos_cell] | e.pos_military)
         cover = np.zeros(e.n_edges, bool)
         cover[self._cand] = cover_c
         cover.flags.writeable = controlled.flags.writeable = False
