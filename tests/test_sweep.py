@@ -371,3 +371,19 @@ def test_malformed_or_missing_experiment_and_bad_command_lines(tmp_path, capsys,
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, (argv, err)
+
+
+SHIPPED_EXPERIMENTS = sorted((Path(__file__).parent.parent / "configs" / "experiments").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED_EXPERIMENTS, ids=lambda p: p.stem)
+def test_every_shipped_experiment_loads_and_pairs_its_runs(path):
+    """Each shipped experiment file validates with its scenarios and uncertainty bounds checked, and its
+    design runs every strategy once on each (scenario, sample, replicate), on the same seed (paired)."""
+    exp = load_experiment(path)
+    runs = design(exp)
+    assert runs.run_id.is_unique
+    cells = runs.groupby(["scenario", "sample", "replicate"])
+    assert (cells.strategy.apply(sorted) == [sorted(exp.strategies)] * cells.ngroups).all()
+    assert (cells.seed.nunique() == 1).all()
+    assert set(runs.scenario) == {exp.scenario_label(s) for s in exp.scenarios}
