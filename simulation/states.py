@@ -99,6 +99,7 @@ from mesa.agent import AgentSet
 
 from simulation.agents import StateAgent
 from simulation.config import Measure
+from simulation.kernels import implementation, kernel, np_sum
 from simulation.mechanisms.escalation import pain_pct_gdp, scripted_levels
 from simulation.population import POS_MANUFACTURER, POS_TRADER, PRODUCER
 
@@ -280,6 +281,7 @@ class CoercerRole(Role):
         self._cn_edge = np.flatnonzero(buyer & (e.edge_origin == e.coercer))
         self._cn_w = e.pos_base_use_t[e.edge_pos[self._cn_edge]]
         self._cn_share0 = float((self._cn_w * e.edge_share[self._cn_edge]).sum())
+        self._weighted_sum = implementation(_weighted_sum, weighted_sum_reference)
         self.lost_share_max = 0.0
         w = esc.pain_window_weeks
         self._costs = np.zeros(w + 1)  # the cost index of the last w + 1 weeks, a ring
@@ -307,7 +309,7 @@ class CoercerRole(Role):
             self.lost_share_max = max(self.lost_share_max, sig.cn_world_share0 - s.cn_world_share)
         margin = float((self._prod_w * np.maximum(0.0, 1.0 - s.price_cn / m.eco.price0_cn)).sum())
         div = 0.0 if self._cn_share0 <= 0 else max(
-            0.0, 1.0 - float((self._cn_w * s.edge_share[self._cn_edge]).sum()) / self._cn_share0)
+            0.0, 1.0 - float(self._weighted_sum(self._cn_w, s.edge_share, self._cn_edge)) / self._cn_share0)
         index = (esc.revenue_weight * lost_rev + esc.market_share_weight * self.lost_share_max
                  + esc.producer_loss_weight * margin + esc.diversification_weight * div)
         if self._before is None and sig.level == 0:
@@ -411,6 +413,22 @@ class CoercerRole(Role):
             sig.china_choice = level
             self._level_seen, self._since, self._pain_at_move = level, week, pain
         m.decisions.add(week, self.code, decision, level, reason, **figures)
+
+
+@kernel
+def _weighted_sum(w, x, idx):
+    """``(w * x[idx]).sum()`` as numpy computes it, to the last bit: the products in order, then
+    numpy's pairwise sum (:func:`~simulation.kernels.np_sum`). China's weekly reading of the Chinese-origin
+    share of outside buyers' sourcing (some 15,000 edges): one pass instead of three numpy calls."""
+    products = np.empty(len(idx))
+    for i in range(len(idx)):
+        products[i] = w[i] * x[idx[i]]
+    return np_sum(products)
+
+
+def weighted_sum_reference(w: np.ndarray, x: np.ndarray, idx: np.ndarray) -> float:
+    """:func:`_weighted_sum` in numpy."""
+    return (w * x[idx]).sum()
 
 
 def _floors(sig, eco) -> np.ndarray:
