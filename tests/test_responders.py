@@ -454,3 +454,17 @@ def test_a_bad_responder_names_file_key_and_problem(tmp_path, case):
         load_config(path)
     msg = str(err.value)
     assert f": {key}: " in msg and problem in msg and "\n" not in msg
+
+
+def test_the_views_decision_card_lists_the_coalition_beside_the_states():
+    """FORGE decides as a coalition, not a country: the view's latest-decisions rows name it too."""
+    from simulation.viz.app import decision_rows
+
+    base = config_to_dict(load_config(TINY))
+    base["responders"] = {"forge": {"from_date": "2026-01-02", "price_floor_multiple": 1.0}}
+    base["run"]["steps"] = 3
+    model = CoercionModel(config_from_dict(base))
+    model.run_model()
+    rows = {code: rest for code, *rest in decision_rows(model)}
+    assert rows["FORGE"][:2] == ["FORGE (coalition)", "forge_floor"]
+    assert rows["FORGE"][3].startswith("members' producers")

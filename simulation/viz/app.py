@@ -461,12 +461,14 @@ def BindingCard(model: ViewModel, week: int):
 def decision_rows(model: CoercionModel) -> list[tuple[str, str, str, str, str]]:
     """Per state, its latest decision as (code, state, decision, week and date, reason): the target
     and the coercer first (with "no decision yet" before they decide), then every other state
-    that has decided, from :meth:`CoercionModel.latest_decisions`."""
+    that has decided (FORGE, which decides as a coalition, under its own name), from
+    :meth:`CoercionModel.latest_decisions`."""
     e, latest = model.eco, model.latest_decisions()
     first = [e.countries[e.target], e.countries[e.coercer]]
     rows = []
     for code in [*first, *sorted(c for c in latest if c not in first)]:
-        label = model.config.world.countries[code].label
+        country = model.config.world.countries.get(code)
+        label = country.label if country is not None else f"{code} (coalition)"
         d = latest.get(code)
         if d is None:
             rows.append((code, label, "no decision yet", "", ""))
