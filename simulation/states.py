@@ -277,8 +277,7 @@ class CoercerRole(Role):
         value = cap * e.price0_cn
         self._prod_w = value / value.sum() if value.sum() > 0 else value
         # outside buyers' sourcing edges of Chinese origin, weighted by the buyer's calm use
-        buyer = (e.pos_kind[e.edge_pos] != POS_TRADER) & (e.pos_country[e.edge_pos] != e.coercer)
-        self._cn_edge = np.flatnonzero(buyer & (e.edge_origin == e.coercer))
+        self._cn_edge = outside_chinese_edges(e)
         self._cn_w = e.pos_base_use_t[e.edge_pos[self._cn_edge]]
         self._cn_share0 = float((self._cn_w * e.edge_share[self._cn_edge]).sum())
         self._weighted_sum = implementation(_weighted_sum, weighted_sum_reference)
@@ -415,6 +414,14 @@ class CoercerRole(Role):
         m.decisions.add(week, self.code, decision, level, reason, **figures)
 
 
+def outside_chinese_edges(eco) -> np.ndarray:
+    """The sourcing edges of buyers outside China (not traders) on which the material is of Chinese origin,
+    direct or through hubs: what China sells abroad, by edge."""
+    e = eco
+    buyer = (e.pos_kind[e.edge_pos] != POS_TRADER) & (e.pos_country[e.edge_pos] != e.coercer)
+    return np.flatnonzero(buyer & (e.edge_origin == e.coercer))
+
+
 @kernel
 def _weighted_sum(w, x, idx):
     """``(w * x[idx]).sum()`` as numpy computes it, to the last bit: the products in order, then
@@ -442,8 +449,7 @@ def china_stake(eco, m: Measure) -> float:
     """The share of China's calm export revenue (outside buyers, calm inside prices, direct and through
     hubs) that an export control ``m`` toward its destinations on its commodities puts at stake."""
     e = eco
-    buyer = (e.pos_kind[e.edge_pos] != POS_TRADER) & (e.pos_country[e.edge_pos] != e.coercer)
-    cn = np.flatnonzero(buyer & (e.edge_origin == e.coercer))
+    cn = outside_chinese_edges(e)
     pos = e.edge_pos[cn]
     value = e.pos_base_use_t[pos] * e.edge_share[cn] * e.price0_cn[e.pos_commodity[pos]]
     total = value.sum()
