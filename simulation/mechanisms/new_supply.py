@@ -219,7 +219,8 @@ class NewSupply(Mechanism):
                                      arrivals=np.zeros((int(lead.max()) + 1, n_com)), online_cap=self.online_cap)
         # the states' price floors (signals.producer_floor) as they were last read; the producers they cover
         self._floor_seen = self.signals.producer_floor
-        self._floor_gap: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (firms, floor, payer)
+        # the covered producers, read when the floors change: (firms, commodity, floor USD/t, capacity t/week, payer)
+        self._floor_gap: tuple[np.ndarray, ...] | None = None
         self._member = member  # per country: a FORGE member (its firms pay FORGE's floor: signals.floor_paid_usd)
         # projects the US decides to finance (responders.us.invest_options): dormant until it does
         self._online_seen = self.signals.project_online
@@ -259,7 +260,10 @@ class NewSupply(Mechanism):
         prod = np.flatnonzero((e.firm_kind == PRODUCER) & (e.firm_country != e.coercer) & (e.firm_commodity >= 0))
         level = floor[e.firm_country[prod], e.firm_commodity[prod]]
         covered = level > 0
-        self._floor_gap = (prod[covered], level[covered], e.firm_country[prod[covered]]) if covered.any() else None
+        firms = prod[covered]
+        com = e.firm_commodity[firms]
+        self._floor_gap = ((firms, com, level[covered] * e.price0[com], e.firm_capacity_t[firms], e.firm_country[firms])
+                           if covered.any() else None)
 
     def _pay_floors(self) -> None:
         """Each state pays its producers the gap between its floor and the outside price on the capacity they
@@ -267,10 +271,9 @@ class NewSupply(Mechanism):
         floor (``signals.floor_paid_usd``, last week's, at the same price) is taken off the members'
         producers of the commodity, pro rata to their capacity online (never below nothing)."""
         e, s = self.eco, self.state
-        firms, level, payer = self._floor_gap
-        com = e.firm_commodity[firms]
-        gap = np.maximum(level * e.price0[com] - s.price[com], 0.0)
-        online = e.firm_capacity_t[firms] * s.capacity_factor[firms]
+        firms, com, floor_usd, capacity, payer = self._floor_gap
+        gap = np.maximum(floor_usd - s.price[com], 0.0)
+        online = capacity * s.capacity_factor[firms]
         pay = online * gap
         paid = self.signals.floor_paid_usd
         if paid.size:
