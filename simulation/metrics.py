@@ -72,6 +72,9 @@ METRICS = [
     Metric("price", "country_commodity", "USD/t", "Price outside China"),
     Metric("price_china", "country_commodity", "USD/t", "Price inside China"),
     Metric("inventory_days", "country_commodity", "days", "Firms' inventories, days of use"),
+    Metric("shipped_t", "country_commodity", "t/week",
+           "Tonnes shipped this week to the country's manufacturers and stockpile, all origins (at departure; "
+           "times china_share: its Chinese-origin tonnes)"),
 ]
 METRIC = {m.name: m for m in METRICS}
 COLUMNS = {table: KEYS[table] + [m.name for m in METRICS if m.table == table] for table in TABLES}
@@ -141,6 +144,7 @@ class RecordSeries(NamedTuple):
     price: np.ndarray
     price_china: np.ndarray
     inventory_days: np.ndarray
+    shipped_t: np.ndarray
     stock_purchase_usd: np.ndarray  # tonnes bought by the stockpiles at the week's (outside) price
     stock_purchase_calm_usd: np.ndarray  # the same tonnes at calm prices
     input_premium_usd: np.ndarray
@@ -197,6 +201,7 @@ def _record_kernel(fx, wk, out, held, t):
         c = pairs[q]
         ship = by_cc[c, 0]
         china_share[t, q] = by_cc[c, 1] / ship if ship > 1e-12 else np.nan
+        out.shipped_t[t, q] = ship
         demand_t[t, q] = by_cc[c, 2]
         supplied_t[t, q] = by_cc[c, 3]
         inventory_days[t, q] = by_cc[c, 4] / daily_use[q]
@@ -234,6 +239,7 @@ def record_reference(fx: RecordFixed, wk: RecordWeek, out: RecordSeries, held: n
     ship = _sum_by(fx.cc, wk.shipped, either, fx.n_cc)[q]
     ship_cn = _sum_by(fx.cc, wk.shipped_cn, either, fx.n_cc)[q]
     out.china_share[t] = np.divide(ship_cn, ship, out=np.full(len(q), np.nan), where=ship > 1e-12)
+    out.shipped_t[t] = ship
     out.demand_t[t] = _sum_by(fx.cc, wk.required, manuf, fx.n_cc)[q]
     out.supplied_t[t] = _sum_by(fx.cc, wk.use, manuf, fx.n_cc)[q]
     out.inventory_days[t] = _sum_by(fx.cc, wk.inventory, manuf, fx.n_cc)[q] / fx.daily_use
@@ -344,7 +350,7 @@ class Recorder:
         self._out = RecordSeries(
             demand_t=v["demand_t"], supplied_t=v["supplied_t"], china_share=v["china_share"],
             stockpile_days=v["stockpile_days"], recycled_t=v["recycled_t"], price=v["price"],
-            price_china=v["price_china"], inventory_days=v["inventory_days"],
+            price_china=v["price_china"], inventory_days=v["inventory_days"], shipped_t=v["shipped_t"],
             stock_purchase_usd=self.costs["stock_purchase_usd"],
             stock_purchase_calm_usd=self.costs["stock_purchase_calm_usd"],
             input_premium_usd=self.costs["input_premium_usd"], supply_t=self.ledger["supply_t"],

@@ -27,7 +27,7 @@ from simulation.config import ConfigError, Strict, load_config
 from simulation.config.schema import Day
 from simulation.runner import run
 
-Measure = Literal["price_multiple_max", "outside_inside_ratio", "china_share_mean", "conceded_by"]
+Measure = Literal["price_multiple_max", "outside_inside_ratio", "china_share_mean", "conceded_by", "exports_ratio"]
 
 
 class EpisodeCheck(Strict):
@@ -123,6 +123,13 @@ def measure(check: EpisodeCheck, calm_until: date, country_commodity: pd.DataFra
         when = pd.Timestamp(start_date) + pd.Timedelta(weeks=int(week))
         return float(when.date() <= check.end)
     cc = country_commodity
+    if check.measure == "exports_ratio":  # the coercer's Chinese-origin shipments to every other country
+        rows = cc[(cc["country"] != check.country) & (cc["commodity"] == check.commodity)]
+        cn = (rows["shipped_t"] * rows["china_share"].fillna(0.0)).groupby(rows["date"]).sum().reset_index(name="t")
+        calm, win = _calm(cn, calm_until), _window(cn, check.start, check.end)
+        if len(win) == 0 or len(calm) == 0:
+            raise ValueError(f"{check.name}: no weeks in the window or before calm_until")
+        return float(win["t"].mean() / calm["t"].mean())
     rows = cc[(cc["country"] == check.country) & (cc["commodity"] == check.commodity)]
     calm, win = _calm(rows, calm_until), _window(rows, check.start, check.end)
     if len(win) == 0 or (check.measure != "china_share_mean" and len(calm) == 0):
