@@ -20,7 +20,9 @@ from simulation.config import Measure
 class ControlSpec:
     """The export-control regime on one commodity towards one destination country: licensing
     terms, or a ban (no licence granted, the licences in force revoked) of every end use
-    (``ban``) or of military end uses only (``military_ban``; ``ban`` implies it)."""
+    (``ban``) or of military end uses only (``military_ban``; ``ban`` implies it). A refused end
+    user is assessed anew when it reapplies, unless ``standing_refusals`` (a refusal stands while
+    the terms do: a regime aimed at denying the destination)."""
 
     approval_probability: float
     military_approval_probability: float
@@ -29,6 +31,7 @@ class ControlSpec:
     all_end_uses: bool
     ban: bool = False
     military_ban: bool = False
+    standing_refusals: bool = False
 
 
 @dataclass

@@ -2,9 +2,9 @@
 
 On the tiny world with a third buyer in Australia (see :func:`tests.test_controls.world`):
 the quota caps China's exports, an announcement moves prices and precautionary stocks
-before the effective date, spare supply goes to the highest bidders, the standing of an end
-user with the licensing authority persists, the dated record adds its measures between their
-dates; on the Japan scenario, China's domestic prices stay near calm while the outside
+before the effective date, spare supply goes to the highest bidders, a refused end user is
+assessed anew when it reapplies while a granted one keeps its licence, the dated record adds
+its measures between their dates; on the Japan scenario, China's domestic prices stay near calm while the outside
 prices of the controlled commodities rise.
 """
 
@@ -17,6 +17,7 @@ import pytest
 
 from simulation import CoercionModel
 from simulation.config import config_from_dict, load_config
+from simulation.mechanisms.export_controls import PENDING
 from simulation.population import POS_MANUFACTURER, POS_TRADER
 from tests.conftest import JAPAN
 from tests.test_controls import BOTH, licensing, world
@@ -109,22 +110,48 @@ def test_spare_supply_goes_to_the_highest_bidders_and_not_all_to_the_target():
     assert got[au].sum() > got[jp].sum() > 0  # the target competes: the higher bids get more of it
 
 
-def test_an_end_users_standing_persists_across_applications():
-    terms = dict(approval_probability=0.5, military_approval_probability=0.5, delay_weeks=2.0,
+def test_a_refused_end_user_is_assessed_anew_and_a_granted_one_keeps_its_licence():
+    """The approval probability is the share of applications granted: about half the end users
+    are licensed after the first decisions; each round of reapplications licenses about half of
+    those still refused, so the share grows as 1 - (1 - p)^n; a licence granted is renewed every
+    time; and military end users under an approval of 0 are never licensed."""
+    terms = dict(approval_probability=0.5, military_approval_probability=0.0, delay_weeks=2.0,
                  license_validity_weeks=6.0)
-    model = CoercionModel(config_from_dict(world([licensing("all", **terms)], weeks=50)))
-    s = model.state
-    for _ in range(20):
+    model = CoercionModel(config_from_dict(world([licensing("all", **terms)], weeks=80)))
+    e, s = model.eco, model.state
+    military = e.pos_military[e.edge_pos]
+    status = model.mechanisms["export_controls"].status
+    for _ in range(8):  # controls from week 4; the first decisions (delay 2 weeks), no reapplication yet
         model.step()
-    refused = s.edge_controlled & ~s.edge_licensed
+    civil = s.edge_controlled & ~military
+    decided = civil & (status != PENDING)
+    first = s.edge_licensed[decided].mean()
+    assert decided.sum() > 20 and 0.25 < first < 0.75  # about p of the end users decided in the first round
+    first = s.edge_licensed[civil].mean()
     licensed = s.edge_licensed.copy()
-    assert refused.any() and licensed.any()
-    for _ in range(25):  # several rounds of reapplication and renewal
+    shares = []
+    for _ in range(60):  # many rounds of reapplication (a refusal waits max(4, delay) weeks) and renewal
         model.step()
-        assert not s.edge_licensed[refused].any()  # refused again every time
-        assert s.edge_open[licensed].all()  # renewed every time
-    share = licensed.sum() / s.edge_controlled.sum()
-    assert 0.3 < share < 0.7  # the approval probability is the share of end users licensed
+        assert s.edge_open[licensed].all()  # a licence granted is renewed every time
+        shares.append(s.edge_licensed[civil].mean())
+    assert shares[4] > first and shares[10] > shares[4]  # those refused are licensed round after round
+    assert min(shares[30:]) > 0.9
+    assert military[s.edge_controlled].any() and not s.edge_licensed[military].any()  # p = 0: refused for good
+
+
+def test_an_end_users_later_standings_come_from_its_own_stream():
+    """The standing drawn at each refusal: the kernel and its numpy reference agree, the draws are
+    uniform on [0, 1), and one end user's n-th draw does not depend on the others'."""
+    from simulation.mechanisms import export_controls as ec
+
+    keys = np.random.default_rng(3).random(4000).view(np.uint64)
+    n = np.arange(4000) % 7 + 1
+    ref = ec.restanding_reference(keys, n)
+    assert np.array_equal(ref, np.array([ec._restanding(k, int(m)) for k, m in zip(keys, n, strict=True)]))
+    assert ((ref >= 0) & (ref < 1)).all()
+    assert abs(ref.mean() - 0.5) < 0.02 and abs((ref < 0.25).mean() - 0.25) < 0.03
+    assert np.array_equal(ec.restanding_reference(keys[:10], n[:10]), ref[:10])  # alone, the same draws
+    assert not np.array_equal(ec.restanding_reference(keys, n + 1), ref)  # the next in each stream differs
 
 
 def test_the_record_adds_its_measures_between_their_dates():

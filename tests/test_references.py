@@ -81,27 +81,30 @@ def test_licence_kernels_match_their_references_with_pending_decisions():
         n_cand, n_edges = 14, 20
         cand = np.sort(rng.choice(n_edges, n_cand, replace=False)).astype(np.uint32)
         status, next_step = np.zeros(n_edges, np.int8), np.zeros(n_edges, np.int64)
+        standing = rng.random(n_cand)
         lic = ec.Licences(cand, rng.integers(0, 5, n_cand).astype(np.int8), rng.integers(t - 3, t + 4, n_cand),
-                          status, next_step)
+                          status, next_step, standing, standing.view(np.uint64).copy(),
+                          rng.integers(0, 3, n_cand))
         status[cand], next_step[cand] = lic.status_c, lic.next_c
         cover_c = rng.random(n_cand) < 0.7
         cover = np.zeros(n_edges, bool)
         cover[cand] = cover_c
         ban_c = cover_c & (rng.random(n_cand) < 0.3)
-        cov = ec.Coverage(cover, np.zeros(5, bool), cover_c, ban_c, rng.random(n_cand), np.full(n_cand, 3.0),
-                          np.full(n_cand, 10.0), np.full(n_cand, 7), np.full(n_cand, 4), np.full(n_cand, -3.476))
+        cov = ec.Coverage(cover, np.zeros(5, bool), cover_c, ban_c, rng.random(n_cand),
+                          rng.random(n_cand) < 0.5, np.full(n_cand, 3.0),
+                          np.full(n_cand, 10.0), np.full(n_cand, 7), np.full(n_cand, 4), np.full(n_cand, -3.476),
+                          rng.integers(0, 3, n_cand))
         scratch = ec.Applications(*(np.zeros(n_cand, np.uint32) for _ in range(3)))
         n_new, n_again, n_due = compare_calls("requests", ec._requests_kernel, ec.requests_reference,
                                               (lic, cov, t, scratch))
         new, again = scratch.new[:n_new], scratch.again[:n_again]
         logs = np.log1p(-rng.random(n_new + n_again))  # one uniform draw per application: its wait
         n_due = compare_calls("schedule", ec._schedule_kernel, ec.schedule_reference,
-                              (lic, cover_c, cov.wait_scale_c, t, ec.Applications(new, again, scratch.due), n_due,
-                               logs))
+                              (lic, cover_c, cov.wait_scale_c, cov.floor_c, t, ec.Applications(new, again, scratch.due),
+                               n_due, logs))
         edges = ec.EdgeAccess(rng.random(n_edges) < 0.2, np.zeros(n_edges, bool), np.zeros(n_edges, bool))
         compare_calls("decide_publish", ec._decide_publish_kernel, ec.decide_publish_reference,
-                      (lic, cov, t, ec.Applications(new, again, scratch.due[:n_due]), rng.random(n_due), t % 2 == 0,
-                       edges))
+                      (lic, cov, t, ec.Applications(new, again, scratch.due[:n_due]), t % 2 == 0, edges))
 
 
 def test_kernels_match_their_references_when_unprotected_producers_exit():

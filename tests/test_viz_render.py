@@ -206,8 +206,8 @@ def test_the_compared_run_is_the_same_scenario_and_seed_stepped_as_if_alone():
 
 
 def test_the_difference_card_gives_both_losses_and_their_difference():
-    weeks = 120  # Korea's losses start in week 45 (trade measures), its mineral shortages (where the
-    # strategies differ) after week 104
+    weeks = 150  # Korea's losses start with the trade measures, its mineral shortages (where the
+    # strategies differ) in week 139
     model = app.ViewModel(scenario_name="korea_coerced", strategy="stockpile_100", compare="baseline", steps=weeks)
     for _ in range(weeks):
         model.step()

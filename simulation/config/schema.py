@@ -310,7 +310,8 @@ class Firms(Strict):
         "inventories are the least documented input)."
     )
     military_share: Share = Field(
-        0.05, description="Share of manufacturers that are military end users."
+        0.05, description="Assumption (range 0.01-0.05): share of the manufacturers of every sector that are "
+        "military end users, drawn at random (docs/ODD.md, known limitations)."
     )
     trader_suppliers: Annotated[Whole, Field(ge=1, le=10)] = Field(
         2, description="Assumption (range 1-5): Chinese producers each hub trader buys from, in equal shares."
@@ -486,6 +487,13 @@ class Licensing(Strict):
     reapply_min_weeks: Annotated[Whole, Field(ge=1)] = Field(
         4, description="Assumption (range 2-13): a refused end user reapplies after max(this, delay) weeks."
     )
+    first_decision_share: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.67, description="Share of a regime's mean licence delay before which no application is decided (the "
+        "review of the dossier), rounded down to whole weeks; the rest of the wait is geometric. From the first "
+        "licences after each regime took effect: gallium 2023 about 7 weeks of 9 (0.78; Fastmarkets 2023-09-21), "
+        "graphite 2023 2-3 weeks of 6 (0.33-0.5; MOFCOM mid-December 2023), Dy/Tb 2025 some weeks before 10 June, "
+        "9 weeks after effect (Caixin 2025-06-12); 0.67 between them, range 0.33-0.78 (assumption)."
+    )
 
 
 class Forge(Strict):
@@ -548,7 +556,11 @@ class Measure(Strict):
     target; a list of country codes; or ``"all"``: every country but the coercer) are
     controlled. ``instrument = "licensing"``: each covered edge needs a licence; military end
     users get ``military_approval_probability``; other end users get ``approval_probability``
-    when ``end_use = "all"`` and are not controlled when ``end_use = "military"``. A decision
+    when ``end_use = "all"`` and are not controlled when ``end_use = "military"``: the share of
+    applications granted. A refused end user applies again and is assessed anew
+    (``refusals = "reassessed"``, an administrative regime: the 2023-25 all-destination ones, whose
+    flows recovered as applications were approved), or stays refused while the terms stand
+    (``refusals = "standing"``: a regime aimed at denying the destination). A decision
     takes ``delay_weeks`` on average; a licence is valid ``license_validity_weeks`` and its
     renewal is applied for ``delay_weeks`` before it expires (the edge stays open while the
     renewal is pending). ``instrument = "ban"``: no licence is granted and the licences in
@@ -576,6 +588,9 @@ class Measure(Strict):
     military_approval_probability: Share = 0.0
     delay_weeks: NonNeg = 0.0
     license_validity_weeks: Positive = 26.0
+    refusals: Literal["reassessed", "standing"] = Field(
+        "reassessed", description="Licensing: a refused end user is assessed anew when it reapplies "
+        "(reassessed), or refused again while the terms stand (standing).")
     quota_t_per_year: dict[str, NonNeg] = Field(
         default_factory=dict, description="A quota: China's yearly export ceiling per commodity listed, t/yr.")
     enforcement: Share = Field(0.0, description="Secondary-boycott enforcement intensity.")

@@ -88,7 +88,8 @@ def quotas(measures: list[Measure]) -> dict[str, float]:
 def control_specs(measures: list[Measure], countries, coercer: str, target: str) -> dict[tuple[str, str], ControlSpec]:
     """The most restrictive export control per (destination country, commodity) among the
     measures: a ban wins over licensing (for the end uses it covers); otherwise the lowest approval probabilities, the
-    longest delay, the shortest validity, and all end uses if any measure covers them."""
+    longest delay, the shortest validity, all end uses if any measure covers them, and refusals that
+    stand if any measure's do."""
     specs: dict[tuple[str, str], ControlSpec] = {}
     for m in measures:
         if m.kind != "export_control" or m.instrument == "quota":
@@ -101,6 +102,7 @@ def control_specs(measures: list[Measure], countries, coercer: str, target: str)
             m.end_use == "all",
             m.instrument == "ban" and m.end_use == "all",
             m.instrument == "ban",
+            m.refusals == "standing",
         )
         for key in ((d, c) for d in destinations(m, countries, coercer, target) for c in m.commodities):
             old = specs.get(key)
@@ -112,6 +114,7 @@ def control_specs(measures: list[Measure], countries, coercer: str, target: str)
                 old.all_end_uses or new.all_end_uses,
                 old.ban or new.ban,
                 old.military_ban or new.military_ban,
+                old.standing_refusals or new.standing_refusals,
             )
     return specs
 

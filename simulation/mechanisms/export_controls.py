@@ -7,13 +7,23 @@ other country; a candidate is covered when a control is in force for its destina
 commodity (and, for a military-only control, its buyer is a military end user).
 
 *Licensing.* Each covered edge needs a licence: an application is decided after a delay
-(geometric, mean ``delay_weeks``), granted with the approval probability (military end
-users: ``military_approval_probability``). Approval is a property of the end user, not a
-weekly coin: each candidate edge draws once, when the model is built, where it stands
-(a uniform number ``u``), and its applications are granted when ``u`` is below the approval
-probability in force. A refused end user is refused again when it reapplies, unless the
-terms have loosened; a granted one is renewed, unless they have tightened. So the approval
-probability is the share of end users (edges) licensed once the delays have passed. A grant
+of mean ``delay_weeks``: none before ``floor(first_decision_share * delay_weeks)`` weeks (the
+review of the dossier; ``world.licensing``), then geometric, granted with the approval probability (military end
+users: ``military_approval_probability``). An end user's standing with the licensing
+authority is a uniform number ``u`` (each candidate edge draws its first when the model is
+built), and its application is granted when ``u`` is below the approval probability in force.
+A granted end user keeps its standing: its licence is renewed, unless the terms have
+tightened. A refused one applies again after the wait below and is assessed anew: its
+standing is redrawn at each refusal, from a counter-based stream of its own (so the draws of
+one end user do not depend on how many others were refused). So the approval probability is
+the share of applications granted: ``p`` of end users are licensed after the first decisions,
+``1 - (1 - p)^n`` after ``n`` rounds, and only ``p = 0`` (a military end user under a
+prohibition, say) is refused for good. (The 2025 rare-earth regime: ~25% of applications
+approved in its first weeks, ~60% after June 2025, and magnet exports back above their
+year-earlier level in July 2025; configs/record/.) A regime aimed at denying its destination
+(``refusals = "standing"`` on the measure: the ladder's licensing toward the target) keeps its
+refusals instead: a refused end user is refused again, unless the terms loosen, and ``p`` is
+then the share of end users licensed once the delays have passed. A grant
 is valid ``license_validity_weeks``; its renewal is applied for ``delay_weeks`` before it
 expires (at least a week after the grant), and the edge stays open while the renewal is
 pending (status ``RENEWING``): an approved renewal never closes the edge, a refused one
@@ -40,19 +50,21 @@ from simulation.kernels import implementation, kernel, maximum
 from simulation.mechanisms.base import Context, Mechanism
 
 NONE, PENDING, GRANTED, REFUSED, RENEWING = 0, 1, 2, 3, 4
-_NO_DRAWS = np.zeros(0)
 
 
 class Licences(NamedTuple):
     """The licensing state of the candidate edges (the only ones that ever need a licence):
-    compact copies of their status and decision dates (``_c``, per candidate), and the public
-    per-edge arrays, kept in step."""
+    compact copies of their status and decision dates (``_c``, per candidate), each end user's
+    standing, and the public per-edge arrays, kept in step."""
 
     cand: np.ndarray  # the candidate edges
     status_c: np.ndarray  # NONE, PENDING, GRANTED, REFUSED or RENEWING (granted, renewal pending)
     next_c: np.ndarray  # the week of the next decision or expiry
     status: np.ndarray  # per edge
     next_step: np.ndarray  # per edge
+    standing_c: np.ndarray  # the end user's standing: granted while below the approval probability
+    key_c: np.ndarray  # uint64: the seed of its stream of standings (see :func:`_restanding`)
+    refusals_c: np.ndarray  # how many times it was refused (the position in that stream)
 
 
 class Applications(NamedTuple):
@@ -82,11 +94,13 @@ class Coverage(NamedTuple):
     cover_c: np.ndarray
     ban_c: np.ndarray  # covered by a ban
     p_c: np.ndarray  # approval probability
+    keep_c: np.ndarray  # a refusal stands (not assessed anew): ControlSpec.standing_refusals
     delay_c: np.ndarray  # mean decision delay, weeks
     valid_c: np.ndarray  # licence validity, weeks
     grant_weeks_c: np.ndarray  # weeks from a grant to its renewal application (validity less delay, >= 1)
     refuse_weeks_c: np.ndarray  # weeks until a refused edge applies again
-    wait_scale_c: np.ndarray  # 1 / log(1 - q), q = 1 / (1 + delay): see _schedule_kernel
+    wait_scale_c: np.ndarray  # 1 / log(1 - q), q = 1 / (1 + delay - floor): see _schedule_kernel
+    floor_c: np.ndarray  # weeks before which no application is decided: see _schedule_kernel
 
 
 @kernel
@@ -175,11 +189,12 @@ def _merge(a, b):
 
 
 @kernel
-def _schedule_kernel(lic, cover_c, wait_scale_c, t, apps, n_due, logs):
+def _schedule_kernel(lic, cover_c, wait_scale_c, floor_c, t, apps, n_due, logs):
     """Decision dates of the ``apps.new`` and ``apps.again`` applications: ``t`` plus a wait less
-    one week, the wait geometric with mean ``delay + 1`` weeks by inversion of one uniform draw
+    one week, the wait ``floor_c`` weeks (no decision comes sooner: the dossier's review) plus a
+    geometric part with mean ``delay - floor + 1`` weeks by inversion of one uniform draw
     ``u`` per application (``logs``: ``log(1 - u)``, the new applications' first), as
-    ``max(ceil(log(1 - u) * wait_scale_c), 1)``; then ``apps.due`` (scratch): the pending
+    ``floor_c + max(ceil(log(1 - u) * wait_scale_c), 1)``; then ``apps.due`` (scratch): the pending
     applications (``PENDING`` or ``RENEWING``) with a date reached, in order (those renewed or
     new with no wait among them). Returns their count (:func:`schedule_reference` in numpy).
 
@@ -195,7 +210,7 @@ def _schedule_kernel(lic, cover_c, wait_scale_c, t, apps, n_due, logs):
         n = 0
         for j in range(len(applied)):
             k = applied[j]
-            wait = np.int64(maximum(np.ceil(logs[first + j] * wait_scale_c[k]), 1.0))
+            wait = np.int64(maximum(np.ceil(logs[first + j] * wait_scale_c[k]), 1.0)) + floor_c[k]
             next_c[k] = t + (wait - 1)
             next_step[cand[k]] = next_c[k]
             if next_c[k] <= t:
@@ -209,17 +224,44 @@ def _schedule_kernel(lic, cover_c, wait_scale_c, t, apps, n_due, logs):
     return len(merged)
 
 
-def schedule_reference(lic: Licences, cover_c: np.ndarray, wait_scale_c: np.ndarray, t: int, apps: Applications,
-                       n_due: int, logs: np.ndarray):
+def schedule_reference(lic: Licences, cover_c: np.ndarray, wait_scale_c: np.ndarray, floor_c: np.ndarray, t: int,
+                       apps: Applications, n_due: int, logs: np.ndarray):
     """:func:`_schedule_kernel` in numpy (by a pass over all candidates: ``n_due`` is not needed)."""
     applied = np.concatenate((apps.new, apps.again))
-    wait = np.maximum(np.ceil(logs * wait_scale_c[applied]), 1.0).astype(np.int64)
+    wait = np.maximum(np.ceil(logs * wait_scale_c[applied]), 1.0).astype(np.int64) + floor_c[applied]
     lic.next_c[applied] = t + (wait - 1)
     lic.next_step[lic.cand[applied]] = lic.next_c[applied]
     pending = (lic.status_c == PENDING) | (lic.status_c == RENEWING)
     due = np.flatnonzero(cover_c & pending & (lic.next_c <= t))
     apps.due[:len(due)] = due
     return len(due)
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@kernel
+def _restanding(key, n):
+    """The ``n``-th standing of the end user whose stream is seeded by ``key``: SplitMix64's
+    output for the state ``key + n * golden`` (Steele, Lea and Flood 2014), as a uniform number
+    in [0, 1) with 53 bits."""
+    z = key + np.uint64(n + 1) * _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+def restanding_reference(key: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """:func:`_restanding` in numpy, for arrays of keys and counts."""
+    with np.errstate(over="ignore"):
+        z = key.astype(np.uint64) + (n.astype(np.uint64) + np.uint64(1)) * _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * _MIX1
+        z = (z ^ (z >> np.uint64(27))) * _MIX2
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
 @kernel
@@ -232,9 +274,10 @@ def _licence(i, covered, status, edges):
 
 
 @kernel
-def _decide_publish_kernel(lic, cov, t, apps, draws, everything, edges):
-    """Decisions on the ``apps.due`` applications (granted when the draw is below the approval
-    probability; a grant dated to its renewal application), then which edges are open and
+def _decide_publish_kernel(lic, cov, t, apps, everything, edges):
+    """Decisions on the ``apps.due`` applications (granted when the end user's standing is below
+    the approval probability; a grant dated to its renewal application; a refusal redraws the
+    standing, :func:`_restanding`), then which edges are open and
     licensed: all edges when ``everything``, else only the candidates whose licence may have
     changed this week (``apps.due`` and ``apps.again``; a ban's revocations happen only in the
     week the controls change, which publishes everything). Returns the number granted
@@ -243,15 +286,19 @@ def _decide_publish_kernel(lic, cov, t, apps, draws, everything, edges):
     cover_c, p_c = cov.cover_c, cov.p_c
     due = apps.due
     n_granted = 0
+    standing_c, refusals_c = lic.standing_c, lic.refusals_c
     for j in range(len(due)):
         k = due[j]
-        if draws[j] < p_c[k]:
+        if standing_c[k] < p_c[k]:
             status_c[k] = GRANTED
             next_c[k] = t + cov.grant_weeks_c[k]
             n_granted += 1
         else:
             status_c[k] = REFUSED
             next_c[k] = t + cov.refuse_weeks_c[k]
+            if not cov.keep_c[k]:
+                refusals_c[k] += 1
+                standing_c[k] = _restanding(lic.key_c[k], refusals_c[k])
         lic.status[cand[k]] = status_c[k]
         lic.next_step[cand[k]] = next_c[k]
     if everything:
@@ -266,11 +313,14 @@ def _decide_publish_kernel(lic, cov, t, apps, draws, everything, edges):
     return n_granted
 
 
-def decide_publish_reference(lic: Licences, cov: Coverage, t: int, apps: Applications, draws: np.ndarray,
-                             everything: bool, edges: EdgeAccess):
+def decide_publish_reference(lic: Licences, cov: Coverage, t: int, apps: Applications, everything: bool,
+                             edges: EdgeAccess):
     """:func:`_decide_publish_kernel` in numpy."""
     due = apps.due
-    granted = draws < cov.p_c[due]
+    granted = lic.standing_c[due] < cov.p_c[due]
+    refused = due[~granted & ~cov.keep_c[due]]
+    lic.refusals_c[refused] += 1
+    lic.standing_c[refused] = restanding_reference(lic.key_c[refused], lic.refusals_c[refused])
     lic.status_c[due] = np.where(granted, GRANTED, REFUSED)
     lic.next_c[due] = t + np.where(granted, cov.grant_weeks_c[due], cov.refuse_weeks_c[due])
     lic.status[lic.cand[due]] = lic.status_c[due]
@@ -314,8 +364,13 @@ class ExportControls(Mechanism):
         # of their status and decision dates (the public per-edge arrays are kept in step)
         self._cand = np.flatnonzero(self.candidate).astype(np.uint32)
         n_cand = len(self._cand)
+        # each candidate end user's standing with the licensing authority: its first drawn now, the
+        # later ones (after each refusal) from a stream of its own seeded by the bits of the first
+        standing = self.rng.random(n_cand)
         self._lic = Licences(cand=self._cand, status_c=np.zeros(n_cand, np.int8),
-                             next_c=np.zeros(n_cand, np.int64), status=self.status, next_step=self.next_step)
+                             next_c=np.zeros(n_cand, np.int64), status=self.status, next_step=self.next_step,
+                             standing_c=standing, key_c=standing.view(np.uint64).copy(),
+                             refusals_c=np.zeros(n_cand, np.int64))
         self._scratch = Applications(*(np.zeros(n_cand, np.uint32) for _ in range(3)))
         self._cand_commodity = self.edge_commodity[self._cand]
         self._cand_military = self.edge_military[self._cand]
@@ -325,9 +380,6 @@ class ExportControls(Mechanism):
         n_com = len(e.commodities)
         self._cand_cell = self._cand_country.astype(np.intp) * n_com + self._cand_commodity
         self._pos_cell = e.pos_country.astype(np.intp) * n_com + e.pos_commodity
-        # each candidate end user's standing with the licensing authority, drawn once (granted
-        # while below the approval probability in force)
-        self._standing = self.rng.random(n_cand)
         self._controls = None  # the controls the cache below was computed for (a copy)
         self._controls_obj = None  # and the mapping it was last checked against
         self._cached = None
@@ -358,15 +410,17 @@ class ExportControls(Mechanism):
         e = self.eco
         shape = (len(e.countries), len(e.commodities))
         on, all_uses = np.zeros(shape, bool), np.zeros(shape, bool)
-        ban, military_ban = np.zeros(shape, bool), np.zeros(shape, bool)
+        ban, military_ban, keep = np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(shape, bool)
         p, p_military, delay, valid = np.ones(shape), np.ones(shape), np.zeros(shape), np.ones(shape)
         for (d, c), spec in controls.items():
             ij = e.countries.index(d), e.commodities.index(c)
             on[ij], all_uses[ij], ban[ij], military_ban[ij] = True, spec.all_end_uses, spec.ban, spec.military_ban
+            keep[ij] = spec.standing_refusals
             p[ij], p_military[ij] = spec.approval_probability, spec.military_approval_probability
             delay[ij], valid[ij] = spec.delay_weeks, spec.license_validity_weeks
         # only candidate edges are ever covered: the work is on them
         on, all_uses, ban, military_ban = on.ravel(), all_uses.ravel(), ban.ravel(), military_ban.ravel()
+        keep = keep.ravel()
         p, p_military, delay, valid = p.ravel(), p_military.ravel(), delay.ravel(), valid.ravel()
         cell, military_c = self._cand_cell, self._cand_military
         cover_c = on[cell] & (all_uses[cell] | military_c)
@@ -378,11 +432,12 @@ class ExportControls(Mechanism):
         cover = np.zeros(e.n_edges, bool)
         cover[self._cand] = cover_c
         cover.flags.writeable = controlled.flags.writeable = False
-        return Coverage(cover, controlled, cover_c, ban_c, p_c, delay_c, valid_c,
+        licensing = self.config.world.licensing
+        floor_c = np.floor(licensing.first_decision_share * delay_c).astype(np.int64)
+        return Coverage(cover, controlled, cover_c, ban_c, p_c, cover_c & keep[cell], delay_c, valid_c,
                         grant_weeks_c=np.maximum(1, np.round(valid_c - delay_c)).astype(np.int64),
-                        refuse_weeks_c=np.maximum(self.config.world.licensing.reapply_min_weeks,
-                                                  np.round(delay_c)).astype(np.int64),
-                        wait_scale_c=_wait_scale(delay_c))
+                        refuse_weeks_c=np.maximum(licensing.reapply_min_weeks, np.round(delay_c)).astype(np.int64),
+                        wait_scale_c=_wait_scale(delay_c - floor_c), floor_c=floor_c)
 
     def step(self, t: int) -> None:
         s, n_blacklisted = self.state, self.signals.n_blacklisted
@@ -393,14 +448,13 @@ class ExportControls(Mechanism):
         new, again = scratch.new[:n_new], scratch.again[:n_again]
         if n_new or n_again:  # one uniform draw per application decides its wait (see _schedule_kernel)
             logs = np.log1p(-self.rng.random(n_new + n_again))
-            n_due = self._schedule(lic, cov.cover_c, cov.wait_scale_c, t, Applications(new, again, scratch.due),
-                                   n_due, logs)
-        draws = self._standing[scratch.due[:n_due]] if n_due else _NO_DRAWS
+            n_due = self._schedule(lic, cov.cover_c, cov.wait_scale_c, cov.floor_c, t,
+                                   Applications(new, again, scratch.due), n_due, logs)
         # edges are blacklisted (for good) only as traders are (transshipment): when their count
         # and the controls stay, only the licences decided or renewed this week change what is open
         everything = bool(cov is not self._published or n_blacklisted != self._published_blacklisted)
-        n_granted = self._decide_publish(lic, cov, t, Applications(new, again, scratch.due[:n_due]), draws,
-                                         everything, EdgeAccess(s.edge_blacklisted, s.edge_open, s.edge_licensed))
+        n_granted = self._decide_publish(lic, cov, t, Applications(new, again, scratch.due[:n_due]), everything,
+                                         EdgeAccess(s.edge_blacklisted, s.edge_open, s.edge_licensed))
         self.n_granted += n_granted
         if cov is not self._published:  # the controls moved: publish what they cover
             s.pos_controlled[:] = cov.controlled
