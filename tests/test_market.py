@@ -139,6 +139,29 @@ def test_a_refused_end_user_is_assessed_anew_and_a_granted_one_keeps_its_licence
     assert military[s.edge_controlled].any() and not s.edge_licensed[military].any()  # p = 0: refused for good
 
 
+def test_no_licence_comes_before_the_dossiers_review():
+    """With a 9-week mean delay, no application is decided within floor(first_decision_share * 9)
+    weeks of the controls (6 at 0.67) and most are decided within a few weeks after; without
+    the floor (share 0) a geometric wait licenses some end users within three weeks."""
+    terms = dict(approval_probability=1.0, military_approval_probability=1.0, delay_weeks=9.0,
+                 license_validity_weeks=52.0)
+    first = {}
+    for share in (0.67, 0.0):
+        data = world([licensing("all", **terms)], weeks=40)
+        data["world"]["licensing"] = {"first_decision_share": share}
+        model = CoercionModel(config_from_dict(data))
+        s = model.state
+        licensed = []
+        for _ in range(30):
+            model.step()
+            licensed.append(s.edge_licensed.sum() / max(s.edge_controlled.sum(), 1))
+        first[share] = next(w for w, x in enumerate(licensed) if x > 0) - 4  # weeks after the controls (week 4)
+        if share:
+            assert licensed[4 + 10] > 0.4  # decided within a few weeks after the floor
+    assert first[0.67] >= 6  # none before the floor: floor(0.67 * 9) = 6 weeks
+    assert first[0.0] <= 3
+
+
 def test_an_end_users_later_standings_come_from_its_own_stream():
     """The standing drawn at each refusal: the kernel and its numpy reference agree, the draws are
     uniform on [0, 1), and one end user's n-th draw does not depend on the others'."""
