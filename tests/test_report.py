@@ -166,3 +166,24 @@ def test_a_small_sweep_end_to_end(tmp_path):
     assert rows["baseline_copy"]["verdict"].startswith("no difference: all 2 pairs equal")
     assert all(r["pairs"] == "2" for r in rows.values())
     _assert_pairs_beside_intervals(text)
+
+
+def test_the_outcomes_table_shows_concessions_and_peak_levels_beside_losses():
+    """A strategy that makes the target hold out can lose more output and concede less: the
+    outcomes table counts the runs in which the target conceded, and China's peak levels."""
+    results = results_table(MIN_PAIRS)
+    results["conceded"] = (results["strategy"] == "baseline") & (results["sample"] % 2 == 0)
+    results["peak_level"] = np.where(results["strategy"] == "winner", 5, 7)
+    table = report(results).split("### Outcomes by strategy")[1].split("###")[0]
+    header = next(line for line in table.splitlines() if line.startswith("| strategy"))
+    names = [c.strip() for c in header.strip("|").split("|")]
+    rows = {}
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            rows[cells[0].strip("`")] = dict(zip(names, cells, strict=True))
+    assert rows["baseline"]["conceded"] == f"{(MIN_PAIRS + 1) // 2} of {MIN_PAIRS}"
+    assert rows["winner"]["conceded"] == f"0 of {MIN_PAIRS}"
+    assert rows["winner"]["peak level (runs)"] == f"5: {MIN_PAIRS}"
+    assert rows["baseline"]["peak level (runs)"] == f"7: {MIN_PAIRS}"
+    assert "does not count what conceding costs" in table

@@ -262,7 +262,7 @@ def _outcomes_table(exp, results, sc: str) -> list[str]:
         g = results[(results["scenario"] == sc) & (results["strategy"] == s)]
         v = g[g["status"] == "ok"]
         if v.empty:
-            rows.append([f"`{s}`", "-", "-", "-", "-", f"{len(g)}", f"{len(g) - len(v)}"])
+            rows.append([f"`{s}`", "-", "-", "-", "-", "-", "-", f"{len(g)}", f"{len(g) - len(v)}"])
             continue
         few |= len(v) < MIN_PAIRS
 
@@ -273,14 +273,32 @@ def _outcomes_table(exp, results, sc: str) -> list[str]:
             return f"{_fmt(x.mean())} [{_fmt(x.quantile(0.05))}, {_fmt(x.quantile(0.95))}]"
 
         rows.append([f"`{s}`", spread("cum_output_loss_pct_gdp"), spread("weeks_in_shortage"),
-                     spread("peak_shortage_share"), spread("strategy_cost_usd", 1e-6), f"{len(g)}",
-                     f"{len(g) - len(v)}"])
+                     spread("peak_shortage_share"), spread("strategy_cost_usd", 1e-6), _concessions(v),
+                     _levels(v, "peak_level"), f"{len(g)}", f"{len(g) - len(v)}"])
     out = ["### Outcomes by strategy (mean [5%, 95%] over runs)", ""]
     if few:
         out += [f"The 5-95% range is shown only from {MIN_PAIRS} successful runs on: with fewer, it would be "
                 "little more than the smallest and largest value.", ""]
+    out += ["The cumulative loss does not count what conceding costs the target: a strategy that makes it hold "
+            "out can lose more output and concede less. *Conceded* is the number of runs in which the target "
+            "conceded; *peak level* counts the runs by China's highest ladder level.", ""]
     return out + [_table(["strategy", "cum. loss, % GDP", "weeks in shortage", "peak shortage", "cost, USD m",
-                          "runs", "failed"], rows), ""]
+                          "conceded", "peak level (runs)", "runs", "failed"], rows), ""]
+
+
+def _concessions(v: pd.DataFrame) -> str:
+    """How many of the runs ``v`` the target conceded in, or '-' where the column is absent."""
+    if "conceded" not in v:
+        return "-"
+    return f"{int(v['conceded'].astype(bool).sum())} of {len(v)}"
+
+
+def _levels(v: pd.DataFrame, col: str) -> str:
+    """The runs ``v`` counted by ``col`` (a ladder level), highest level first: 'level: runs'."""
+    if col not in v or v[col].isna().all():
+        return "-"
+    counts = v[col].dropna().astype(int).value_counts().sort_index(ascending=False)
+    return ", ".join(f"{lvl}: {n}" for lvl, n in counts.items())
 
 
 def _sobol_section(exp, sobol: pd.DataFrame) -> list[str]:
