@@ -6,10 +6,10 @@ candidate edges are the direct edges from producers in the coercer to buyer posi
 other country; a candidate is covered when a control is in force for its destination and
 commodity (and, for a military-only control, its buyer is a military end user).
 
-*Licensing.* Each covered edge needs a licence: an application is decided after a delay
-of mean ``delay_weeks``: none before ``floor(first_decision_share * delay_weeks)`` weeks (the
-review of the dossier; ``world.licensing``), then geometric, granted with the approval probability (military end
-users: ``military_approval_probability``). An end user's standing with the licensing
+*Licensing.* Each covered edge needs a licence. An application is decided after a delay of
+mean ``delay_weeks`` (none before ``floor(first_decision_share * delay_weeks)`` weeks, the
+review of the dossier, ``world.licensing``; geometric after that) and granted with the
+approval probability (military end users: ``military_approval_probability``). An end user's standing with the licensing
 authority is a uniform number ``u`` (each candidate edge draws its first when the model is
 built), and its application is granted when ``u`` is below the approval probability in force.
 A granted end user keeps its standing: its licence is renewed, unless the terms have
