@@ -130,30 +130,37 @@ def _sum_edges(share, key, sums):
 
 
 @kernel
-def _moves_kernel(fx, memory, wk, cn):
-    """The week's disruption signal per position into the memory and the calm counter (in place),
-    and the shares moved away from China (shift and ceiling excess) and back (drift in calm), in
-    one pass."""
+def _remember_kernel(fx, memory, wk):
+    """The week's disruption signal per position, into the memory and the calm counter, in place."""
     desired, shipped, blocked_share, buyer = wk.desired, wk.shipped, wk.blocked_share, fx.buyer
+    mem, calm_for = memory.mem, memory.calm_for
+    n_pos = len(desired)
+    signal = np.empty(n_pos)
+    for i in range(n_pos):
+        d = desired[i]
+        shortfall = maximum(d - shipped[i], 0.0) / d if d > 1e-12 else 0.0
+        signal[i] = maximum(blocked_share[i], shortfall) if buyer[i] else 0.0
+    for i in range(n_pos):
+        mem[i] += (signal[i] - mem[i]) / fx.memory_weeks
+    for i in range(n_pos):
+        calm_for[i] = 0 if signal[i] > fx.calm_signal else calm_for[i] + 1
+
+
+@kernel
+def _moves_kernel(fx, memory, wk, cn):
+    """The shares moved away from China (shift and ceiling excess) and back (drift in calm)."""
     ceiling, mem, calm_for, base_cn, drift_rate = wk.ceiling, memory.mem, memory.calm_for, fx.base_cn, fx.drift_rate
     n_pos = len(cn)
     away = np.empty(n_pos)
     back = np.empty(n_pos)
     for i in range(n_pos):
-        d = desired[i]
-        shortfall = maximum(d - shipped[i], 0.0) / d if d > 1e-12 else 0.0
-        signal = maximum(blocked_share[i], shortfall) if buyer[i] else 0.0
-        m = mem[i] + (signal - mem[i]) / fx.memory_weeks
-        mem[i] = m
-        calm = 0 if signal > fx.calm_signal else calm_for[i] + 1
-        calm_for[i] = calm
         excess = cn[i] - ceiling[i]
-        a = fx.shift_rate * m * cn[i]
+        a = fx.shift_rate * mem[i] * cn[i]
         a = a + excess * fx.ceiling_rate if excess > 0.0 else a
         away[i] = minimum(a, cn[i])
         # drift back toward the calm (cheapest) share, never above the ceiling (no room left)
         room = 0.0 if excess > 0.0 else ceiling[i] - cn[i]
-        b = maximum(base_cn[i] - cn[i], 0.0) * drift_rate[i] * (1.0 if calm >= fx.calm_weeks else 0.0)
+        b = maximum(base_cn[i] - cn[i], 0.0) * drift_rate[i] * (1.0 if calm_for[i] >= fx.calm_weeks else 0.0)
         back[i] = minimum(b, room)
     return away, back
 
@@ -220,6 +227,7 @@ def _diversification_kernel(fx, memory, wk):
         _sum_edges(share, fx.key, sums)
         memory.summed[0] = True
     cn = sums[n_pos:2 * n_pos]
+    _remember_kernel(fx, memory, wk)
     away, back = _moves_kernel(fx, memory, wk, cn)
     _capacity_kernel(fx, wk, cn, away)
     new_cn = np.empty(n_pos)
