@@ -98,12 +98,14 @@ def _rescale_kernel(share, fx, sums, new_cn):
     key, alt_edges, alt_start = fx.key, fx.alt_edges, fx.alt_start
     n_pos = len(new_cn)
     factor = np.empty(2 * n_pos + 1)
-    latent = np.empty(n_pos, np.bool_)  # no non-Chinese share yet, but latent alternatives
+    # no non-Chinese share yet, but latent alternatives; where the new Chinese share is 1 their even share
+    # is 0, as the rescaling leaves them (0 times 0: shares are never negative, nor -0.0), and so is their sum
+    latent = np.empty(n_pos, np.bool_)
     for i in range(n_pos):
         cn, alt, nc = sums[n_pos + i], sums[i], new_cn[i]
         factor[n_pos + i] = nc / cn if cn > 0.0 else 0.0
         factor[i] = (1.0 - nc) / alt if alt > 0.0 else 0.0
-        latent[i] = alt <= 0.0 and alt_start[i + 1] > alt_start[i]
+        latent[i] = alt <= 0.0 and alt_start[i + 1] > alt_start[i] and nc != 1.0
     factor[2 * n_pos] = 1.0
     sums[:] = 0.0
     for k in range(len(share)):
