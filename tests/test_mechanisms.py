@@ -182,7 +182,8 @@ def test_output_loss_is_worst_critical_input_times_value_added(tiny):
 
 def test_diversification_keeps_the_sums_of_each_positions_edge_shares_as_they_move():
     """Diversification sums each position's non-Chinese and Chinese edge shares once, then keeps the
-    sums as it rescales the shares: every week they are the shares' sums, to the last bit."""
+    sums as it rescales the shares: every week they are the shares' sums, to the last bit. No share
+    turns negative or -0.0 (latent alternatives at a Chinese share of 1 are left at 0 on that ground)."""
     data = tiny_dict(**{"scenario.horizon_weeks": 60})
     data["escalation"]["script"] = [{"date": dt.date(2026, 1, 30), "level": 1},
                                     {"date": dt.date(2026, 7, 3), "level": 0}]
@@ -197,5 +198,6 @@ def test_diversification_keeps_the_sums_of_each_positions_edge_shares_as_they_mo
         sums = np.bincount(key, model.state.edge_share, minlength=2 * n_pos + 1)
         assert div.memory.summed[0]
         assert np.array_equal(div.memory.sums, sums), f"week {checked}: kept sums differ from the shares' sums"
+        assert not np.signbit(model.state.edge_share).any()  # no share negative, nor -0.0 (the kernel relies on it)
         checked += 1
     assert checked > 50 and not np.array_equal(model.state.edge_share, start)  # the shares moved
