@@ -64,7 +64,7 @@ def _substitution_kernel(fx, memory, price, intensity, policy_cost_usd):
         new = minimum(cur, step)
         changed[c] = new != cur
         intensity_cc[c] = new
-    if np.any(changed):  # else no position's intensity changes (most weeks)
+    if np.any(changed):  # else no position's intensity changes (every calm week)
         for i in range(len(intensity)):
             if changed[cc[i]]:
                 intensity[i] = intensity_cc[cc[i]]
