@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import NamedTuple
 
 import numpy as np
 import pytest
 
-from simulation.config import Measure
+from simulation.config import Measure, config_from_dict
 from simulation.mechanisms.escalation import control_specs, measures_in_force
 from simulation.mechanisms.export_controls import GRANTED
 from simulation.mechanisms.market import _by_bid, _by_bid_reference, _pool_supply
 from simulation.model import CoercionModel
 from simulation.population import MANUFACTURER, POS_MANUFACTURER, POS_STOCKPILE, PRODUCER
 from tests.conftest import edited
+from tests.test_responses import tiny_dict
 
 
 class _Bids(NamedTuple):
@@ -176,3 +178,26 @@ def test_output_loss_is_worst_critical_input_times_value_added(tiny):
     assert by_com.sum() == pytest.approx(s.output_loss[e.target])
     gdp, emp = 600e12, 68e6
     assert s.jobs_lost[e.target] == pytest.approx(emp * s.output_loss[e.target] * 52 / gdp)
+
+
+def test_diversification_keeps_the_sums_of_each_positions_edge_shares_as_they_move():
+    """Diversification sums each position's non-Chinese and Chinese edge shares once, then keeps the
+    sums as it rescales the shares: every week they are the shares' sums, to the last bit. No share
+    turns negative or -0.0 (latent alternatives at a Chinese share of 1 are left at 0 on that ground)."""
+    data = tiny_dict(**{"scenario.horizon_weeks": 60})
+    data["escalation"]["script"] = [{"date": dt.date(2026, 1, 30), "level": 1},
+                                    {"date": dt.date(2026, 7, 3), "level": 0}]
+    data["strategy"]["levers"] = {"JP": {"dependence_ceiling_share": 0.4}}
+    model = CoercionModel(config_from_dict(data))
+    div = model.mechanisms["diversification"]
+    key, n_pos = div.fixed.key, model.eco.n_pos
+    start = model.state.edge_share.copy()
+    checked = 0
+    while model.running:
+        model.step()
+        sums = np.bincount(key, model.state.edge_share, minlength=2 * n_pos + 1)
+        assert div.memory.summed[0]
+        assert np.array_equal(div.memory.sums, sums), f"week {checked}: kept sums differ from the shares' sums"
+        assert not np.signbit(model.state.edge_share).any()  # no share negative, nor -0.0 (the kernel relies on it)
+        checked += 1
+    assert checked > 50 and not np.array_equal(model.state.edge_share, start)  # the shares moved

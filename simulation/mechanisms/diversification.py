@@ -68,6 +68,9 @@ class DiversificationMemory(NamedTuple):
 
     mem: np.ndarray  # memory of disruption
     calm_for: np.ndarray  # weeks without disruption
+    sums: np.ndarray  # per position, the sums of its edge shares: non-Chinese, then Chinese (and a spare slot)
+    summed: np.ndarray  # [whether ``sums`` holds them]: diversification alone writes the edge shares, so the
+    # sums its rescaling leaves one week are the next week's, to the last bit
 
 
 class SourcingWeek(NamedTuple):
@@ -89,25 +92,43 @@ def _rescale_kernel(share, fx, sums, new_cn):
     """Rescale the Chinese and non-Chinese edges of each position from their sums (``sums``:
     non-Chinese by position, then Chinese; ``fx.key`` is an edge's index into it, ``2 * n_pos``
     for an edge left as it is) to the new split ``new_cn``; a position with latent
-    alternatives only (no share yet) shares its non-Chinese part equally among them."""
+    alternatives only (no share yet) shares its non-Chinese part equally among them. ``sums``
+    is updated to the new shares' sums (in edge order, as :func:`_sum_edges` adds) in the same
+    pass."""
     key, alt_edges, alt_start = fx.key, fx.alt_edges, fx.alt_start
     n_pos = len(new_cn)
     factor = np.empty(2 * n_pos + 1)
+    # no non-Chinese share yet, but latent alternatives; where the new Chinese share is 1 their even share
+    # is 0, as the rescaling leaves them (0 times 0: shares are never negative, nor -0.0), and so is their sum
+    latent = np.empty(n_pos, np.bool_)
     for i in range(n_pos):
-        cn = sums[n_pos + i]
-        factor[n_pos + i] = new_cn[i] / cn if cn > 0.0 else 0.0
-    for i in range(n_pos):
-        alt = sums[i]
-        factor[i] = (1.0 - new_cn[i]) / alt if alt > 0.0 else 0.0
+        cn, alt, nc = sums[n_pos + i], sums[i], new_cn[i]
+        factor[n_pos + i] = nc / cn if cn > 0.0 else 0.0
+        factor[i] = (1.0 - nc) / alt if alt > 0.0 else 0.0
+        latent[i] = alt <= 0.0 and alt_start[i + 1] > alt_start[i] and nc != 1.0
     factor[2 * n_pos] = 1.0
+    sums[:] = 0.0
     for k in range(len(share)):
-        share[k] *= factor[key[k]]
+        j = key[k]
+        v = share[k] * factor[j]
+        share[k] = v
+        sums[j] += v
     for i in range(n_pos):
-        n_alt = alt_start[i + 1] - alt_start[i]
-        if sums[i] <= 0.0 and n_alt > 0:
-            even = (1.0 - new_cn[i]) / n_alt
+        if latent[i]:
+            even = (1.0 - new_cn[i]) / (alt_start[i + 1] - alt_start[i])
+            total = 0.0
             for j in range(alt_start[i], alt_start[i + 1]):
                 share[alt_edges[j]] = even
+                total += even
+            sums[i] = total
+
+
+@kernel
+def _sum_edges(share, key, sums):
+    """Each position's non-Chinese and Chinese sums, keyed as in :func:`_rescale_kernel`, in edge order."""
+    sums[:] = 0.0
+    for k in range(len(share)):
+        sums[key[k]] += share[k]
 
 
 @kernel
@@ -148,27 +169,34 @@ def _moves_kernel(fx, memory, wk, cn):
 
 @kernel
 def _capacity_kernel(fx, wk, cn, away):
-    """Scale ``away`` down, per commodity, to the non-Chinese capacity left unordered, in place."""
+    """Scale ``away`` down, per commodity, to the non-Chinese capacity left unordered, in place.
+
+    The tonnes wanted away and the buyers' non-Chinese orders are summed in one pass (two
+    independent sums, each in position order); the orders count only where some are wanted.
+    Where every scale is 1, ``away`` is left as it is (a product by 1.0 changes no bit)."""
     com, n_com, buyer, desired = fx.com, fx.n_com, fx.buyer, wk.desired
     noncn, noncn_com, firm_capacity_t, capacity_factor = fx.noncn, fx.noncn_com, fx.firm_capacity_t, wk.capacity_factor
     n_pos = len(cn)
     wanted = np.zeros(n_com)
+    ordered = np.zeros(n_com)  # non-Chinese orders
     for i in range(n_pos):
-        wanted[com[i]] += away[i] * desired[i]
-    scale = np.ones(n_com)
+        c, d = com[i], desired[i]
+        wanted[c] += away[i] * d
+        if buyer[i]:
+            ordered[c] += d * (1 - cn[i])
     if np.any(wanted > 1e-12):
         capacity = np.zeros(n_com)
         for j in range(len(noncn)):
             capacity[noncn_com[j]] += firm_capacity_t[noncn[j]] * capacity_factor[noncn[j]]
-        ordered = np.zeros(n_com)  # non-Chinese orders
-        for i in range(n_pos):
-            if buyer[i]:
-                ordered[com[i]] += desired[i] * (1 - cn[i])
+        scale = np.ones(n_com)
+        scaled = False
         for c in range(n_com):
             if wanted[c] > 1e-12:
                 scale[c] = minimum(1.0, maximum(capacity[c] - ordered[c], 0.0) / wanted[c])
-        for i in range(n_pos):
-            away[i] *= scale[com[i]]
+                scaled = scaled or scale[c] != 1.0
+        if scaled:
+            for i in range(n_pos):
+                away[i] *= scale[com[i]]
 
 
 @kernel
@@ -187,18 +215,19 @@ def _premium_kernel(fx, wk, new_cn):
 
 @kernel
 def _diversification_kernel(fx, memory, wk):
-    """One week: memory and calm counter, non-Chinese and Chinese sums of each position (keyed
-    as in :func:`_rescale_kernel`), moves away (shift and ceiling excess, scaled to the
+    """One week: memory and calm counter, moves away (shift and ceiling excess, scaled to the
     non-Chinese capacity left per commodity), drift back, the new Chinese share, the edge shares
-    rescaled to it, and the premium cost of the ``paying`` positions added to ``policy_cost``
+    rescaled to it from the non-Chinese and Chinese sums of each position (``memory.sums``, keyed
+    as in :func:`_rescale_kernel`: summed in the first week, then kept by the rescaling), and the
+    premium cost of the ``paying`` positions added to ``policy_cost``
     (:func:`diversification_reference` in numpy).
 
     Short loops, each simple enough for the compiler to vectorize."""
-    share, key = wk.edge_share, fx.key
+    share, sums = wk.edge_share, memory.sums
     n_pos = len(wk.desired)
-    sums = np.zeros(2 * n_pos + 1)
-    for k in range(len(share)):
-        sums[key[k]] += share[k]
+    if not memory.summed[0]:
+        _sum_edges(share, fx.key, sums)
+        memory.summed[0] = True
     cn = sums[n_pos:2 * n_pos]
     _remember_kernel(fx, memory, wk)
     away, back = _moves_kernel(fx, memory, wk, cn)
@@ -253,6 +282,8 @@ def diversification_reference(fx: DiversificationFixed, memory: DiversificationM
     alt_pos = np.repeat(np.arange(n_pos), n_alt)
     latent = ((alt <= 0.0) & (n_alt > 0))[alt_pos]
     share[fx.alt_edges[latent]] = ((1.0 - new_cn) / np.maximum(n_alt, 1))[alt_pos[latent]]
+    memory.sums[:] = np.bincount(fx.key, share, minlength=2 * n_pos + 1)
+    memory.summed[0] = True
 
 
 class Diversification(Mechanism):
@@ -271,7 +302,8 @@ class Diversification(Mechanism):
         self.base_cn = np.bincount(e.edge_pos[self.cn_edge], e.edge_share[self.cn_edge], minlength=e.n_pos)
         self.mem = np.zeros(e.n_pos)
         self.calm_for = np.zeros(e.n_pos, np.int64)
-        self.memory = DiversificationMemory(mem=self.mem, calm_for=self.calm_for)
+        self.memory = DiversificationMemory(mem=self.mem, calm_for=self.calm_for, sums=np.zeros(2 * e.n_pos + 1),
+                                            summed=np.zeros(1, np.bool_))
         country = e.pos_country
         pols = [cfg.policy_of(c) for c in e.countries]
         self.ceiling_final, self.ceiling_end = position_ceilings(e, cfg)

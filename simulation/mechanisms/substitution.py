@@ -64,9 +64,10 @@ def _substitution_kernel(fx, memory, price, intensity, policy_cost_usd):
         new = minimum(cur, step)
         changed[c] = new != cur
         intensity_cc[c] = new
-    for i in range(len(intensity)):
-        if changed[cc[i]]:
-            intensity[i] = intensity_cc[cc[i]]
+    if np.any(changed):  # else no position's intensity changes (every calm week)
+        for i in range(len(intensity)):
+            if changed[cc[i]]:
+                intensity[i] = intensity_cc[cc[i]]
     for k in range(len(policy_cost_usd)):
         policy_cost_usd[k] += rd_week[k]
 
