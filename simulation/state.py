@@ -60,7 +60,8 @@ class State:
     price_cn: np.ndarray  # USD/t inside China
     recycled: np.ndarray  # t/week of secondary supply into each position
     losses_t: np.ndarray  # t/week lost per commodity (seized shipments)
-    edge_share: np.ndarray  # share of a position's orders on each edge (diversification moves it)
+    edge_share: np.ndarray  # share of a position's orders on each edge (diversification alone writes it: its kept
+    # per-position sums rely on that; a new writer must update them, see mechanisms/diversification.py)
     reroute: np.ndarray  # share of blocked Chinese orders a position sends through hubs
     blocked_share: np.ndarray  # share of a position's sourcing on closed Chinese edges
     policy_cost_usd: np.ndarray  # this week's policy spending by country (recycling, subsidies, R&D, projects)
