@@ -141,3 +141,30 @@ def test_chinas_cost_reading_is_numpys_to_the_last_bit():
             if np.asarray(got, float).tobytes() != np.asarray(want, float).tobytes():
                 differ.append((n, case))
     assert differ == []
+
+
+def test_floor_payments_are_their_numpy_reference_to_the_last_bit():
+    """What the states pay their covered producers (``new_supply._pay_floors_kernel``) equals its numpy
+    reference bit for bit: prices above and below the floors, members and not, a commodity whose
+    members' capacity is all idle, FORGE's floor paid by members' firms (or none)."""
+    from simulation.mechanisms.new_supply import _pay_floors_kernel, pay_floors_reference
+
+    rng = np.random.default_rng(13)
+    differ = []
+    for case in range(300):
+        n, k, m, n_firms = int(rng.integers(1, 60)), int(rng.integers(1, 13)), int(rng.integers(1, 13)), 500
+        firms = rng.choice(n_firms, n, replace=False)
+        com, payer = rng.integers(0, m, n), rng.integers(0, k, n)
+        member = rng.random(k) < 0.5
+        price = rng.lognormal(0.0, 0.5, m) * 1000.0
+        floor_usd = rng.lognormal(0.0, 0.5, n) * 1000.0
+        capacity, factor = rng.lognormal(0.0, 1.0, n), rng.random(n_firms) * (rng.random(n_firms) < 0.8)
+        paid = rng.lognormal(0.0, 3.0, (k, m)) * (rng.random((k, m)) < 0.6) if case % 3 else np.zeros((0, 0))
+        args = (firms, com, floor_usd, capacity, payer, member[payer], price, factor, paid)
+        got = rng.lognormal(0.0, 1.0, k)  # the policy costs booked so far this week
+        want = got.copy()
+        _pay_floors_kernel(*args, got)
+        pay_floors_reference(*args, want)
+        if got.tobytes() != want.tobytes():
+            differ.append(case)
+    assert differ == []
