@@ -99,7 +99,7 @@ from mesa.agent import AgentSet
 
 from simulation.agents import StateAgent
 from simulation.config import Measure
-from simulation.kernels import implementation, kernel, np_sum
+from simulation.kernels import implementation, kernel, maximum, np_sum
 from simulation.mechanisms.escalation import pain_pct_gdp, scripted_levels
 from simulation.population import POS_MANUFACTURER, POS_TRADER, PRODUCER
 
@@ -280,7 +280,7 @@ class CoercerRole(Role):
         self._cn_edge = outside_chinese_edges(e)
         self._cn_w = e.pos_base_use_t[e.edge_pos[self._cn_edge]]
         self._cn_share0 = float((self._cn_w * e.edge_share[self._cn_edge]).sum())
-        self._weighted_sum = implementation(_weighted_sum, weighted_sum_reference)
+        self._reading = implementation(_cost_reading, cost_reading_reference)
         self.lost_share_max = 0.0
         w = esc.pain_window_weeks
         self._costs = np.zeros(w + 1)  # the cost index of the last w + 1 weeks, a ring
@@ -306,9 +306,10 @@ class CoercerRole(Role):
             0.0, 1.0 - s.cn_export_usd / sig.cn_export0_usd)
         if s.cn_world_share is not None:
             self.lost_share_max = max(self.lost_share_max, sig.cn_world_share0 - s.cn_world_share)
-        margin = float((self._prod_w * np.maximum(0.0, 1.0 - s.price_cn / m.eco.price0_cn)).sum())
-        div = 0.0 if self._cn_share0 <= 0 else max(
-            0.0, 1.0 - float(self._weighted_sum(self._cn_w, s.edge_share, self._cn_edge)) / self._cn_share0)
+        margin, share = self._reading(self._prod_w, s.price_cn, m.eco.price0_cn, self._cn_w, s.edge_share,
+                                      self._cn_edge)
+        margin = float(margin)
+        div = 0.0 if self._cn_share0 <= 0 else max(0.0, 1.0 - float(share) / self._cn_share0)
         index = (esc.revenue_weight * lost_rev + esc.market_share_weight * self.lost_share_max
                  + esc.producer_loss_weight * margin + esc.diversification_weight * div)
         if self._before is None and sig.level == 0:
@@ -423,19 +424,23 @@ def outside_chinese_edges(eco) -> np.ndarray:
 
 
 @kernel
-def _weighted_sum(w, x, idx):
-    """``(w * x[idx]).sum()`` as numpy computes it, to the last bit: the products in order, then
-    numpy's pairwise sum (:func:`~simulation.kernels.np_sum`). China's weekly reading of the Chinese-origin
-    share of outside buyers' sourcing (some 15,000 edges): one pass instead of three numpy calls."""
+def _cost_reading(prod_w, price_cn, price0_cn, w, x, idx):
+    """China's weekly cost reading as numpy computes it, to the last bit (the products in order, then
+    numpy's pairwise sum, :func:`~simulation.kernels.np_sum`), in one call: its producers' margin lost,
+    ``(prod_w * np.maximum(0.0, 1.0 - price_cn / price0_cn)).sum()``, and the Chinese-origin share of
+    outside buyers' sourcing (some 15,000 edges), ``(w * x[idx]).sum()``."""
+    margin = np.empty(len(prod_w))
+    for g in range(len(prod_w)):
+        margin[g] = prod_w[g] * maximum(0.0, 1.0 - price_cn[g] / price0_cn[g])
     products = np.empty(len(idx))
     for i in range(len(idx)):
         products[i] = w[i] * x[idx[i]]
-    return np_sum(products)
+    return np_sum(margin), np_sum(products)
 
 
-def weighted_sum_reference(w: np.ndarray, x: np.ndarray, idx: np.ndarray) -> float:
-    """:func:`_weighted_sum` in numpy."""
-    return (w * x[idx]).sum()
+def cost_reading_reference(prod_w, price_cn, price0_cn, w, x, idx) -> tuple[float, float]:
+    """:func:`_cost_reading` in numpy."""
+    return (prod_w * np.maximum(0.0, 1.0 - price_cn / price0_cn)).sum(), (w * x[idx]).sum()
 
 
 def _floors(sig, eco) -> np.ndarray:

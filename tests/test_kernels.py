@@ -91,3 +91,80 @@ def test_np_sum_is_numpys_sum_to_the_last_bit():
     for v in x:
         plain += v
     assert np.float64(plain).tobytes() != np.float64(np.sum(x)).tobytes()
+
+
+def test_pain_is_numpys_mean_of_the_window_to_the_last_bit():
+    """The states' pain (``escalation.pain_pct_gdp``, a compiled column sum) is what numpy's mean of the
+    window's column gives, to the bit: windows shorter than the series, longer (numpy's pairwise split),
+    at its start (fewer weeks) and empty, with -0.0 and NaN entries."""
+    from simulation.mechanisms.escalation import pain_pct_gdp
+
+    rng = np.random.default_rng(11)
+    differ = []
+    for case in range(400):
+        weeks, k = int(rng.integers(1, 420)), int(rng.integers(1, 13))
+        loss = rng.lognormal(0.0, 3.0, (weeks, k)) * (rng.random((weeks, k)) < 0.7)
+        if case % 5 == 0:
+            loss[rng.random((weeks, k)) < 0.4] = -0.0
+        if case % 50 == 0:
+            loss[rng.integers(0, weeks), :] = np.nan
+        country, t, window = int(rng.integers(0, k)), int(rng.integers(0, weeks + 2)), int(rng.integers(1, 300))
+        gdp = float(rng.lognormal(20.0, 2.0))
+        lost = loss[max(0, t - window):t, country]
+        want = 0.0 if len(lost) == 0 else float(lost.mean() * 52.0 / gdp * 100.0)
+        got = pain_pct_gdp(loss, gdp, country, t, window)
+        if np.float64(got).tobytes() != np.float64(want).tobytes():
+            differ.append((weeks, t, window))
+    assert differ == []
+
+
+def test_chinas_cost_reading_is_numpys_to_the_last_bit():
+    """China's weekly cost reading (``states._cost_reading``: the margin its producers lost and the
+    Chinese-origin share of outside buyers' sourcing, one compiled call) equals its numpy reference bit
+    for bit: many lengths of the edge selection (numpy's pairwise split), -0.0 weights, a NaN price."""
+    from simulation.states import _cost_reading, cost_reading_reference
+
+    rng = np.random.default_rng(12)
+    differ = []
+    for n in (*range(0, 260, 7), 1024, 1025, 14626, 37400):
+        for case in range(3):
+            x = rng.lognormal(0.0, 2.0, 37400) * (rng.random(37400) < 0.8)
+            idx = np.sort(rng.choice(37400, size=n, replace=False))
+            w = rng.lognormal(0.0, 3.0, n)
+            if case == 2:
+                w[rng.random(n) < 0.5] = -0.0
+            prod_w, price_cn, price0 = rng.random(12), rng.lognormal(0.0, 0.3, 12), rng.lognormal(0.0, 0.3, 12)
+            if case == 1:
+                price_cn[3] = np.nan
+            got = _cost_reading(prod_w, price_cn, price0, w, x, idx)
+            want = cost_reading_reference(prod_w, price_cn, price0, w, x, idx)
+            if np.asarray(got, float).tobytes() != np.asarray(want, float).tobytes():
+                differ.append((n, case))
+    assert differ == []
+
+
+def test_floor_payments_are_their_numpy_reference_to_the_last_bit():
+    """What the states pay their covered producers (``new_supply._pay_floors_kernel``) equals its numpy
+    reference bit for bit: prices above and below the floors, members and not, a commodity whose
+    members' capacity is all idle, FORGE's floor paid by members' firms (or none)."""
+    from simulation.mechanisms.new_supply import _pay_floors_kernel, pay_floors_reference
+
+    rng = np.random.default_rng(13)
+    differ = []
+    for case in range(300):
+        n, k, m, n_firms = int(rng.integers(1, 60)), int(rng.integers(1, 13)), int(rng.integers(1, 13)), 500
+        firms = rng.choice(n_firms, n, replace=False)
+        com, payer = rng.integers(0, m, n), rng.integers(0, k, n)
+        member = rng.random(k) < 0.5
+        price = rng.lognormal(0.0, 0.5, m) * 1000.0
+        floor_usd = rng.lognormal(0.0, 0.5, n) * 1000.0
+        capacity, factor = rng.lognormal(0.0, 1.0, n), rng.random(n_firms) * (rng.random(n_firms) < 0.8)
+        paid = rng.lognormal(0.0, 3.0, (k, m)) * (rng.random((k, m)) < 0.6) if case % 3 else np.zeros((0, 0))
+        args = (firms, com, floor_usd, capacity, payer, member[payer], price, factor, paid)
+        got = rng.lognormal(0.0, 1.0, k)  # the policy costs booked so far this week
+        want = got.copy()
+        _pay_floors_kernel(*args, got)
+        pay_floors_reference(*args, want)
+        if got.tobytes() != want.tobytes():
+            differ.append(case)
+    assert differ == []

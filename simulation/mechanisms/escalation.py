@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulation.config import Measure
+from simulation.kernels import kernel, np_sum
 from simulation.mechanisms.base import Context, Mechanism
 from simulation.signals import ControlSpec
 
@@ -53,12 +54,22 @@ def scripted_levels(cfg) -> tuple[list[int | None], int, bool]:
     return levels, max(max(steps, default=-1) + 1, cfg.history_steps), endogenous
 
 
+@kernel
+def _column_sum(a, start, stop, column):
+    """``a[start:stop, column].sum()`` as numpy computes it, to the last bit (its pairwise sum over the
+    column, :func:`~simulation.kernels.np_sum`), without numpy's per-call overhead (the states read
+    their pain twice a week)."""
+    return np_sum(a[start:stop, column])
+
+
 def pain_pct_gdp(output_loss: np.ndarray, gdp_lcu: float, country: int, t: int, window: int) -> float:
-    """A country's output loss over the ``window`` weeks before week ``t``, annualized, % of GDP."""
-    lost = output_loss[max(0, t - window):t, country]
-    if len(lost) == 0:
+    """A country's output loss over the ``window`` weeks before week ``t``, annualized, % of GDP
+    (the mean as ``np.mean``: the sum, then divided by the count)."""
+    start = max(0, t - window)
+    n = len(output_loss[start:t])
+    if n == 0:
         return 0.0
-    return float(lost.mean() * 52.0 / gdp_lcu * 100.0)
+    return float(_column_sum(output_loss, start, t, country) / n * 52.0 / gdp_lcu * 100.0)
 
 
 def measures_in_force(levels, level: int) -> list[Measure]:

@@ -168,6 +168,53 @@ def new_supply_reference(fx: NewSupplyFixed, inv: Investment, t: int, price: np.
     return started_any
 
 
+@kernel
+def _pay_floors_kernel(firms, com, floor_usd, capacity, payer, member, price, capacity_factor, paid, policy_cost):
+    """What each state pays its covered producers this week, into ``policy_cost`` (its entry per
+    country, USD): the gap between the floor and the outside price on the capacity kept online, less
+    the members' share of what their firms paid under FORGE's floor (``paid``, countries x
+    commodities; empty: none) (:func:`pay_floors_reference` in numpy; sums in numpy's order)."""
+    n, n_com = len(firms), len(price)
+    online = np.empty(n)
+    pay = np.empty(n)
+    for j in range(n):
+        online[j] = capacity[j] * capacity_factor[firms[j]]
+        pay[j] = online[j] * maximum(floor_usd[j] - price[com[j]], 0.0)
+    if paid.size:
+        base = np.zeros(n_com)  # the members' covered capacity online per commodity, in order
+        for j in range(n):
+            if member[j]:
+                base[com[j]] += online[j]
+        paid_com = np.zeros(n_com)  # what members' firms paid per commodity, country by country
+        for k in range(paid.shape[0]):
+            for g in range(n_com):
+                paid_com[g] += paid[k, g]
+        for j in range(n):
+            b = base[com[j]]
+            part = online[j] / b if member[j] and b > 0 else 0.0
+            pay[j] = maximum(pay[j] - paid_com[com[j]] * part, 0.0)
+    add = np.zeros(len(policy_cost))
+    for j in range(n):
+        add[payer[j]] += pay[j]
+    for k in range(len(policy_cost)):
+        policy_cost[k] += add[k]
+
+
+def pay_floors_reference(firms, com, floor_usd, capacity, payer, member, price, capacity_factor, paid,
+                         policy_cost) -> None:
+    """:func:`_pay_floors_kernel` in numpy."""
+    gap = np.maximum(floor_usd - price[com], 0.0)
+    online = capacity * capacity_factor[firms]
+    pay = online * gap
+    if paid.size:
+        n_com = len(price)
+        base = np.bincount(com[member], online[member], minlength=n_com)[com]
+        part = np.zeros(len(firms))
+        np.divide(online, base, out=part, where=member & (base > 0))
+        pay = np.maximum(pay - paid.sum(axis=0)[com] * part, 0.0)
+    policy_cost += np.bincount(payer, pay, minlength=len(policy_cost))
+
+
 class NewSupply(Mechanism):
     """Capacity that appears (projects, investment) or idles (exit)."""
 
@@ -219,7 +266,8 @@ class NewSupply(Mechanism):
                                      arrivals=np.zeros((int(lead.max()) + 1, n_com)), online_cap=self.online_cap)
         # the states' price floors (signals.producer_floor) as they were last read; the producers they cover
         self._floor_seen = self.signals.producer_floor
-        # the covered producers, read when the floors change: (firms, commodity, floor USD/t, capacity t/week, payer)
+        # the covered producers, read when the floors change: (firms, commodity, floor USD/t, capacity t/week, payer,
+        # whether the payer is a FORGE member)
         self._floor_gap: tuple[np.ndarray, ...] | None = None
         self._member = member  # per country: a FORGE member (its firms pay FORGE's floor: signals.floor_paid_usd)
         # projects the US decides to finance (responders.us.invest_options): dormant until it does
@@ -231,6 +279,7 @@ class NewSupply(Mechanism):
             self.online[k] = np.inf
         self._start = cfg.history_steps  # the analysis's first week (the history's weeks are unrecorded)
         self._kernel = implementation(_new_supply_kernel, new_supply_reference)
+        self._pay = implementation(_pay_floors_kernel, pay_floors_reference)
 
     def step(self, t: int) -> None:
         s, sig = self.state, self.signals
@@ -262,28 +311,18 @@ class NewSupply(Mechanism):
         covered = level > 0
         firms = prod[covered]
         com = e.firm_commodity[firms]
-        self._floor_gap = ((firms, com, level[covered] * e.price0[com], e.firm_capacity_t[firms], e.firm_country[firms])
-                           if covered.any() else None)
+        payer = e.firm_country[firms].astype(np.intp)
+        self._floor_gap = ((firms, com.astype(np.intp), level[covered] * e.price0[com], e.firm_capacity_t[firms],
+                            payer, self._member[payer]) if covered.any() else None)
 
     def _pay_floors(self) -> None:
         """Each state pays its producers the gap between its floor and the outside price on the capacity they
         keep online (take-or-pay), USD, into its policy cost; what members' firms paid of it under FORGE's
         floor (``signals.floor_paid_usd``, last week's, at the same price) is taken off the members'
         producers of the commodity, pro rata to their capacity online (never below nothing)."""
-        e, s = self.eco, self.state
-        firms, com, floor_usd, capacity, payer = self._floor_gap
-        gap = np.maximum(floor_usd - s.price[com], 0.0)
-        online = capacity * s.capacity_factor[firms]
-        pay = online * gap
-        paid = self.signals.floor_paid_usd
-        if paid.size:
-            n_com = len(e.commodities)
-            member = self._member[payer]
-            base = np.bincount(com[member], online[member], minlength=n_com)[com]
-            part = np.zeros(len(firms))
-            np.divide(online, base, out=part, where=member & (base > 0))
-            pay = np.maximum(pay - paid.sum(axis=0)[com] * part, 0.0)
-        s.policy_cost_usd += np.bincount(payer, pay, minlength=len(s.policy_cost_usd))
+        s = self.state
+        # (firms, commodity, floor USD/t, capacity, payer, a FORGE member's), then the week's
+        self._pay(*self._floor_gap, s.price, s.capacity_factor, self.signals.floor_paid_usd, s.policy_cost_usd)
 
     def _payer(self) -> int:
         """The state that finances the strategy's projects: the first country with levers, else the target."""
