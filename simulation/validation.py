@@ -169,8 +169,17 @@ def run_test_set(directory: Path | None = None, n_seeds: int | None = None) -> l
         n_seeds: seeds per episode (default: the episode's ``seeds``), from its ``first_seed``.
     """
     directory = directory or validation_dir()
+    episodes = load_test_set(directory)
+    for i, ep in enumerate(episodes):  # before any run: an exports check reads the coercer's exports
+        for j, check in enumerate(ep.checks):
+            if check.measure == "exports_ratio" and check.expressible:
+                coercer = load_config(directory / check.scenario).scenario.coercer
+                if check.country != coercer:
+                    raise ConfigError(directory / "cases.toml", f"episodes.{i}.checks.{j}.country",
+                                      f"exports_ratio reads the coercer's exports: '{coercer}' in "
+                                      f"{check.scenario}, not '{check.country}'")
     results = []
-    for i, ep in enumerate(load_test_set(directory)):
+    for i, ep in enumerate(episodes):
         seeds = range(ep.first_seed, ep.first_seed + (n_seeds or ep.seeds))
         runs: dict[str, list] = {}
         for j, check in enumerate(ep.checks):

@@ -259,3 +259,16 @@ def test_a_check_window_outside_its_scenario_is_one_line(tmp_path):
     cases.write_text(head + tail)
     with pytest.raises(ConfigError, match=r"cases.toml: episodes.1.checks.0: kr_urea_price_peak: no weeks"):
         validation.run_test_set(tmp_path / "configs" / "validation", n_seeds=1)
+
+
+def test_an_exports_check_names_the_coercer(tmp_path):
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    cases = tmp_path / "configs" / "validation" / "cases.toml"
+    text = cases.read_text()
+    start = text.index('name = "ga_exports_aug_sep_2023"')
+    head, tail = text[:start], text[start:]
+    cases.write_text(head + tail.replace('country = "CN"', 'country = "JP"', 1))
+    with pytest.raises(ConfigError, match=r"cases.toml: episodes.2.checks.0.country: exports_ratio reads the "
+                                          r"coercer's exports: 'CN' in record_2023_2025.toml, not 'JP'"):
+        validation.run_test_set(tmp_path / "configs" / "validation", n_seeds=1)
+
