@@ -170,10 +170,13 @@ def run_test_set(directory: Path | None = None, n_seeds: int | None = None) -> l
     """
     directory = directory or validation_dir()
     episodes = load_test_set(directory)
+    coercers: dict[str, str] = {}  # scenario -> its coercer
     for i, ep in enumerate(episodes):  # before any run: an exports check reads the coercer's exports
         for j, check in enumerate(ep.checks):
             if check.measure == "exports_ratio" and check.expressible:
-                coercer = load_config(directory / check.scenario).scenario.coercer
+                if check.scenario not in coercers:
+                    coercers[check.scenario] = load_config(directory / check.scenario).scenario.coercer
+                coercer = coercers[check.scenario]
                 if check.country != coercer:
                     raise ConfigError(directory / "cases.toml", f"episodes.{i}.checks.{j}.country",
                                       f"exports_ratio reads the coercer's exports: '{coercer}' in "

@@ -248,27 +248,30 @@ def test_a_bad_test_set_stops_validate_before_anything_runs(tmp_path, monkeypatc
     assert not (tmp_path / "v").exists()
 
 
-def test_a_check_window_outside_its_scenario_is_one_line(tmp_path):
+def edited_test_set(tmp_path, check: str, *edits: tuple[str, str]):
+    """A copy of the shipped configs whose test-set check ``check`` has each (old, new) of ``edits``
+    made once, from the check's name on; returns the copy's test-set folder."""
     shutil.copytree(ROOT / "configs", tmp_path / "configs")
     cases = tmp_path / "configs" / "validation" / "cases.toml"
     text = cases.read_text()
-    start = text.index('name = "kr_urea_price_peak"')
+    start = text.index(f'name = "{check}"')
     head, tail = text[:start], text[start:]
-    tail = tail.replace("start = 2021-10-15", "start = 2030-01-01", 1)
-    tail = tail.replace("end = 2022-03-31", "end = 2030-12-31", 1)
+    for old, new in edits:
+        tail = tail.replace(old, new, 1)
     cases.write_text(head + tail)
+    return cases.parent
+
+
+def test_a_check_window_outside_its_scenario_is_one_line(tmp_path):
+    folder = edited_test_set(tmp_path, "kr_urea_price_peak", ("start = 2021-10-15", "start = 2030-01-01"),
+                             ("end = 2022-03-31", "end = 2030-12-31"))
     with pytest.raises(ConfigError, match=r"cases.toml: episodes.1.checks.0: kr_urea_price_peak: no weeks"):
-        validation.run_test_set(tmp_path / "configs" / "validation", n_seeds=1)
+        validation.run_test_set(folder, n_seeds=1)
 
 
 def test_an_exports_check_names_the_coercer(tmp_path):
-    shutil.copytree(ROOT / "configs", tmp_path / "configs")
-    cases = tmp_path / "configs" / "validation" / "cases.toml"
-    text = cases.read_text()
-    start = text.index('name = "ga_exports_aug_sep_2023"')
-    head, tail = text[:start], text[start:]
-    cases.write_text(head + tail.replace('country = "CN"', 'country = "JP"', 1))
+    folder = edited_test_set(tmp_path, "ga_exports_aug_sep_2023", ('country = "CN"', 'country = "JP"'))
     with pytest.raises(ConfigError, match=r"cases.toml: episodes.2.checks.0.country: exports_ratio reads the "
                                           r"coercer's exports: 'CN' in record_2023_2025.toml, not 'JP'"):
-        validation.run_test_set(tmp_path / "configs" / "validation", n_seeds=1)
+        validation.run_test_set(folder, n_seeds=1)
 
