@@ -200,7 +200,7 @@ def _draw_firms(cfg: Config, rng: np.random.Generator, d: _Drawn) -> None:
         for s, n in _counts(m, ctry.sector_va_share_gdp).items():
             size = _sizes(rng, n, w.firms.size_sigma)
             va = ctry.gdp_lcu_per_year * ctry.sector_va_share_gdp[s] / 52.0 * size
-            mil = rng.random(n) < w.firms.military_share
+            mil = rng.random(n) < (w.firms.military_share if ctry.military_share is None else ctry.military_share)
             d.manuf_of[(ci[k], si[s])] = table.add(n, MANUFACTURER, ci[k], -1, si[s], size, mil, np.zeros(n), va, -1)
     _add_dormant(cfg, d, table)
     d.firms = table.arrays()

@@ -40,10 +40,12 @@ def test_secondary_boycott_in_force_from_mofcom_announcement(japan):
 
 
 def test_japan_heavy_rare_earth_supply_falls(japan):
-    used = _series(japan, "JP", "dy_tb", "supplied_t")
-    before = used[:"2025-12-31"].mean()
-    after = used["2026-02-01":"2026-12-31"].mean()
-    assert after < 0.95 * before  # almost all of it is Chinese: the campaign's licensing cuts it
+    # almost all of it is Chinese: the campaign's licensing toward Japan cuts its deliveries (its
+    # firms' inventories, and the state stockpile behind them, carry its use: test_buffers_delay_the_shortage)
+    delivered = _series(japan, "JP", "dy_tb", "shipped_t")
+    before = delivered[:"2025-12-31"].mean()
+    after = delivered["2026-02-01":"2026-12-31"].mean()
+    assert after < 0.9 * before
 
 
 def test_prices_jump_outside_china_not_inside(japan):

@@ -14,6 +14,7 @@ import numpy as np
 from simulation import CoercionModel
 from simulation.config import config_from_dict
 from simulation.mechanisms.export_controls import GRANTED, RENEWING
+from simulation.population import MANUFACTURER
 from tests.test_references import run_checked
 from tests.test_responses import tiny_dict
 
@@ -155,3 +156,30 @@ def test_kernels_match_their_references_under_every_instrument():
                                      {"date": start + dt.timedelta(weeks=34), "level": 0}]
     model = run_checked(data)
     assert model.mechanisms["export_controls"].n_granted > 0
+
+
+def test_military_end_users_are_drawn_at_each_countrys_share_on_the_same_draws():
+    """A country's own ``military_share`` decides how many of its manufacturers are military end users
+    (the world's ``firms.military_share`` where it gives none), on the same random draws: changing one
+    country's share changes no other flag, and raising it only adds end users."""
+
+    def flags(jp=None, au=None, world_share=0.05):
+        data = world(weeks=8, script=())
+        data["world"]["countries"]["AU"]["n_manufacturers"] = 400
+        data["world"]["firms"] = {**data["world"].get("firms", {}), "military_share": world_share}
+        for c, share in (("JP", jp), ("AU", au)):
+            if share is not None:
+                data["world"]["countries"][c]["military_share"] = share
+        e = CoercionModel(config_from_dict(data)).eco
+        manuf = e.firm_kind == MANUFACTURER
+        country = [e.countries.index(c) for c in ("JP", "AU")]
+        return [e.firm_military[manuf & (e.firm_country == k)] for k in country]
+
+    jp_all, au_default = flags(jp=1.0)
+    assert jp_all.all() and 0 < au_default.mean() < 0.15  # AU falls back to the world's 5% (of 400)
+    jp_none, au_same = flags(jp=0.0)
+    assert not jp_none.any() and np.array_equal(au_same, au_default)  # only Japan's flags moved
+    _, au_more = flags(jp=0.0, au=0.2)
+    assert au_more.mean() > au_default.mean() and np.all(au_more[au_default])  # the same draws, a higher bar
+    _, au_off = flags(jp=0.0, au=0.0, world_share=0.5)
+    assert not au_off.any()  # a country's own 0 beats the world's share

@@ -280,6 +280,11 @@ class Country(Strict):
     transit_hub: Flag = False
     n_manufacturers: Annotated[Whole, Field(ge=0)] = 0
     n_traders_per_commodity: Annotated[Whole, Field(ge=0)] = 0
+    military_share: Share | None = Field(
+        None, description="Share of the country's manufacturers (of every sector) that are military end users, "
+        "drawn at random: its arms industry's output over its manufacturing output (the world data give each "
+        "figure's source). Unset: ``world.firms.military_share``."
+    )
     sector_va_share_gdp: dict[str, Share] = Field(
         default_factory=dict,
         description="Value added exposed to critical inputs, by sector, share of GDP.",
@@ -311,7 +316,8 @@ class Firms(Strict):
     )
     military_share: Share = Field(
         0.05, description="Assumption (range 0.01-0.05): share of the manufacturers of every sector that are "
-        "military end users, drawn at random (docs/ODD.md, known limitations)."
+        "military end users, drawn at random, in a country whose data give no ``military_share`` of its own "
+        "(the shipped world gives every country's)."
     )
     trader_suppliers: Annotated[Whole, Field(ge=1, le=10)] = Field(
         2, description="Assumption (range 1-5): Chinese producers each hub trader buys from, in equal shares."
