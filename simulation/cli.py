@@ -91,6 +91,7 @@ A scenario is a file or a name in configs/scenarios/; a strategy a name in confi
   simulation view                                    # then open http://127.0.0.1:8765/
   simulation view korea_coerced --port 8800 --steps 104
   simulation view korea_coerced --strategy stockpile_100    # drawn beside the baseline
+  simulation view korea_coerced --strategy stockpile_100 --seed 7
   simulation view --host 0.0.0.0 --allow-remote      # reachable from other machines: no login!""",
     "sweep": """examples:
   simulation sweep configs/experiments/korea_strategies.toml --dry-run   # runs and time, nothing run
@@ -191,6 +192,7 @@ def _view_parser(v: Parser) -> None:
                    help="allow a --host other machines can reach (the view has no login)")
     v.add_argument("--steps", type=_positive_int, help="weeks to run (<= horizon)")
     v.add_argument("--strategy", help="strategy the page starts with (default: the scenario's)")
+    v.add_argument("--seed", type=_nonneg_int, help="seed the page starts with (default: the scenario's)")
     v.add_argument("--compare", help="strategy drawn beside it on the same scenario and seed "
                                      "(default baseline; 'none': no comparison)")
 
@@ -362,10 +364,10 @@ def cmd_view(args) -> int:
     check_strategy(args.strategy, config_path, "view")
     if args.compare != "none":
         check_strategy(args.compare, config_path, "view", "--compare")
-    load_config(config_path, steps=args.steps, strategy=args.strategy)  # a bad config stops here, in one line
+    load_config(config_path, steps=args.steps, strategy=args.strategy, seed=args.seed)  # a bad config stops here
     try:
         serve(config_path, host=args.host, port=args.port, steps=args.steps, allow_remote=args.allow_remote,
-              strategy=args.strategy, compare=args.compare)
+              strategy=args.strategy, compare=args.compare, seed=args.seed)
     except ViewError as exc:  # a refused host, a busy or forbidden port: before the server starts
         raise UsageError(f"simulation view: {exc}") from None
     return 0

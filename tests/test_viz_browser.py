@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import pytest
 
 from simulation.viz.charts import CHARTS
-from simulation.viz.server import COMPARE_ENV, CONFIG_ENV, STEPS_ENV, STRATEGY_ENV, apply_offline_env
+from simulation.viz.server import COMPARE_ENV, CONFIG_ENV, SEED_ENV, STEPS_ENV, STRATEGY_ENV, apply_offline_env
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -29,7 +29,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 N_STEPS = 8  # weeks stepped one by one (timed); then Play runs the rest
 HORIZON = 52  # --steps (Korea's firms lose output from week 45)
 VIEWPORT = {"width": 1024, "height": 768}
-VIEW_ENV = (CONFIG_ENV, STEPS_ENV, STRATEGY_ENV, COMPARE_ENV)
+VIEW_ENV = (CONFIG_ENV, STEPS_ENV, STRATEGY_ENV, COMPARE_ENV, SEED_ENV)
 COMMODITY = "High-purity manganese sulphate"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -240,14 +240,16 @@ def test_view_compares_two_strategies_offline_and_redraws_every_chart_each_week(
     assert per_week < 2.0  # generous: a loaded machine; the time itself is printed above
 
 
-def screenshot(out: Path, weeks: int = 60) -> None:
+def screenshot(out: Path, weeks: int = 60, seed: int | None = None) -> None:
     """Write the README's screenshot: korea_coerced, stockpile_100 against the baseline, played
-    ``weeks`` weeks, at 1024x768 in headless Chromium (``python -m tests.test_viz_browser OUT``)."""
+    ``weeks`` weeks on ``seed`` (default: the scenario's), at 1024x768 in headless Chromium
+    (``python -m tests.test_viz_browser OUT [WEEKS [SEED]]``)."""
     from playwright.sync_api import sync_playwright
 
     port = _free_port()
     log = out.with_suffix(".log")
-    proc = start_view(port, log, "korea_coerced", "--strategy", "stockpile_100", "--steps", str(weeks))
+    seeded = [] if seed is None else ["--seed", str(seed)]
+    proc = start_view(port, log, "korea_coerced", "--strategy", "stockpile_100", "--steps", str(weeks), *seeded)
     try:
         url = f"http://127.0.0.1:{port}/"
         _wait_http(url, proc, log)
@@ -270,4 +272,5 @@ def screenshot(out: Path, weeks: int = 60) -> None:
 
 
 if __name__ == "__main__":
-    screenshot(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 60)
+    screenshot(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 60,
+               int(sys.argv[3]) if len(sys.argv) > 3 else None)

@@ -27,10 +27,11 @@ import uvicorn
 from simulation.cli import main
 from simulation.model import CoercionModel
 from simulation.viz import app, server
-from simulation.viz.server import COMPARE_ENV, CONFIG_ENV, STEPS_ENV, STRATEGY_ENV
+from simulation.viz.server import COMPARE_ENV, CONFIG_ENV, SEED_ENV, STEPS_ENV, STRATEGY_ENV
 from tests.conftest import ROOT, TINY
 
-VIEW_ENV = [CONFIG_ENV, STEPS_ENV, STRATEGY_ENV, COMPARE_ENV, "SOLARA_APP", *server.OFFLINE_ENV, *server.SESSION_ENV]
+VIEW_ENV = [CONFIG_ENV, STEPS_ENV, STRATEGY_ENV, COMPARE_ENV, SEED_ENV, "SOLARA_APP", *server.OFFLINE_ENV,
+            *server.SESSION_ENV]
 
 
 @pytest.fixture
@@ -106,6 +107,16 @@ def test_the_strategy_and_the_compared_one_reach_the_page(capsys, no_server):
     assert (os.environ[STRATEGY_ENV], os.environ[COMPARE_ENV]) == ("stockpile_100", "none")
     assert os.environ[CONFIG_ENV].endswith("korea_coerced.toml")
     assert app.initial_kwargs()["strategy"] == "stockpile_100" and app.initial_kwargs()["compare"] is None
+
+
+def test_the_seed_reaches_the_page_and_stays_for_reset(capsys, no_server):
+    argv = ["view", "korea_coerced", "--strategy", "stockpile_100", "--seed", "7", "--steps", "2", "--port", "0"]
+    assert main(argv) == 0
+    assert os.environ[SEED_ENV] == "7" and app.initial_kwargs()["seed"] == 7
+    model = app.ViewModel(**app.initial_kwargs())
+    assert model.config.run.seed == 7 and model.other.config.run.seed == 7
+    assert app.initial_controls(model).seed == "7"  # the Seed box: Reset rebuilds the same runs
+    assert app.initial_controls(app.ViewModel(scenario_name="korea_coerced", steps=2)).seed == ""
 
 
 def test_allow_remote_says_where_it_listens_and_that_there_is_no_login(monkeypatch, capsys, no_server):

@@ -37,7 +37,7 @@ from simulation.config import DEFAULT_SCENARIO, Config, configs_root, load_confi
 from simulation.display import GLOSSARY, full_name
 from simulation.model import CoercionModel
 from simulation.viz import charts
-from simulation.viz.server import COMPARE_ENV, CONFIG_ENV, STEPS_ENV, STRATEGY_ENV
+from simulation.viz.server import COMPARE_ENV, CONFIG_ENV, SEED_ENV, STEPS_ENV, STRATEGY_ENV
 from simulation.viz.widget import VegaChart, to_json
 
 TITLE = "coercion-sim: export controls, escalation and responses"
@@ -185,6 +185,7 @@ class ViewModel(CoercionModel):
                  stockpile_target_days: float | None = None, steps: int | None = None,
                  compare: str | None = None):
         self.scenario_name = scenario_name if scenario_name is not None else Path(DEFAULT_SCENARIO).stem
+        self.seed_text = "" if parse_seed(seed) is None else str(parse_seed(seed))  # the page's Seed box
         config = view_config(scenario_name, strategy, seed, steps, approval_probability=approval_probability,
                              boycott_enforcement=boycott_enforcement, stockpile_target_days=stockpile_target_days)
         super().__init__(config)
@@ -268,7 +269,7 @@ def initial_controls(model: ViewModel) -> Controls:
     cfg = model.config
     levers = {lever.name: float(v) for lever in LEVERS if (v := lever_value(cfg, lever)) is not None}
     compare = model.other.config.strategy.name if model.other is not None else NO_COMPARE
-    return Controls(model.scenario_name, cfg.strategy.name, "", compare, levers, cfg.run.steps)
+    return Controls(model.scenario_name, cfg.strategy.name, model.seed_text, compare, levers, cfg.run.steps)
 
 
 def controls_after(controls: Controls, **changes: Any) -> Controls:
@@ -578,7 +579,7 @@ PLAY_INTERVAL_MS = 20  # pause between weeks while playing
 
 def initial_kwargs() -> dict[str, Any]:
     """The first model's arguments: the config named by ``CONFIG_ENV`` (else the default), the
-    strategy and compared strategy of ``STRATEGY_ENV`` and ``COMPARE_ENV``."""
+    strategy and compared strategy of ``STRATEGY_ENV`` and ``COMPARE_ENV``, the seed of ``SEED_ENV``."""
     kwargs: dict[str, Any] = {}
     config = os.environ.get(CONFIG_ENV)
     if config:
@@ -587,6 +588,8 @@ def initial_kwargs() -> dict[str, Any]:
         kwargs["scenario_name"] = names.get(path, str(path))
     if os.environ.get(STEPS_ENV):
         kwargs["steps"] = int(os.environ[STEPS_ENV])
+    if os.environ.get(SEED_ENV):
+        kwargs["seed"] = int(os.environ[SEED_ENV])
     strategy = os.environ.get(STRATEGY_ENV) or None
     kwargs["strategy"] = strategy
     compare = os.environ.get(COMPARE_ENV)

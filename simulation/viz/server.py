@@ -26,6 +26,7 @@ APP = "simulation.viz.app"  # the module solara serves (its ``Page`` component)
 CONFIG_ENV = "COERCION_VIEW_CONFIG"  # the config the page starts with (``simulation view CONFIG``)
 STEPS_ENV = "COERCION_VIEW_STEPS"  # weeks to run (``simulation view --steps N``); default: the horizon
 STRATEGY_ENV = "COERCION_VIEW_STRATEGY"  # the strategy the page starts with (``--strategy``); default: the config's
+SEED_ENV = "COERCION_VIEW_SEED"  # the seed the page starts with (``--seed``); default: the scenario's
 COMPARE_ENV = "COERCION_VIEW_COMPARE"  # the compared strategy (``--compare``; "none": none); default: baseline
 
 OFFLINE_ENV = {
@@ -185,7 +186,7 @@ def listen(host: str, port: int, allow_remote: bool = False) -> socket.socket:
 
 def serve(config: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 8765,
           steps: int | None = None, allow_remote: bool = False, strategy: str | None = None,
-          compare: str | None = None) -> None:
+          compare: str | None = None, seed: int | None = None) -> None:
     """Serve the view until interrupted.
 
     Args:
@@ -197,6 +198,7 @@ def serve(config: str | Path | None = None, *, host: str = "127.0.0.1", port: in
         strategy: the strategy the page starts with (default: the config's).
         compare: the strategy drawn beside it ("none": none; default: the baseline, or none
             when the strategy is the baseline).
+        seed: the seed the page starts with (default: the scenario's).
 
     Raises:
         ViewError: before anything starts, as :func:`listen`.
@@ -213,6 +215,8 @@ def serve(config: str | Path | None = None, *, host: str = "127.0.0.1", port: in
             os.environ[STRATEGY_ENV] = strategy
         if compare is not None:
             os.environ[COMPARE_ENV] = compare
+        if seed is not None:
+            os.environ[SEED_ENV] = str(seed)
         os.environ["SOLARA_APP"] = APP  # read when solara.server.app is imported
         import uvicorn  # solara and the app are imported by the server, after the env is set
 
