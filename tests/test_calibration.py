@@ -274,4 +274,3 @@ def test_an_exports_check_names_the_coercer(tmp_path):
     with pytest.raises(ConfigError, match=r"cases.toml: episodes.2.checks.0.country: exports_ratio reads the "
                                           r"coercer's exports: 'CN' in record_2023_2025.toml, not 'JP'"):
         validation.run_test_set(folder, n_seeds=1)
-

@@ -185,7 +185,8 @@ class ViewModel(CoercionModel):
                  stockpile_target_days: float | None = None, steps: int | None = None,
                  compare: str | None = None):
         self.scenario_name = scenario_name if scenario_name is not None else Path(DEFAULT_SCENARIO).stem
-        self.seed_text = "" if parse_seed(seed) is None else str(parse_seed(seed))  # the page's Seed box
+        seed = parse_seed(seed)
+        self.seed_text = "" if seed is None else str(seed)  # the page's Seed box
         config = view_config(scenario_name, strategy, seed, steps, approval_probability=approval_probability,
                              boycott_enforcement=boycott_enforcement, stockpile_target_days=stockpile_target_days)
         super().__init__(config)
