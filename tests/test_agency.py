@@ -120,9 +120,14 @@ def test_no_refill_while_the_price_is_above_the_multiple_then_refill_once_it_fal
 
 def test_a_raised_diversification_target_comes_after_its_lag_and_not_before():
     lag = 6
-    plain = CoercionModel(config_from_dict(tiny(lift=None)))
-    model = CoercionModel(config_from_dict(tiny(lift=None, crisis_dependence_ceiling_share=0.3,
-                                                crisis_diversification_lag_weeks=lag)))
+
+    def spare(data: dict) -> dict:  # Australia has rare-earth capacity to spare, so sourcing can move
+        data["world"]["commodities"]["ree"]["capacity_t_per_year"]["AU"] = 1500.0
+        return data
+
+    plain = CoercionModel(config_from_dict(spare(tiny(lift=None))))
+    model = CoercionModel(config_from_dict(spare(tiny(lift=None, crisis_dependence_ceiling_share=0.3,
+                                                      crisis_diversification_lag_weeks=lag))))
     crisis = model.config.step_of(model.config.escalation.script[0].date)
     decided = crisis + 1 + lag  # the target sees the controls the week after they come into force
     e = model.eco

@@ -27,10 +27,10 @@ CASE_CONDITIONS = {"countries.JP.policy.stockpile_max_release_share_per_week"}
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "A known failure, kept visible (issue 14 stays open): after the sourced world data, one shared multiplier "
-    "cannot meet NRI's and Daiwa's estimates at once (nri_12m +35%, daiwa_ree_12m -41%: the model's "
-    "fixed-coefficient to adaptive ratio is 1.3, the estimates' 3.0; docs/calibration.md). strict: "
-    "once the fit is within tolerance this marker must go."))
+    "A known failure, kept visible (issue 14 stays open): one shared multiplier and inventory scale cannot meet "
+    "NRI's and Daiwa's estimates at once (over 20 seeds nri_3m -29%, daiwa_ree_12m -30%, nri_12m +22%: the "
+    "model's fixed-coefficient to adaptive ratio is 1.7, the estimates' 3.0, and its 3- to 12-month ratio 0.15, "
+    "NRI's 0.26; docs/calibration.md). strict: once the fit is within tolerance this marker must go."))
 def test_every_published_figure_within_tolerance_over_20_seeds():
     checks = validate(n_seeds=20)
     assert len(checks) == 10  # 4 cases x (GDP %, yen) + 2 jobs figures
@@ -85,7 +85,7 @@ def test_a_broken_shared_multiplier_fails_validation_and_the_exit_code(tmp_path,
     text = shared.read_text()
     line = next(ln for ln in text.splitlines() if ln.startswith("induced_multiplier"))
     value = float(line.split("=")[1])
-    shared.write_text(text.replace(line, f"induced_multiplier = {value * 2}"))
+    shared.write_text(text.replace(line, f"induced_multiplier = {value * 4}"))  # far outside the tolerance
     checks = validate(configs / "calibration", n_seeds=2)
     failed = {c.case.name for c in checks if not c.ok}
     assert failed == {c.name for c in load_cases()}  # one multiplier: every case of both views moves

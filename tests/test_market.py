@@ -75,6 +75,31 @@ def test_an_announcement_moves_precautionary_stocks_and_prices_before_the_effect
     assert s.edge_controlled.any()
 
 
+def test_stocks_on_the_market_damp_the_price_when_chinas_exports_stop():
+    """The outside price counts buyers' stocks as supply (``world.market.price_stock_weeks``): in
+    the weeks after China stops its rare-earth exports, the price rises less where buyers hold
+    more stock. (Priced on flows alone, the first weeks' price does not see the stocks at all:
+    orders equal use until the stocks fall below target.)"""
+    ban = {"kind": "export_control", "commodities": ["ree"], "destinations": "all", "instrument": "ban"}
+    peak = {}
+    for stock_weeks in (0.0, 4.0):
+        for scale in (1.0, 3.0):
+            data = world([ban], script=(4,), weeks=12)
+            data["world"]["market"]["price_stock_weeks"] = stock_weeks
+            data["world"]["firms"]["inventory_days_scale"] = scale
+            model = CoercionModel(config_from_dict(data))
+            ree = model.eco.commodities.index("ree")
+            p0, seen = model.state.price[ree], []
+            for week in range(8):
+                model.step()
+                assert week >= 4 or model.state.price[ree] == pytest.approx(p0, rel=1e-9)  # calm holds
+                seen.append(model.state.price[ree] / p0)
+            peak[stock_weeks, scale] = max(seen)
+    assert peak[4.0, 1.0] > 1.2  # the stop raises the price
+    assert peak[4.0, 3.0] < peak[4.0, 1.0] / 1.5  # much less where buyers hold three times the stock
+    assert peak[4.0, 1.0] < peak[0.0, 1.0]  # and less than on flows alone
+
+
 def _spot_world() -> dict:
     """China stops rare-earth exports to Japan and to Australia: both bid for the spare
     non-Chinese capacity (Australia's own producers have some to spare); Australia's buyers
@@ -211,11 +236,12 @@ def test_chinas_domestic_price_stays_near_calm_while_outside_prices_of_controlle
         inside.append(s.price_cn / start_in)
         outside.append(s.price / start_out)
     inside, outside = np.array(inside), np.array(outside)
-    # graphite: the campaign's controlled commodity whose outside supply cannot answer within the two
-    # years (tungsten: +4%, priced in by 2025; gallium: by-product capacity outside China started on
-    # the 2023-25 prices comes online within two years, its investment lead, and its outside price falls)
-    controlled = [e.commodities.index("graphite")]
-    assert (outside[:, controlled].max(axis=0) > 1.05).all()  # outside: dearer than at the start (then new supply)
+    # the commodities the campaign's measures control (its dual-use and rare-earth levels): each dearer
+    # outside than at the start at some point (then new supply and stocks answer), one by more than 5%
+    # (gallium: Japan's share of the outside market is large, and outside buyers' stocks of it are thin)
+    controlled = [e.commodities.index(c) for c in ("gallium", "graphite", "tungsten", "dy_tb")]
+    assert (outside[:, controlled].max(axis=0) > 1.01).all()  # outside: dearer than at the start
+    assert outside[:, controlled].max() > 1.05
     assert (np.abs(inside - 1) <= 0.15).all()  # inside: within 15% of the start, every week, every commodity
     assert inside.min() < 0.999  # and not pinned: utilization still moves it
     # against the calm of 2023 too, the managed inside prices move far less than the outside ones

@@ -354,7 +354,8 @@ def test_a_forge_tariff_puts_members_behind_non_members_of_lower_bid_for_chinese
     desired[[jp, us]] = 1.0
     spare[np.flatnonzero((e.firm_kind == PRODUCER) & (e.firm_country == e.coercer)
                          & (e.firm_commodity == e.commodities.index("ree")))[0]] = 1.0
-    plain = ShipWeek(pos_controlled=np.zeros(e.n_pos, bool), ring=s.ring, ring_cn=s.ring_cn, in_transit=s.in_transit)
+    plain = ShipWeek(pos_controlled=np.zeros(e.n_pos, bool), ring=s.ring, ring_cn=s.ring_cn, in_transit=s.in_transit,
+                     inventory=s.inventory, stock_target=s.stock_target, pipe_target=s.pipe_target)
     taxed = plain._replace(tariff=True, cn_bids=market._cn_bids)
     got = {}
     for key, wk in (("plain", plain), ("tariff", taxed)):

@@ -22,8 +22,12 @@
    take ``spot_lead_weeks``.
 5. **Shipment.** Deliveries enter the buyer's pipeline and arrive after the edge's lead
    time. Origin travels with them (Chinese-origin tonnes are tracked separately).
-6. **Price.** Outside China: ``p* = p0 * (R / R0) ** flexibility`` with
-   ``R = outside demand / (non-Chinese capacity + Chinese shipments to outside buyers)``;
+6. **Price.** Outside China: ``p* = p0 * (R / R0) ** flexibility`` with the outside market's
+   tightness over the coming weeks
+   ``R = (outside orders + targets / h) / (non-Chinese capacity + Chinese shipments to outside buyers + stocks / h)``:
+   the outside buyers' stocks on hand and in transit count as supply and their stock and
+   pipeline targets as demand, spread over ``h = world.market.price_stock_weeks`` (state
+   stockpiles are off the market: their orders count, their stocks do not; ``h = 0``: flows only);
    inside China: ``p* = p0 * (1 - discount) * (U / U0) ** flexibility`` with ``U`` the
    utilization of Chinese capacity. ``R0``, ``U0`` are the calm values, so prices start at
    their calm level; each price closes a share of its gap to ``p*`` each week.
@@ -53,7 +57,7 @@ import numpy as np
 
 from simulation.kernels import implementation, kernel, maximum, minimum, np_sum
 from simulation.mechanisms.base import Context, Mechanism, SettledPath, ceiling_path, position_ceilings
-from simulation.population import POS_MANUFACTURER, POS_TRADER, PRODUCER, calm_edge_flows
+from simulation.population import POS_MANUFACTURER, POS_STOCKPILE, POS_TRADER, PRODUCER, calm_edge_flows
 
 # Fixed bundles: one per kernel, each with only what that kernel reads (numba types every array of
 # a bundle at every call, so a bundle carries no more than its kernel needs). Index arrays are
@@ -125,6 +129,8 @@ class ClearFixed(NamedTuple):
     qualification: np.ndarray  # per commodity: weeks before spot material from outside China can be used
     r0: np.ndarray  # per commodity, the calm tightness of the outside market
     u0: np.ndarray  # per commodity, the calm utilization of Chinese capacity
+    market_stock: np.ndarray  # per position: a buyer outside China whose stocks are on the market (no state stockpile)
+    stock_weeks: float  # world.market.price_stock_weeks: the horizon over which stocks count (0: flows only)
 
 
 class MarketCalm(NamedTuple):
@@ -200,6 +206,9 @@ class ShipWeek(NamedTuple):
     ring: np.ndarray  # updated: deliveries enter their lead's slot
     ring_cn: np.ndarray
     in_transit: np.ndarray  # updated: shipments are added
+    inventory: np.ndarray  # read: stocks on hand (the outside market's stocks, for the price)
+    stock_target: np.ndarray  # read: stock and pipeline targets (the same)
+    pipe_target: np.ndarray
     offtake: bool = False  # FORGE's offtake claims are in force (signals.offtake_share)
     claim: np.ndarray = np.zeros(0)  # per firm: the share of its spare capacity the offtakers claim first
     offtaker: np.ndarray = np.zeros(0, bool)  # per position: a buyer holding offtake claims
@@ -254,7 +263,8 @@ def market_week(s) -> tuple[OrderWeek, ShipWeek]:
                       in_transit=s.in_transit, adjust_rate=s.adjust_rate, expected_use=s.expected_use,
                       recycled=s.recycled, share=s.edge_share, edge_open=s.edge_open, reroute=s.reroute,
                       blocked_share=s.blocked_share, capacity_factor=s.capacity_factor),
-            ShipWeek(pos_controlled=s.pos_controlled, ring=s.ring, ring_cn=s.ring_cn, in_transit=s.in_transit))
+            ShipWeek(pos_controlled=s.pos_controlled, ring=s.ring, ring_cn=s.ring_cn, in_transit=s.in_transit,
+                     inventory=s.inventory, stock_target=s.stock_target, pipe_target=s.pipe_target))
 
 
 def china_sales(calm: MarketCalm, c: MarketCleared, price: np.ndarray, price_cn: np.ndarray) -> tuple[float, float]:
@@ -304,6 +314,7 @@ class Market(Mechanism):
         self.noncn_producer = producer & (e.firm_country != e.coercer)
         self.edge_cn = e.edge_origin == e.coercer
         self.outside_pos = self.buyer & (e.pos_country != e.coercer)
+        self.market_stock = self.outside_pos & (e.pos_kind != POS_STOCKPILE)  # state stockpiles are off the market
         # hard dependence ceilings (the state caps Chinese-origin receipts of its firms)
         final, end = position_ceilings(e, cfg)
         self.capped = ~np.isnan(final)
@@ -394,7 +405,8 @@ class Market(Mechanism):
             qualification=np.array([cfg.world.commodities[c].qualification_weeks for c in e.commodities], np.intp),
             alt=alt.astype(ix), alt_sup=sup[alt].astype(ix), alt_pos=pos[alt].astype(ix),
             dcn=dcn.astype(ix), dcn_pos=pos[dcn].astype(ix), vcn=vcn.astype(ix), vcn_pos=pos[vcn].astype(ix),
-            cut=cut.astype(ix), cut_pos=pos[cut].astype(ix))
+            cut=cut.astype(ix), cut_pos=pos[cut].astype(ix), market_stock=self.market_stock,
+            stock_weeks=float(cfg.world.market.price_stock_weeks))
 
     def _bids(self, ix) -> dict:
         """Willingness to pay on the spot market, fixed per buyer position: the value added its
@@ -456,7 +468,14 @@ class Market(Mechanism):
             adjust=np.array([c.price_adjustment_share_per_week for c in coms]),
             lo=floor * p0, hi=cap_multiple * p0, lo_cn=floor * p0_cn, hi_cn=cap_multiple * p0_cn,
             cn_world_share0=self.signals.cn_world_share0, manage=cfg.world.market.china_price_management_share)
-        return calm, _safe_div(d_out0, cap_noncn + cn_out0, 1.0), _safe_div(cn_all0, cap_cn, 1.0)
+        supply0, need0 = cap_noncn + cn_out0, d_out0
+        h = float(cfg.world.market.price_stock_weeks)
+        if h > 0:  # the outside market's stocks and their targets, as the clearing kernel sums them
+            st, ms = self.state, self.market_stock
+            held0 = np.bincount(e.pos_commodity[ms], (st.inventory + st.in_transit)[ms], minlength=n_com)
+            target0 = np.bincount(e.pos_commodity[ms], (st.stock_target + st.pipe_target)[ms], minlength=n_com)
+            supply0, need0 = supply0 + held0 / h, d_out0 + target0 / h
+        return calm, _safe_div(need0, supply0, 1.0), _safe_div(cn_all0, cap_cn, 1.0)
 
     def step(self, t: int) -> None:
         s, fx = self.state, self.fixed
@@ -895,6 +914,12 @@ def _clear_kernel(fx, wk, orders, t):
     com, buyer, outside, n_com, r0, u0 = fx.com, fx.buyer, fx.outside, fx.n_com, fx.r0, fx.u0
     ring, ring_cn, in_transit, desired, cap = wk.ring, wk.ring_cn, wk.in_transit, orders.desired, orders.cap
     n_pos = len(desired)
+    # the outside market's stocks on hand and in transit, and their targets, before this week's shipments
+    held, held_target = np.zeros(n_com), np.zeros(n_com)
+    for p in range(n_pos):
+        if fx.market_stock[p]:
+            held[com[p]] += wk.inventory[p] + wk.in_transit[p]
+            held_target[com[p]] += wk.stock_target[p] + wk.pipe_target[p]
     fills, spare = _allocate(fx, orders)
     transshipped, made, got, got_cn = _deliver(fx, wk, orders.placed, fills, t)
     spot_cn, spot_other, used_cn, used_other = _spot(fx, wk, desired, got, spare)
@@ -931,9 +956,14 @@ def _clear_kernel(fx, wk, orders, t):
     cap_other = _pool_supply(cap, fx.other_pool, fx.other_pool_com, n_com)
     cap_cn = _pool_supply(cap, fx.cn_pool, fx.cn_pool_com, n_com)
     ratio, ratio_cn = np.empty(n_com), np.empty(n_com)
+    h = fx.stock_weeks
     for c in range(n_com):
         supply = cap_other[c] + cn_out[c]
-        r = d_out[c] / supply if supply > 0 else 0.0
+        need = d_out[c]
+        if h > 0:
+            supply += held[c] / h
+            need += held_target[c] / h
+        r = need / supply if supply > 0 else 0.0
         ratio[c] = r / r0[c] if r0[c] > 0 else 1.0
         u = cn_ship[c] / cap_cn[c] if cap_cn[c] > 0 else 0.0
         ratio_cn[c] = u / u0[c] if u0[c] > 0 else 1.0
@@ -976,6 +1006,9 @@ def clear_reference(fx: ClearFixed, wk: ShipWeek, orders: MarketOrders, t: int):
     got = np.bincount(fx.be_key, d, minlength=n_pos + 1)[:n_pos]
     cn = fx.be_cn
     got_cn = np.bincount(fx.be_key[cn], d[cn], minlength=n_pos)
+    ms = fx.market_stock
+    held = np.bincount(com[ms], (wk.inventory + wk.in_transit)[ms], minlength=n_com)
+    held_target = np.bincount(com[ms], (wk.stock_target + wk.pipe_target)[ms], minlength=n_com)
     n_bins = len(fx.leads) * n_pos
     by_lead = np.bincount(fx.lead_key, d, minlength=n_bins + 1)[:n_bins].reshape(-1, n_pos)
     by_lead_cn = np.bincount(fx.lead_key[cn], d[cn], minlength=n_bins).reshape(-1, n_pos)
@@ -1019,9 +1052,12 @@ def clear_reference(fx: ClearFixed, wk: ShipWeek, orders: MarketOrders, t: int):
     ship_all = np.bincount(com[b], shipped[b], minlength=n_com)
     cn_ship = np.bincount(com[b], shipped_cn[b], minlength=n_com)
     supply = np.bincount(fx.other_pool_com, cap[fx.other_pool], minlength=n_com) + cn_out
+    need = d_out
+    if fx.stock_weeks > 0:
+        supply, need = supply + held / fx.stock_weeks, d_out + held_target / fx.stock_weeks
     cap_cn = np.bincount(fx.cn_pool_com, cap[fx.cn_pool], minlength=n_com)
     tight, util = np.zeros(n_com), np.zeros(n_com)
-    np.divide(d_out, supply, out=tight, where=supply > 0)
+    np.divide(need, supply, out=tight, where=supply > 0)
     np.divide(cn_ship, cap_cn, out=util, where=cap_cn > 0)
     return (shipped, shipped_cn, spot, made + used_cn + used_other, transshipped, cn_out, ship_all, cn_ship,
             _safe_div(tight, fx.r0, 1.0), _safe_div(util, fx.u0, 1.0))
