@@ -71,7 +71,7 @@ def clear(p: SimpleNamespace, x: dict, t: int, use: np.ndarray, trade_ban_share:
         The :data:`OUTPUTS` arrays.
     """
     fx, calm = p.market, p.market.calm
-    demand, ship = market_week(SimpleNamespace(required=np.empty(p.n_pos), **x))
+    demand, ship = market_week(SimpleNamespace(required=np.empty(p.n_pos), **x), t)
     orders = MarketOrders(*_orders_kernel(fx.orders, demand))
     if fx.capped_any:
         _cap_chinese_kernel(fx.ceiling, orders, fx.ceiling_path.at(t), demand.share, demand.edge_open)

@@ -26,11 +26,6 @@ BEHAVIOUR = ("output.leontief_share", "transshipment.max_reroute_share", "divers
 CASE_CONDITIONS = {"countries.JP.policy.stockpile_max_release_share_per_week"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "A known failure, kept visible (issue 14 stays open): one shared multiplier and inventory scale cannot meet "
-    "NRI's and Daiwa's estimates at once (over 20 seeds nri_3m -29%, daiwa_ree_12m -30%, nri_12m +22%: the "
-    "model's fixed-coefficient to adaptive ratio is 1.7, the estimates' 3.0, and its 3- to 12-month ratio 0.15, "
-    "NRI's 0.26; docs/calibration.md). strict: once the fit is within tolerance this marker must go."))
 def test_every_published_figure_within_tolerance_over_20_seeds():
     checks = validate(n_seeds=20)
     assert len(checks) == 10  # 4 cases x (GDP %, yen) + 2 jobs figures

@@ -30,10 +30,9 @@ from simulation.figures import (  # noqa: E402
 )
 from simulation.runner import run  # noqa: E402
 
-from .conftest import KOREA  # noqa: E402
+from .conftest import JAPAN, KOREA  # noqa: E402
 
-STEPS = 156  # Korea's stockpile of heavy rare earths runs down; the EU is short of heavy rare earths under the
-# record's licensing, the US of gallium (its military end users) later
+STEPS = 60  # Korea's stockpile of heavy rare earths runs down
 
 
 # ----------------------------------------------------------------- layout checks
@@ -126,7 +125,7 @@ def test_the_layout_checks_can_fail():
 
 @pytest.fixture(scope="module")
 def korea():
-    """korea_coerced, baseline, 156 weeks: tables, summary and the figures' RunInfo."""
+    """korea_coerced, baseline, 60 weeks: tables, summary and the figures' RunInfo."""
     config = load_config(KOREA, steps=STEPS)
     results = run(config)
     return results.tables(), results.summary, RunInfo.from_config(config_to_dict(config))
@@ -196,12 +195,27 @@ def test_every_country_is_drawn_or_named(figures, korea):
     assert summary["countries"]["JP"]["cum_output_loss_pct_gdp"] == 0 and "zero throughout: JP" in legend
 
 
-def test_the_binding_commodity_is_named_per_country(figures, korea):
-    _tables, summary, info = korea
+@pytest.fixture(scope="module")
+def japan_figures():
+    """japan_2026, 156 weeks (Japan short of gallium, its stockpile drawn; the EU of heavy rare earths,
+    with no stockpile): the summary, the tables, RunInfo and the figures that name a binding commodity."""
+    config = load_config(JAPAN, steps=156)
+    results = run(config)
+    tables, summary, info = results.tables(), results.summary, RunInfo.from_config(config_to_dict(config))
+    figs = {"binding": binding_figure(summary, info),
+            "shortages": shortage_figure(tables["country_commodity"], summary, info),
+            "output_loss": output_loss_figure(tables["country"], summary, info)}
+    yield tables, summary, info, figs
+    for fig in figs.values():
+        plt.close(fig)
+
+
+def test_the_binding_commodity_is_named_per_country(japan_figures):
+    _tables, summary, info, figures = japan_figures
     ticks = [t.get_text() for t in figures["binding"].axes[0].get_yticklabels()]
     legend = legend_text(figures["output_loss"]) + legend_text(figures["shortages"])
     named = 0
-    for c in ("KR", "JP", "US", "EU"):
+    for c in ("JP", "KR", "US", "EU"):
         binding = summary["countries"][c]["binding_commodity"]
         tick = next(t for t in ticks if t.startswith(f"{c}:"))
         if binding is None:
@@ -211,16 +225,17 @@ def test_the_binding_commodity_is_named_per_country(figures, korea):
         assert f"binding: {info.commodity(binding)}" in tick
         assert f"{c} (binding: {info.commodity(binding)})" in legend
         assert f"{c}: {info.commodity(binding)}" in legend  # its stockpile is the one drawn
-    assert named >= 2  # the EU (heavy rare earths) and the US (gallium)
+    assert named >= 2  # Japan (gallium) and the EU (heavy rare earths)
 
 
-def test_the_stockpile_drawn_is_the_binding_commodity_not_a_mean(figures, korea):
-    tables, summary, info = korea
+def test_the_stockpile_drawn_is_the_binding_commodity_not_a_mean(japan_figures):
+    tables, summary, _info, figures = japan_figures
     cc = tables["country_commodity"]
-    binding = summary["countries"]["US"]["binding_commodity"]
-    line = next(ln for ln in figures["shortages"].axes[1].get_lines() if ln.get_label().startswith("US: "))
-    us = cc[(cc["country"] == "US") & (cc["commodity"] == binding)].sort_values("date")
-    np.testing.assert_allclose(line.get_ydata(), us["stockpile_days"].to_numpy())
+    binding = summary["countries"]["JP"]["binding_commodity"]
+    line = next(ln for ln in figures["shortages"].axes[1].get_lines() if ln.get_label().startswith("JP: "))
+    jp = cc[(cc["country"] == "JP") & (cc["commodity"] == binding)].sort_values("date")
+    assert jp["stockpile_days"].max() > 0  # a stockpile that is drawn (not a note)
+    np.testing.assert_allclose(line.get_ydata(), jp["stockpile_days"].to_numpy())
 
 
 def test_the_escalation_axis_shows_stage_names(figures, korea):

@@ -349,10 +349,11 @@ class Market(Strict):
     )
     price_stock_weeks: NonNeg = Field(
         4.0, description="Assumption (range 2-13): weeks of flow over which the outside market counts its buyers' "
-        "stocks (on hand and in transit; state stockpiles are off the market) as supply, and their targets as "
-        "demand, when it prices tightness: R = (orders + targets / h) / (capacity + China's shipments + stocks / h). "
-        "A spot price reads the coming month's balance: buyers whose stocks cover it do not bid. Default: as "
-        "order_adjust_weeks. 0: flows only."
+        "stocks (on hand and arriving within the normal lead; state stockpiles are off the market) as supply, and "
+        "their targets as demand, when it prices tightness: "
+        "R = (orders + targets / h) / (capacity + China's shipments + stocks / h). "
+        "A spot price reads the coming month's balance: buyers whose stocks cover it do not bid. "
+        "Default: as order_adjust_weeks. 0: flows only."
     )
     precautionary_days: NonNeg = Field(
         14.0, description="Assumption (range 0-45): days of use that manufacturers outside China add to their "

@@ -5,9 +5,13 @@
    (inside or outside China): the short-run response of use to price (thrift, yield, scrap
    in the plant), which costs no output. Each buyer position orders up to its targets
    (order-up-to rule):
-   ``desired = expected_use - recycled + adjust_rate * (stock_target + pipeline_target - stock - in_transit)``,
-   clipped at zero, split across its supply edges by share. Orders on closed edges
-   (unlicensed, refused, blacklisted) are not placed.
+   ``desired = expected_use - recycled + adjust_rate * (stock_target + pipeline_target - stock - near)``,
+   clipped at zero, split across its supply edges by share, where ``near`` is what its
+   pipeline delivers within the longest normal lead (contract or spot, ``near_weeks``): spot
+   material from a new supplier outside China that waits for its qualification counts only
+   once it is that close (a dual-index rule: the orders a buyer can use soon are set on the
+   material it can use soon). Orders on closed edges (unlicensed, refused, blacklisted) are
+   not placed.
 2. **Traders** add up the orders placed with them and order the same from their own
    suppliers (pass-through, no stock).
 3. **Allocation.** A producer short of capacity fills every order pro rata. Traders pass
@@ -25,7 +29,7 @@
 6. **Price.** Outside China: ``p* = p0 * (R / R0) ** flexibility`` with the outside market's
    tightness over the coming weeks
    ``R = (outside orders + targets / h) / (non-Chinese capacity + Chinese shipments to outside buyers + stocks / h)``:
-   the outside buyers' stocks on hand and in transit count as supply and their stock and
+   the outside buyers' stocks on hand and arriving within the normal lead (``near``) count as supply and their stock and
    pipeline targets as demand, spread over ``h = world.market.price_stock_weeks`` (state
    stockpiles are off the market: their orders count, their stocks do not; ``h = 0``: flows only);
    inside China: ``p* = p0 * (1 - discount) * (U / U0) ** flexibility`` with ``U`` the
@@ -79,6 +83,7 @@ class OrderFixed(NamedTuple):
     n_traders: int
     up: np.ndarray  # trader <- producer edges
     up_trader: np.ndarray  # their trader, numbered 0..n_traders-1
+    near_weeks: int  # the longest lead of a contract or spot purchase: the pipeline the order rule counts
 
 
 class CeilingFixed(NamedTuple):
@@ -178,7 +183,6 @@ class OrderWeek(NamedTuple):
     stock_target: np.ndarray
     pipe_target: np.ndarray
     inventory: np.ndarray
-    in_transit: np.ndarray
     adjust_rate: np.ndarray
     expected_use: np.ndarray
     recycled: np.ndarray  # secondary supply this week: orders cover the rest
@@ -187,6 +191,8 @@ class OrderWeek(NamedTuple):
     reroute: np.ndarray
     blocked_share: np.ndarray
     capacity_factor: np.ndarray
+    ring: np.ndarray  # the pipelines by arrival slot (read)
+    slot: int  # this week's slot in ``ring``
 
 
 class BidGroups(NamedTuple):
@@ -239,6 +245,7 @@ class MarketOrders(NamedTuple):
     placed: np.ndarray  # per edge
     trader_orders: np.ndarray  # per trader
     cap: np.ndarray  # per firm, capacity this week
+    near: np.ndarray  # per position, what its pipeline delivers within ``near_weeks`` (the order rule's)
 
 
 class MarketCleared(NamedTuple):
@@ -256,13 +263,14 @@ class MarketCleared(NamedTuple):
     ratio_cn: np.ndarray  # Chinese utilization over its calm value
 
 
-def market_week(s) -> tuple[OrderWeek, ShipWeek]:
-    """The market kernels' weekly bundles from the state ``s`` (or anything with its attributes)."""
+def market_week(s, t: int) -> tuple[OrderWeek, ShipWeek]:
+    """The market kernels' weekly bundles in week ``t`` from the state ``s`` (or anything with its attributes)."""
     return (OrderWeek(intensity=s.intensity, demand_factor=s.demand_factor, required=s.required,
                       stock_target=s.stock_target, pipe_target=s.pipe_target, inventory=s.inventory,
-                      in_transit=s.in_transit, adjust_rate=s.adjust_rate, expected_use=s.expected_use,
+                      adjust_rate=s.adjust_rate, expected_use=s.expected_use,
                       recycled=s.recycled, share=s.edge_share, edge_open=s.edge_open, reroute=s.reroute,
-                      blocked_share=s.blocked_share, capacity_factor=s.capacity_factor),
+                      blocked_share=s.blocked_share, capacity_factor=s.capacity_factor, ring=s.ring,
+                      slot=t % s.ring.shape[0]),
             ShipWeek(pos_controlled=s.pos_controlled, ring=s.ring, ring_cn=s.ring_cn, in_transit=s.in_transit,
                      inventory=s.inventory, stock_target=s.stock_target, pipe_target=s.pipe_target))
 
@@ -396,6 +404,7 @@ class Market(Mechanism):
             capped=self.capped, com=e.pos_commodity.astype(ix), edge_pos=pos.astype(ix), hub_buyers=hub.astype(ix),
             via=via.astype(ix), via_local=np.searchsorted(hub, pos[via]).astype(ix), via_trader=via_trader.astype(ix),
             n_traders=len(traders), up=up.astype(ix), up_trader=local[pos[up]].astype(ix), up_sup=sup[up].astype(ix),
+            near_weeks=int(max(leads.max(initial=0), cfg.world.market.spot_lead_weeks)),
             order_key=order_key, fill_key=fill_key, made_key=made_key, via_cn=via_cn,
             be_key=np.where(be, pos, n_pos).astype(ix), lead_key=lead_key,
             be_cn=np.flatnonzero(be & self.edge_cn).astype(ix), leads=leads.astype(ix),
@@ -472,7 +481,7 @@ class Market(Mechanism):
         h = float(cfg.world.market.price_stock_weeks)
         if h > 0:  # the outside market's stocks and their targets, as the clearing kernel sums them
             st, ms = self.state, self.market_stock
-            held0 = np.bincount(e.pos_commodity[ms], (st.inventory + st.in_transit)[ms], minlength=n_com)
+            held0 = np.bincount(e.pos_commodity[ms], (st.inventory + st.in_transit)[ms], minlength=n_com)  # all near
             target0 = np.bincount(e.pos_commodity[ms], (st.stock_target + st.pipe_target)[ms], minlength=n_com)
             supply0, need0 = supply0 + held0 / h, d_out0 + target0 / h
         return calm, _safe_div(need0, supply0, 1.0), _safe_div(cn_all0, cap_cn, 1.0)
@@ -482,7 +491,7 @@ class Market(Mechanism):
         calm = fx.calm
         if (self.signals.forge_tariff_share, self.signals.forge_floor) != self._forge_seen:
             self._read_forge()
-        demand, ship = market_week(s)
+        demand, ship = market_week(s, t)
         # orders, rerouting through hubs, traders' pass-through; the dependence ceilings cut them
         orders = MarketOrders(*self._orders(fx.orders, demand))
         if fx.capped_any:
@@ -605,15 +614,23 @@ def _orders_kernel(fx, wk):
     """
     base_use, buyer, edge_pos, hub, via = fx.base_use, fx.buyer, fx.edge_pos, fx.hub_buyers, fx.via
     via_local, via_trader, up, up_trader, firm_cap = fx.via_local, fx.via_trader, fx.up, fx.up_trader, fx.firm_cap
-    required, intensity, inventory, in_transit = wk.required, wk.intensity, wk.inventory, wk.in_transit
+    required, intensity, inventory = wk.required, wk.intensity, wk.inventory
     stock_target, pipe_target, adjust_rate = wk.stock_target, wk.pipe_target, wk.adjust_rate
     expected_use, recycled = wk.expected_use, wk.recycled
     share, edge_open, reroute, blocked_share = wk.share, wk.edge_open, wk.reroute, wk.blocked_share
     n_pos = len(base_use)
+    # the pipeline arriving within the longest normal lead (this week's slot first): material
+    # further out, spot from a new supplier waiting for its qualification, is not counted yet
+    ring, L = wk.ring, wk.ring.shape[0]
+    near = np.zeros(n_pos)
+    for k in range(min(fx.near_weeks, L)):
+        row = ring[(wk.slot + k) % L]
+        for p in range(n_pos):
+            near[p] += row[p]
     desired = np.empty(n_pos)
     for p in range(n_pos):
         required[p] = base_use[p] * intensity[p] * wk.demand_factor[p]
-        want = (((stock_target[p] + pipe_target[p]) - inventory[p]) - in_transit[p]) * adjust_rate[p]
+        want = (((stock_target[p] + pipe_target[p]) - inventory[p]) - near[p]) * adjust_rate[p]
         desired[p] = maximum(want + expected_use[p] - recycled[p], 0.0) if buyer[p] else 0.0
     placed = np.empty(len(share))
     for i in range(len(share)):
@@ -638,13 +655,17 @@ def _orders_kernel(fx, wk):
     cap = np.empty(len(firm_cap))
     for f in range(len(firm_cap)):
         cap[f] = firm_cap[f] * wk.capacity_factor[f]
-    return desired, placed, trader_orders, cap
+    return desired, placed, trader_orders, cap, near
 
 
 def orders_reference(fx: OrderFixed, wk: OrderWeek):
     """:func:`_orders_kernel` in numpy."""
     wk.required[:] = fx.base_use * wk.intensity * wk.demand_factor
-    want = (((wk.stock_target + wk.pipe_target) - wk.inventory) - wk.in_transit) * wk.adjust_rate
+    L = wk.ring.shape[0]
+    near = np.zeros(len(fx.base_use))
+    for k in range(min(fx.near_weeks, L)):
+        near += wk.ring[(wk.slot + k) % L]
+    want = (((wk.stock_target + wk.pipe_target) - wk.inventory) - near) * wk.adjust_rate
     desired = np.where(fx.buyer, np.maximum(want + wk.expected_use - wk.recycled, 0.0), 0.0)
     share, edge_open, via, up = wk.share, wk.edge_open, fx.via, fx.up
     placed = desired[fx.edge_pos] * share * edge_open
@@ -657,7 +678,7 @@ def orders_reference(fx: OrderFixed, wk: OrderWeek):
     placed[via] += extra[fx.via_local] * share[via]
     trader_orders = np.bincount(fx.via_trader, placed[via], minlength=fx.n_traders)
     placed[up] = trader_orders[fx.up_trader] * share[up] * edge_open[up]
-    return desired, placed, trader_orders, fx.firm_cap * wk.capacity_factor
+    return desired, placed, trader_orders, fx.firm_cap * wk.capacity_factor, near
 
 
 # ------------------------------------------------------------------ dependence ceilings
@@ -914,11 +935,13 @@ def _clear_kernel(fx, wk, orders, t):
     com, buyer, outside, n_com, r0, u0 = fx.com, fx.buyer, fx.outside, fx.n_com, fx.r0, fx.u0
     ring, ring_cn, in_transit, desired, cap = wk.ring, wk.ring_cn, wk.in_transit, orders.desired, orders.cap
     n_pos = len(desired)
-    # the outside market's stocks on hand and in transit, and their targets, before this week's shipments
+    # the outside market's stocks on hand and arriving within the normal lead (the order rule's),
+    # and their targets, before this week's shipments
     held, held_target = np.zeros(n_com), np.zeros(n_com)
+    near = orders.near
     for p in range(n_pos):
         if fx.market_stock[p]:
-            held[com[p]] += wk.inventory[p] + wk.in_transit[p]
+            held[com[p]] += wk.inventory[p] + near[p]
             held_target[com[p]] += wk.stock_target[p] + wk.pipe_target[p]
     fills, spare = _allocate(fx, orders)
     transshipped, made, got, got_cn = _deliver(fx, wk, orders.placed, fills, t)
@@ -1007,7 +1030,7 @@ def clear_reference(fx: ClearFixed, wk: ShipWeek, orders: MarketOrders, t: int):
     cn = fx.be_cn
     got_cn = np.bincount(fx.be_key[cn], d[cn], minlength=n_pos)
     ms = fx.market_stock
-    held = np.bincount(com[ms], (wk.inventory + wk.in_transit)[ms], minlength=n_com)
+    held = np.bincount(com[ms], (wk.inventory + orders.near)[ms], minlength=n_com)
     held_target = np.bincount(com[ms], (wk.stock_target + wk.pipe_target)[ms], minlength=n_com)
     n_bins = len(fx.leads) * n_pos
     by_lead = np.bincount(fx.lead_key, d, minlength=n_bins + 1)[:n_bins].reshape(-1, n_pos)
