@@ -32,7 +32,7 @@ from simulation.runner import run  # noqa: E402
 
 from .conftest import JAPAN, KOREA  # noqa: E402
 
-STEPS = 60  # Korea's stockpile of heavy rare earths runs down
+STEPS = 60  # past the secondary boycott (week 52); Korea's stockpiles hold, its loss is the trade measures'
 
 
 # ----------------------------------------------------------------- layout checks
